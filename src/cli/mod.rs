@@ -1,0 +1,3 @@
+//! Subcommands of the `faltung` binary.
+
+pub mod plan;

@@ -1,0 +1,40 @@
+//! `faltung plan`: what the planner picks for an IR length and call size.
+
+use clap::Args;
+use faltung::engine::{plan, PlanRequest, SchemeChoice};
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// IR length in frames.
+    #[arg(long)]
+    pub ir_frames: usize,
+    /// Frames per call (the audio callback size).
+    #[arg(long, default_value_t = 64)]
+    pub block: usize,
+    /// Number of convolution paths (channels x IRs).
+    #[arg(long, default_value_t = 2)]
+    pub paths: usize,
+    /// Latency budget in frames beyond the call size.
+    #[arg(long, default_value_t = 0)]
+    pub latency_budget: usize,
+    /// Plan for offline use (latency free).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+pub fn run(a: PlanArgs) -> anyhow::Result<()> {
+    let req = PlanRequest {
+        ir_len: a.ir_frames,
+        input_channels: a.paths,
+        output_channels: a.paths,
+        paths: a.paths,
+        call_frames: if a.offline { None } else { Some(a.block) },
+        max_call_frames: a.block.max(1),
+        latency_budget_frames: a.latency_budget,
+        choice: SchemeChoice::Auto,
+        variant: Default::default(),
+    };
+    let p = plan::plan(&req)?;
+    println!("{p}");
+    Ok(())
+}

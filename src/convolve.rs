@@ -1,0 +1,1 @@
+//! One-shot convolution over `f64` slices with numpy/scipy semantics.

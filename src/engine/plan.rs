@@ -1,0 +1,450 @@
+//! The planner: from IR length, call size, channels and a latency budget, choose how to
+//! convolve — direct FIR, uniform partitions, or non-uniform partitions — and say why.
+//!
+//! ## Cost model
+//! Costs are estimated in nanoseconds per frame from three constants measured on the
+//! reference machine (2 vCPU Xeon, AVX2, release build) with `benches/engine.rs`
+//! (`planner_constants` group) and set below. Only their ratios matter for the choice:
+//! - a real FFT of size `n` (forward or inverse) costs `FFT_NS_PER_POINT * n * log2(n) +
+//!   FFT_NS_CALL` (sizes that are not powers of two cost `NON_POW2_FACTOR` times more);
+//! - one complex multiply-accumulate in the frequency-domain delay line costs `CMAC_NS`;
+//! - one direct-form multiply-accumulate costs `DIRECT_MAC_NS`.
+//!
+//! ## Non-uniform layout
+//! Level 0 has partitions of the base size `B` starting at tap 0. Each later level of size
+//! `P` (a power-of-two multiple of `B`) must start at tap `O >= 2P - B`, so that its work
+//! for one period can be spread over the `P / B` calls that follow the period's last input
+//! (Garcia 2002; Wefers 2015). The planner enumerates every set of level sizes and keeps
+//! the cheapest.
+
+use std::fmt;
+
+use crate::error::EngineError;
+
+/// Measured cost constants (see the module docs).
+pub const FFT_NS_PER_POINT: f64 = 0.55;
+pub const FFT_NS_CALL: f64 = 60.0;
+pub const NON_POW2_FACTOR: f64 = 1.6;
+pub const CMAC_NS: f64 = 0.28;
+pub const DIRECT_MAC_NS: f64 = 0.09;
+
+/// Largest partition the planner will use.
+pub const MAX_PARTITION: usize = 1 << 16;
+
+/// Overlap-save (the default) or overlap-add block convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Variant {
+    #[default]
+    OverlapSave,
+    OverlapAdd,
+}
+
+/// What the caller asks the planner for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemeChoice {
+    /// The cheapest scheme that meets the latency budget.
+    #[default]
+    Auto,
+    /// Direct-form FIR (time domain).
+    Direct,
+    /// Uniform partitions of the given size (`None`: the planner picks the size).
+    Uniform(Option<usize>),
+    /// Non-uniform partitions, base size picked by the planner.
+    NonUniform,
+}
+
+/// Input to the planner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRequest {
+    /// IR length in frames (the longest of the IRs).
+    pub ir_len: usize,
+    pub input_channels: usize,
+    pub output_channels: usize,
+    /// Number of (input, IR, output) paths.
+    pub paths: usize,
+    /// Frames per call the caller will usually use; `None` for offline work where the
+    /// caller adapts to [`Plan::block_frames`] and latency is free.
+    pub call_frames: Option<usize>,
+    /// Largest call the engine must accept.
+    pub max_call_frames: usize,
+    /// Latency the caller accepts, in frames (0: none).
+    pub latency_budget_frames: usize,
+    pub choice: SchemeChoice,
+    pub variant: Variant,
+}
+
+impl PlanRequest {
+    /// A real-time request: calls of `call_frames`, zero latency budget, overlap-save.
+    pub fn realtime(ir_len: usize, channels: usize, paths: usize, call_frames: usize) -> Self {
+        PlanRequest {
+            ir_len,
+            input_channels: channels,
+            output_channels: channels,
+            paths,
+            call_frames: Some(call_frames),
+            max_call_frames: call_frames.max(1),
+            latency_budget_frames: 0,
+            choice: SchemeChoice::Auto,
+            variant: Variant::OverlapSave,
+        }
+    }
+
+    /// An offline request: latency is free, calls adapt to the plan.
+    pub fn offline(ir_len: usize, channels: usize, paths: usize) -> Self {
+        PlanRequest {
+            call_frames: None,
+            max_call_frames: MAX_PARTITION,
+            latency_budget_frames: usize::MAX,
+            ..PlanRequest::realtime(ir_len, channels, paths, 1)
+        }
+    }
+}
+
+/// The scheme a plan uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Direct,
+    Uniform,
+    NonUniform,
+}
+
+/// One level of a partitioned plan: `count` partitions of `size` taps starting at tap
+/// `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelSpec {
+    pub size: usize,
+    pub offset: usize,
+    pub count: usize,
+}
+
+/// How the engine buffers calls whose length is not a multiple of the base partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buffering {
+    /// Zero latency for any call size: partial blocks are completed with a direct-form
+    /// head over the first partition.
+    ZeroLatency,
+    /// Output delayed by one base partition; cheap for any call size.
+    OneBlock,
+}
+
+/// What the planner chose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub scheme: Scheme,
+    pub variant: Variant,
+    /// Base partition size `B` (for `Direct`: the internal chunk size).
+    pub block_frames: usize,
+    pub levels: Vec<LevelSpec>,
+    pub buffering: Buffering,
+    /// Latency the engine adds, in frames.
+    pub latency_frames: usize,
+    /// Estimated cost in nanoseconds per frame for all paths together.
+    pub est_ns_per_frame: f64,
+    pub ir_len: usize,
+}
+
+impl Plan {
+    /// Frames per call that make the engine cheapest (offline drivers call with this).
+    pub fn preferred_call_frames(&self) -> usize {
+        self.block_frames
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = match self.variant {
+            Variant::OverlapSave => "overlap-save",
+            Variant::OverlapAdd => "overlap-add",
+        };
+        match self.scheme {
+            Scheme::Direct => write!(f, "direct FIR, {} taps", self.ir_len)?,
+            Scheme::Uniform | Scheme::NonUniform => {
+                let kind = if self.scheme == Scheme::Uniform {
+                    "uniform"
+                } else {
+                    "non-uniform"
+                };
+                write!(f, "{kind} {v} partitions ")?;
+                for (i, l) in self.levels.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, " + ")?;
+                    }
+                    write!(f, "{}x{}", l.count, l.size)?;
+                }
+                write!(f, " for {} taps", self.ir_len)?;
+            }
+        }
+        write!(
+            f,
+            ", latency {} frames, est. {:.1} ns/frame",
+            self.latency_frames, self.est_ns_per_frame
+        )
+    }
+}
+
+fn fft_ns(n: usize) -> f64 {
+    let n_f = n as f64;
+    let c = FFT_NS_PER_POINT * n_f * n_f.log2().max(1.0) + FFT_NS_CALL;
+    if n.is_power_of_two() {
+        c
+    } else {
+        c * NON_POW2_FACTOR
+    }
+}
+
+/// Lay out levels of the given sizes (first = base) over `ir_len` taps. Returns `None` if
+/// a level would be unused (the IR ends before it starts).
+pub fn layout(ir_len: usize, sizes: &[usize]) -> Option<Vec<LevelSpec>> {
+    let base = sizes[0];
+    let mut levels = Vec::with_capacity(sizes.len());
+    let mut offset = 0usize;
+    for (i, &p) in sizes.iter().enumerate() {
+        if offset >= ir_len {
+            return None;
+        }
+        let remaining = ir_len - offset;
+        let count = match sizes.get(i + 1) {
+            Some(&next) => {
+                // The next level must start at or after 2*next - base.
+                let need = (2 * next - base).saturating_sub(offset);
+                let c = need.div_ceil(p).max(1);
+                c.min(remaining.div_ceil(p))
+            }
+            None => remaining.div_ceil(p),
+        };
+        levels.push(LevelSpec {
+            size: p,
+            offset,
+            count,
+        });
+        offset += count * p;
+    }
+    if offset < ir_len {
+        return None;
+    }
+    Some(levels)
+}
+
+fn partitioned_cost(req: &PlanRequest, levels: &[LevelSpec], buffering: Buffering) -> f64 {
+    let mut ns = 0.0;
+    let ffts = (req.input_channels + req.output_channels) as f64;
+    for l in levels {
+        let p = l.size as f64;
+        ns += ffts * fft_ns(2 * l.size) / p;
+        ns += req.paths as f64 * l.count as f64 * (p + 1.0) / p * CMAC_NS;
+        // Copies into and out of the level's buffers.
+        ns += ffts * 0.5;
+    }
+    // Zero-latency mode with calls that do not fill whole blocks pays a direct head.
+    if buffering == Buffering::ZeroLatency {
+        if let Some(c) = req.call_frames {
+            let b = levels[0].size;
+            if c % b != 0 {
+                ns += req.paths as f64 * b as f64 * DIRECT_MAC_NS
+                    + req.output_channels as f64 * fft_ns(2 * b) / b as f64;
+            }
+        }
+    }
+    ns
+}
+
+fn direct_cost(req: &PlanRequest) -> f64 {
+    req.paths as f64 * req.ir_len as f64 * DIRECT_MAC_NS + req.input_channels as f64 * 1.0
+}
+
+fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec<LevelSpec>, f64) {
+    // Candidate larger sizes: base * 2^k up to MAX_PARTITION and not far beyond the IR.
+    let mut cands = Vec::new();
+    let mut p = base * 2;
+    while p <= MAX_PARTITION && p <= req.ir_len.max(base) {
+        cands.push(p);
+        p *= 2;
+    }
+    let mut best: Option<(Vec<LevelSpec>, f64)> = None;
+    let n = cands.len().min(16);
+    for mask in 0u32..(1u32 << n) {
+        let mut sizes = vec![base];
+        for (k, &c) in cands.iter().enumerate().take(n) {
+            if mask & (1 << k) != 0 {
+                sizes.push(c);
+            }
+        }
+        if let Some(levels) = layout(req.ir_len, &sizes) {
+            let cost = partitioned_cost(req, &levels, buffering);
+            if best.as_ref().is_none_or(|b| cost < b.1) {
+                best = Some((levels, cost));
+            }
+        }
+    }
+    best.unwrap_or_else(|| {
+        let levels = layout(req.ir_len, &[base]).expect("single level always covers");
+        let c = partitioned_cost(req, &levels, buffering);
+        (levels, c)
+    })
+}
+
+fn make_plan(
+    req: &PlanRequest,
+    base: usize,
+    buffering: Buffering,
+    nonuniform: bool,
+) -> Plan {
+    let (levels, cost) = if nonuniform {
+        best_nonuniform(req, base, buffering)
+    } else {
+        let levels = layout(req.ir_len, &[base]).expect("single level always covers");
+        let c = partitioned_cost(req, &levels, buffering);
+        (levels, c)
+    };
+    let scheme = if levels.len() > 1 {
+        Scheme::NonUniform
+    } else {
+        Scheme::Uniform
+    };
+    Plan {
+        scheme,
+        variant: req.variant,
+        block_frames: base,
+        levels,
+        buffering,
+        latency_frames: match buffering {
+            Buffering::ZeroLatency => 0,
+            Buffering::OneBlock => base,
+        },
+        est_ns_per_frame: cost,
+        ir_len: req.ir_len,
+    }
+}
+
+/// Choose a plan for `req`.
+pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
+    if req.ir_len == 0 {
+        return Err(EngineError::EmptyIr);
+    }
+    if req.paths == 0 || req.input_channels == 0 || req.output_channels == 0 {
+        return Err(EngineError::InvalidConfig {
+            what: "a plan needs at least one path, input and output".into(),
+        });
+    }
+    if req.max_call_frames == 0 {
+        return Err(EngineError::InvalidConfig {
+            what: "max_call_frames must be at least 1".into(),
+        });
+    }
+    let direct = Plan {
+        scheme: Scheme::Direct,
+        variant: req.variant,
+        block_frames: 256,
+        levels: Vec::new(),
+        buffering: Buffering::ZeroLatency,
+        latency_frames: 0,
+        est_ns_per_frame: direct_cost(req),
+        ir_len: req.ir_len,
+    };
+    // Candidate base partitions with their buffering.
+    let mut bases: Vec<(usize, Buffering)> = Vec::new();
+    match req.call_frames {
+        None => {
+            let mut b = 64;
+            while b <= MAX_PARTITION {
+                bases.push((b, Buffering::ZeroLatency));
+                if b >= req.ir_len.next_power_of_two() * 2 {
+                    break;
+                }
+                b *= 2;
+            }
+        }
+        Some(c) => {
+            let c = c.max(1);
+            if c >= 16 {
+                bases.push((c.min(MAX_PARTITION), Buffering::ZeroLatency));
+            }
+            // Powers of two that divide the call size keep zero latency.
+            let mut b = 16;
+            while b < c && b <= MAX_PARTITION {
+                if c % b == 0 {
+                    bases.push((b, Buffering::ZeroLatency));
+                }
+                b *= 2;
+            }
+            if c < 16 {
+                // Tiny calls at zero latency: a 64-frame base with a direct head.
+                bases.push((64, Buffering::ZeroLatency));
+            }
+            // With a latency budget, one block of buffering at a power-of-two base.
+            let mut b = 16;
+            while b <= req.latency_budget_frames && b <= MAX_PARTITION {
+                if c % b != 0 {
+                    bases.push((b, Buffering::OneBlock));
+                }
+                b *= 2;
+            }
+        }
+    }
+    let candidates = || {
+        bases
+            .iter()
+            .flat_map(|&(b, buf)| [(b, buf, false), (b, buf, true)])
+            .map(|(b, buf, nu)| make_plan(req, b, buf, nu))
+    };
+    let pick = |it: &mut dyn Iterator<Item = Plan>| {
+        it.min_by(|a, b| a.est_ns_per_frame.total_cmp(&b.est_ns_per_frame))
+    };
+    let chosen = match req.choice {
+        SchemeChoice::Direct => Some(direct),
+        SchemeChoice::Auto => {
+            let best = pick(&mut candidates());
+            match best {
+                Some(p) if p.est_ns_per_frame <= direct.est_ns_per_frame => Some(p),
+                _ => Some(direct),
+            }
+        }
+        SchemeChoice::Uniform(Some(b)) => {
+            if b == 0 || b > MAX_PARTITION {
+                return Err(EngineError::InvalidConfig {
+                    what: format!("partition size {b} is outside 1..={MAX_PARTITION}"),
+                });
+            }
+            let buffering = match req.call_frames {
+                Some(c) if c % b != 0 && req.latency_budget_frames >= b => Buffering::OneBlock,
+                _ => Buffering::ZeroLatency,
+            };
+            Some(make_plan(req, b, buffering, false))
+        }
+        SchemeChoice::Uniform(None) => pick(
+            &mut candidates().filter(|p| p.scheme == Scheme::Uniform || p.levels.len() == 1),
+        ),
+        SchemeChoice::NonUniform => pick(&mut candidates().filter(|p| {
+            p.levels.len() > 1 || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
+        })),
+    };
+    chosen.ok_or_else(|| EngineError::InvalidConfig {
+        what: "no plan fits the request".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_respects_the_spreading_constraint() {
+        let l = layout(96_000, &[64, 512, 4096, 32768]).unwrap();
+        for w in l.windows(2) {
+            assert!(w[1].offset >= 2 * w[1].size - 64, "{l:?}");
+            assert_eq!(w[1].offset, w[0].offset + w[0].count * w[0].size);
+        }
+        let last = l.last().unwrap();
+        assert!(last.offset + last.count * last.size >= 96_000);
+    }
+
+    #[test]
+    fn short_kernels_go_direct_and_long_ones_partitioned() {
+        let short = plan(&PlanRequest::realtime(8, 1, 1, 64)).unwrap();
+        assert_eq!(short.scheme, Scheme::Direct);
+        let long = plan(&PlanRequest::realtime(96_000, 2, 2, 64)).unwrap();
+        assert_eq!(long.scheme, Scheme::NonUniform, "{long}");
+        assert_eq!(long.latency_frames, 0);
+        assert_eq!(long.block_frames, 64);
+    }
+}

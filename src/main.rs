@@ -1,0 +1,29 @@
+//! The `faltung` command-line tool. Thin: parse, validate, call the library, print.
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+#[derive(Parser)]
+#[command(name = "faltung", version, about = "Real-time streaming audio convolution")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the plan the engine would choose for an IR length and call size.
+    Plan(cli::plan::PlanArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(a) => cli::plan::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("faltung: error: {e:#}");
+        std::process::exit(1);
+    }
+}
