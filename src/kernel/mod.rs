@@ -34,3 +34,50 @@ impl Kernel {
             .collect()
     }
 }
+
+pub mod ir;
+pub mod spec;
+
+pub use ir::{load_ir, IrOptions};
+pub use spec::parse as parse_spec;
+
+use std::path::PathBuf;
+
+/// Errors making or loading a kernel. File errors name the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KernelError {
+    #[error("{path}: {source}")]
+    Wav {
+        path: PathBuf,
+        #[source]
+        source: hound::Error,
+    },
+    #[error("{path}: cannot open impulse response: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: impulse response has no samples")]
+    EmptyFile { path: PathBuf },
+    #[error("{path}: impulse response is all zeros")]
+    AllZero { path: PathBuf },
+    #[error("{path}: sample {frame} of channel {channel} is not finite (NaN or Inf)")]
+    NonFinite {
+        path: PathBuf,
+        frame: usize,
+        channel: usize,
+    },
+    #[error("{path}: unsupported format: {reason}")]
+    Unsupported { path: PathBuf, reason: String },
+    #[error("{path}: {frames} frames ({seconds:.1} s) is longer than the limit of {limit_seconds:.1} s (raise it with --max-ir-seconds)")]
+    TooLong {
+        path: PathBuf,
+        frames: usize,
+        seconds: f64,
+        limit_seconds: f64,
+    },
+    #[error("kernel spec `{spec}`: {reason}")]
+    BadSpec { spec: String, reason: String },
+}
