@@ -12,6 +12,8 @@ pub mod convolve;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+#[cfg(feature = "audio-io")]
+pub mod live;
 pub mod reference;
 pub mod wav;
 

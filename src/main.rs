@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "faltung", version, about = "Real-time streaming audio convolution")]
+#[command(
+    name = "faltung",
+    version,
+    about = "Real-time streaming audio convolution"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,12 +19,22 @@ struct Cli {
 enum Command {
     /// Show the plan the engine would choose for an IR length and call size.
     Plan(cli::plan::PlanArgs),
+    /// Filter live audio: input device -> convolution -> output device.
+    #[cfg(feature = "audio-io")]
+    Live(cli::live::LiveArgs),
+    /// List audio hosts, devices and their supported configurations.
+    #[cfg(feature = "audio-io")]
+    Devices(cli::devices::DevicesArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
+        #[cfg(feature = "audio-io")]
+        Command::Live(a) => cli::live::run(a),
+        #[cfg(feature = "audio-io")]
+        Command::Devices(a) => cli::devices::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

@@ -1,0 +1,468 @@
+//! The device-free part of the live audio path: the two callback bodies and the processing
+//! step, as plain functions over ring-buffer halves, so that tests can run them (and count
+//! their allocations) without any audio device.
+//!
+//! ```text
+//! input callback ──InputPort::push──> [input ring] ──Processor::step──> [output ring] ──OutputPort::fill──> output callback
+//!                                                          └──> [record ring] ──> writer thread (hound)
+//! ```
+//!
+//! - [`InputPort::push`] copies the device's samples into the input ring, counts samples that
+//!   do not fit as overruns, and wakes the processing thread with `Thread::unpark` (an atomic
+//!   and, only if the thread sleeps, one futex wake: no allocation, no lock).
+//! - [`Processor::step`] runs every complete block of `block_frames` through the engine
+//!   (wrapped in a [`Crossfade`] for hot swaps), mixes dry/wet and gain with per-block
+//!   ramps, meters peaks and load, and pushes the result to the output ring (and the record
+//!   ring, whose overflow is counted, never waited for). Commands (bypass, wet, new engine)
+//!   arrive in an SPSC ring and retired engines leave through another, so nothing is freed
+//!   here.
+//! - [`OutputPort::fill`] only copies. It holds the output back until the input has been
+//!   running for `lag_frames` (the ring prefill), measured on the stream clocks, so the
+//!   added latency is exactly `lag_frames` whatever order the two callbacks run in; on a
+//!   shortfall it writes silence, counts an underrun, and skips the late samples when they
+//!   arrive so the latency stays constant.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::Thread;
+use std::time::Instant;
+
+use ringbuf::traits::{Consumer, Observer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+
+use crate::engine::crossfade::Crossfade;
+use crate::engine::{BlockProcessor, Engine};
+
+/// Buckets of the processing-load histogram: 1 % of the deadline each, the last one
+/// collects everything at or above it.
+pub const LOAD_BUCKETS: usize = 401;
+
+/// Counters and meters shared by the audio path and the control thread. All atomics.
+pub struct Shared {
+    /// Output callbacks that found fewer samples than they needed.
+    pub underruns: AtomicU64,
+    /// Input samples dropped because the input ring was full.
+    pub overruns: AtomicU64,
+    /// Samples the record ring could not take (the writer fell behind).
+    pub record_dropped: AtomicU64,
+    /// Peak |sample| since the last read, as `f32` bits (non-negative floats order like
+    /// their bits).
+    pub in_peak_bits: AtomicU32,
+    pub out_peak_bits: AtomicU32,
+    /// Stream-clock time of the first input callback in nanoseconds (`u64::MAX`: none yet).
+    pub first_input_ns: AtomicU64,
+    pub input_frames: AtomicU64,
+    pub output_frames: AtomicU64,
+    pub blocks: AtomicU64,
+    /// Histogram of per-block processing time in % of the block's deadline.
+    pub load_hist: Box<[AtomicU32]>,
+    /// Index of the IR at full gain.
+    pub current_ir: AtomicUsize,
+    pub swaps_done: AtomicU64,
+    pub bypass: AtomicBool,
+    pub process_errors: AtomicU64,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            underruns: AtomicU64::new(0),
+            overruns: AtomicU64::new(0),
+            record_dropped: AtomicU64::new(0),
+            in_peak_bits: AtomicU32::new(0),
+            out_peak_bits: AtomicU32::new(0),
+            first_input_ns: AtomicU64::new(u64::MAX),
+            input_frames: AtomicU64::new(0),
+            output_frames: AtomicU64::new(0),
+            blocks: AtomicU64::new(0),
+            load_hist: (0..LOAD_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
+            current_ir: AtomicUsize::new(0),
+            swaps_done: AtomicU64::new(0),
+            bypass: AtomicBool::new(false),
+            process_errors: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Shared {
+    /// Read and reset a peak meter, in dBFS (`-inf` for silence).
+    pub fn take_peak_db(bits: &AtomicU32) -> f64 {
+        let v = f32::from_bits(bits.swap(0, Ordering::Relaxed)) as f64;
+        20.0 * v.log10()
+    }
+
+    /// Read and reset the load histogram; returns `(blocks, p50 %, p99 %, max %)`.
+    pub fn take_load(&self) -> (u64, u32, u32, u32) {
+        let counts: Vec<u32> = self
+            .load_hist
+            .iter()
+            .map(|b| b.swap(0, Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().map(|&c| c as u64).sum();
+        if total == 0 {
+            return (0, 0, 0, 0);
+        }
+        let pct = |q: f64| {
+            let want = (q * total as f64).ceil().max(1.0) as u64;
+            let mut acc = 0u64;
+            for (i, &c) in counts.iter().enumerate() {
+                acc += c as u64;
+                if acc >= want {
+                    return i as u32;
+                }
+            }
+            (LOAD_BUCKETS - 1) as u32
+        };
+        let max = counts.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
+        (total, pct(0.5), pct(0.99), max)
+    }
+}
+
+fn raise_peak(meter: &AtomicU32, samples: &[f32]) {
+    let peak = samples.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    if peak.is_finite() {
+        meter.fetch_max(peak.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// The input callback's body.
+pub struct InputPort {
+    ring: HeapProd<f32>,
+    channels: usize,
+    shared: Arc<Shared>,
+    wake: Option<Thread>,
+}
+
+impl InputPort {
+    pub fn new(
+        ring: HeapProd<f32>,
+        channels: usize,
+        shared: Arc<Shared>,
+        wake: Option<Thread>,
+    ) -> Self {
+        InputPort {
+            ring,
+            channels,
+            shared,
+            wake,
+        }
+    }
+
+    /// Take one callback's interleaved samples; `callback_ns` is the stream clock of the
+    /// callback. Never blocks or allocates.
+    pub fn push(&mut self, data: &[f32], callback_ns: u64) {
+        if self.shared.first_input_ns.load(Ordering::Relaxed) == u64::MAX {
+            // Published before the samples, so the output side never sees samples without
+            // the time they started at.
+            self.shared
+                .first_input_ns
+                .store(callback_ns, Ordering::Release);
+        }
+        let pushed = self.ring.push_slice(data);
+        if pushed < data.len() {
+            self.shared
+                .overruns
+                .fetch_add((data.len() - pushed) as u64, Ordering::Relaxed);
+        }
+        self.shared
+            .input_frames
+            .fetch_add((data.len() / self.channels) as u64, Ordering::Relaxed);
+        if let Some(t) = &self.wake {
+            t.unpark();
+        }
+    }
+}
+
+/// The output callback's body.
+pub struct OutputPort {
+    ring: HeapCons<f32>,
+    channels: usize,
+    shared: Arc<Shared>,
+    rate_hz: u32,
+    lag_frames: usize,
+    started: bool,
+    /// Samples owed to the timeline after an underrun; skipped when they arrive.
+    debt: usize,
+}
+
+impl OutputPort {
+    /// `lag_frames`: the output plays input frame `t - lag_frames` at time `t` (the ring
+    /// prefill; see the module docs).
+    pub fn new(
+        ring: HeapCons<f32>,
+        channels: usize,
+        shared: Arc<Shared>,
+        rate_hz: u32,
+        lag_frames: usize,
+    ) -> Self {
+        OutputPort {
+            ring,
+            channels,
+            shared,
+            rate_hz,
+            lag_frames,
+            started: false,
+            debt: 0,
+        }
+    }
+
+    /// Fill one callback's interleaved buffer; `callback_ns` is the stream clock of the
+    /// callback (the same clock as the input's). Only copies; never blocks or allocates.
+    pub fn fill(&mut self, out: &mut [f32], callback_ns: u64) {
+        let frames = out.len() / self.channels.max(1);
+        if !self.started {
+            let first = self.shared.first_input_ns.load(Ordering::Acquire);
+            if first == u64::MAX || frames == 0 {
+                out.fill(0.0);
+                return;
+            }
+            // Frames of input time elapsed since the first input callback, on whole
+            // callbacks (both streams tick once per device period).
+            let elapsed_ns = callback_ns.saturating_sub(first) as f64;
+            let elapsed = elapsed_ns * self.rate_hz as f64 / 1e9;
+            let elapsed = (elapsed / frames as f64).round() as usize * frames;
+            if elapsed < self.lag_frames {
+                out.fill(0.0);
+                return;
+            }
+            self.started = true;
+            self.debt = (elapsed - self.lag_frames) * self.channels;
+        }
+        if self.debt > 0 {
+            self.debt -= self.ring.skip(self.debt);
+        }
+        let got = if self.debt == 0 {
+            self.ring.pop_slice(out)
+        } else {
+            0
+        };
+        if got < out.len() {
+            out[got..].fill(0.0);
+            self.debt += out.len() - got;
+            self.shared.underruns.fetch_add(1, Ordering::Relaxed);
+        }
+        self.shared
+            .output_frames
+            .fetch_add(frames as u64, Ordering::Relaxed);
+    }
+
+    pub fn started(&self) -> bool {
+        self.started
+    }
+}
+
+/// A command to the processing thread.
+pub enum Command {
+    Bypass(bool),
+    /// Wet level 0..=1 (dry gets `1 - wet`).
+    Wet(f32),
+    /// Crossfade to this engine, built for the IR with this index.
+    Swap(Box<Engine>, usize),
+}
+
+/// Everything the processing step owns. Built off the audio path; [`Processor::step`]
+/// never allocates, locks or blocks.
+pub struct Processor {
+    input: HeapCons<f32>,
+    output: HeapProd<f32>,
+    record: Option<HeapProd<f32>>,
+    commands: HeapCons<Command>,
+    retired: HeapProd<Box<Engine>>,
+    engine: Crossfade<Box<Engine>>,
+    /// A retired engine waiting for room in the `retired` ring.
+    held: Option<Box<Engine>>,
+    pending_ir: usize,
+    shared: Arc<Shared>,
+    block_frames: usize,
+    in_ch: usize,
+    eng_out_ch: usize,
+    dev_out_ch: usize,
+    in_buf: Vec<f32>,
+    eng_buf: Vec<f32>,
+    out_buf: Vec<f32>,
+    gain: f32,
+    wet: f32,
+    bypass: bool,
+    /// Ramped values at the end of the last block.
+    cur_wet: f32,
+    cur_gain: f32,
+    deadline_ns: f64,
+}
+
+/// Fixed settings of a [`Processor`].
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessorConfig {
+    pub block_frames: usize,
+    /// Channels of the output device (engine outputs are repeated cyclically over them).
+    pub device_output_channels: usize,
+    pub rate_hz: u32,
+    pub gain: f32,
+    pub wet: f32,
+    /// Crossfade length for hot swaps, in frames.
+    pub fade_frames: usize,
+}
+
+/// The ring halves a [`Processor`] works on.
+pub struct ProcessorRings {
+    pub input: HeapCons<f32>,
+    pub output: HeapProd<f32>,
+    pub record: Option<HeapProd<f32>>,
+    pub commands: HeapCons<Command>,
+    pub retired: HeapProd<Box<Engine>>,
+}
+
+impl Processor {
+    pub fn new(
+        engine: Box<Engine>,
+        rings: ProcessorRings,
+        shared: Arc<Shared>,
+        cfg: ProcessorConfig,
+    ) -> Result<Self, crate::error::EngineError> {
+        let b = cfg.block_frames;
+        if engine.max_call_frames() < b {
+            return Err(crate::error::EngineError::InvalidConfig {
+                what: format!(
+                    "engine accepts calls of {} frames, the processor needs {b}",
+                    engine.max_call_frames()
+                ),
+            });
+        }
+        let in_ch = engine.input_channels();
+        let eng_out_ch = engine.output_channels();
+        let dev_out_ch = cfg.device_output_channels.max(1);
+        Ok(Processor {
+            input: rings.input,
+            output: rings.output,
+            record: rings.record,
+            commands: rings.commands,
+            retired: rings.retired,
+            engine: Crossfade::new(engine, cfg.fade_frames.max(1))?,
+            held: None,
+            pending_ir: 0,
+            shared,
+            block_frames: b,
+            in_ch,
+            eng_out_ch,
+            dev_out_ch,
+            in_buf: vec![0.0; b * in_ch],
+            eng_buf: vec![0.0; b * eng_out_ch],
+            out_buf: vec![0.0; b * dev_out_ch],
+            gain: cfg.gain,
+            wet: cfg.wet,
+            bypass: false,
+            cur_wet: cfg.wet,
+            cur_gain: cfg.gain,
+            deadline_ns: b as f64 * 1e9 / cfg.rate_hz as f64,
+        })
+    }
+
+    /// Apply pending commands, then process every complete block in the input ring.
+    /// Returns the number of blocks processed. Never allocates, locks or blocks.
+    pub fn step(&mut self) -> usize {
+        self.apply_commands();
+        let mut blocks = 0;
+        let in_len = self.block_frames * self.in_ch;
+        while self.input.occupied_len() >= in_len && self.output.vacant_len() >= self.out_buf.len()
+        {
+            let t0 = Instant::now();
+            self.input.pop_slice(&mut self.in_buf);
+            self.process_one();
+            self.output.push_slice(&self.out_buf);
+            if let Some(rec) = &mut self.record {
+                let n = rec.push_slice(&self.out_buf);
+                if n < self.out_buf.len() {
+                    self.shared
+                        .record_dropped
+                        .fetch_add((self.out_buf.len() - n) as u64, Ordering::Relaxed);
+                }
+            }
+            let pct = (t0.elapsed().as_nanos() as f64 / self.deadline_ns * 100.0) as usize;
+            self.shared.load_hist[pct.min(LOAD_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+            self.shared.blocks.fetch_add(1, Ordering::Relaxed);
+            blocks += 1;
+        }
+        blocks
+    }
+
+    fn apply_commands(&mut self) {
+        // A swap that could not start yet stays in the ring until the previous one is done.
+        if let Some(old) = self.engine.take_retired() {
+            self.shared
+                .current_ir
+                .store(self.pending_ir, Ordering::Relaxed);
+            self.shared.swaps_done.fetch_add(1, Ordering::Relaxed);
+            self.held = Some(old);
+        }
+        if let Some(old) = self.held.take() {
+            if let Err(old) = self.retired.try_push(old) {
+                // The control thread has not emptied the ring: keep the engine rather than
+                // free it here, and try again on the next step.
+                self.held = Some(old);
+                return;
+            }
+        }
+        if self.engine.is_fading() {
+            return;
+        }
+        while let Some(cmd) = self.commands.try_pop() {
+            match cmd {
+                Command::Bypass(b) => {
+                    self.bypass = b;
+                    self.shared.bypass.store(b, Ordering::Relaxed);
+                }
+                Command::Wet(w) => self.wet = w.clamp(0.0, 1.0),
+                Command::Swap(next, ir) => match self.engine.begin(next) {
+                    Ok(()) => {
+                        self.pending_ir = ir;
+                        // One swap at a time: later commands wait for the fade to end.
+                        return;
+                    }
+                    Err((next, _)) => {
+                        // Not swappable (checked off the audio path before sending, so this
+                        // does not happen): hand it back to be dropped elsewhere.
+                        self.held = Some(next);
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    fn process_one(&mut self) {
+        if self
+            .engine
+            .process_block(&self.in_buf, &mut self.eng_buf)
+            .is_err()
+        {
+            self.shared.process_errors.fetch_add(1, Ordering::Relaxed);
+            self.eng_buf.fill(0.0);
+        }
+        raise_peak(&self.shared.in_peak_bits, &self.in_buf);
+        let (target_wet, target_gain) = if self.bypass {
+            (0.0, 1.0)
+        } else {
+            (self.wet, self.gain)
+        };
+        let (w0, g0) = (self.cur_wet, self.cur_gain);
+        let b = self.block_frames;
+        let (ic, ec, dc) = (self.in_ch, self.eng_out_ch, self.dev_out_ch);
+        for f in 0..b {
+            // Linear ramps over the block from the last block's values: no zipper clicks.
+            let t = (f + 1) as f32 / b as f32;
+            let w = w0 + (target_wet - w0) * t;
+            let g = g0 + (target_gain - g0) * t;
+            for c in 0..dc {
+                let wet = self.eng_buf[f * ec + c % ec];
+                let dry = self.in_buf[f * ic + c % ic];
+                self.out_buf[f * dc + c] = g * (w * wet + (1.0 - w) * dry);
+            }
+        }
+        self.cur_wet = target_wet;
+        self.cur_gain = target_gain;
+        raise_peak(&self.shared.out_peak_bits, &self.out_buf);
+    }
+
+    pub fn block_frames(&self) -> usize {
+        self.block_frames
+    }
+}
