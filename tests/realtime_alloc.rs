@@ -7,23 +7,22 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use faltung::engine::crossfade::Crossfade;
 use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing, Scheme, SchemeChoice};
 
 struct Counting;
 
-static EVENTS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
+    // Const-initialised and without destructors: safe to touch from the allocator.
     static ARMED: Cell<bool> = const { Cell::new(false) };
+    static EVENTS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note() {
     // `try_with`: never touch a thread-local that is being torn down.
     if ARMED.try_with(|a| a.get()).unwrap_or(false) {
-        EVENTS.fetch_add(1, Ordering::Relaxed);
+        let _ = EVENTS.try_with(|e| e.set(e.get() + 1));
     }
 }
 
@@ -52,12 +51,11 @@ static GLOBAL: Counting = Counting;
 /// Heap events (alloc, realloc, free) made by this thread while running `f`. Tests run in
 /// parallel threads; only this thread's events are counted.
 fn heap_events<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    let before = EVENTS.load(Ordering::SeqCst);
+    EVENTS.with(|e| e.set(0));
     ARMED.with(|a| a.set(true));
     let r = f();
     ARMED.with(|a| a.set(false));
-    // Other threads are never armed, so the difference is ours alone.
-    (EVENTS.load(Ordering::SeqCst) - before, r)
+    (EVENTS.with(|e| e.get()), r)
 }
 
 fn noise(seed: u64, n: usize) -> Vec<f32> {
@@ -200,6 +198,7 @@ mod pipeline {
     };
     use ringbuf::traits::{Consumer, Observer, Producer, Split};
     use ringbuf::HeapRb;
+    use std::sync::atomic::Ordering;
     use std::sync::Arc;
 
     #[test]
@@ -210,8 +209,12 @@ mod pipeline {
         let ir = decaying_ir(4, 6000);
         let make = |ir: &[f32]| {
             Box::new(
-                Engine::realtime(&[ir.to_vec(), ir.to_vec()], Routing::mono_to_stereo(), period)
-                    .unwrap(),
+                Engine::realtime(
+                    &[ir.to_vec(), ir.to_vec()],
+                    Routing::mono_to_stereo(),
+                    period,
+                )
+                .unwrap(),
             )
         };
         let (in_prod, in_cons) = HeapRb::<f32>::new(period * 16).split();
@@ -247,7 +250,9 @@ mod pipeline {
         // Commands, including a whole new engine, are queued before arming: building and
         // sending them is the loader thread's job.
         assert!(cmd_prod.try_push(Command::Wet(0.5)).is_ok());
-        assert!(cmd_prod.try_push(Command::Swap(make(&decaying_ir(6, 3000)), 1)).is_ok());
+        assert!(cmd_prod
+            .try_push(Command::Swap(make(&decaying_ir(6, 3000)), 1))
+            .is_ok());
         let mut recorded = 0;
         let (events, ()) = heap_events(|| {
             for cycle in 0..60u64 {
@@ -264,7 +269,10 @@ mod pipeline {
         });
         assert_eq!(events, 0, "audio path allocated {events} times");
         // The run did what it claims: the swap finished, audio flowed, nothing underran.
-        assert!(ret_cons.try_pop().is_some(), "old engine handed back after the swap");
+        assert!(
+            ret_cons.try_pop().is_some(),
+            "old engine handed back after the swap"
+        );
         assert_eq!(shared.swaps_done.load(Ordering::Relaxed), 1);
         assert_eq!(shared.underruns.load(Ordering::Relaxed), 0);
         assert_eq!(shared.overruns.load(Ordering::Relaxed), 0);

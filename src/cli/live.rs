@@ -112,12 +112,13 @@ fn db(v: f64) -> String {
 
 fn status_line(s: &Stats, latency_ms: f64) -> String {
     format!(
-        "in {} dBFS  out {} dBFS  underruns {} overruns {} xruns {}  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
+        "in {} dBFS  out {} dBFS  underruns {} overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
         db(s.in_peak_db),
         db(s.out_peak_db),
         s.underruns,
         s.overruns,
         s.xruns,
+        s.input_gaps,
         s.load_p50_pct,
         s.load_p99_pct,
         latency_ms,
@@ -172,7 +173,16 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         period,
         if info.period_frames.is_none() { " (requested)" } else { "" }
     );
-    println!("engine: {}, block {} frames", info.plan, info.block_frames);
+    println!(
+        "engine: {}, block {} frames; processing thread at {} priority",
+        info.plan,
+        info.block_frames,
+        if info.realtime_priority {
+            "real-time (SCHED_FIFO)"
+        } else {
+            "normal"
+        }
+    );
     println!(
         "latency budget: input buffer {period} + ring prefill {} + engine {} + output buffer {period} = {} frames ({:.2} ms); faltung adds {added} frames ({:.2} ms) beyond the device buffers",
         info.lag_frames,
@@ -265,11 +275,12 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     }
     let s = session.stop().context("stopping")?;
     println!(
-        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} overruns={} xruns={} record_dropped={}{}",
+        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} input_gaps={} overruns={} xruns={} record_dropped={}{}",
         started.elapsed().as_secs_f64(),
         s.input_frames,
         s.output_frames,
         s.underruns,
+        s.input_gaps,
         s.overruns,
         s.xruns,
         s.record_dropped,

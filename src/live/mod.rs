@@ -140,6 +140,7 @@ pub struct Stats {
     pub in_peak_db: f64,
     pub out_peak_db: f64,
     pub underruns: u64,
+    pub input_gaps: u64,
     pub overruns: u64,
     pub xruns: u64,
     pub record_dropped: u64,
@@ -174,6 +175,8 @@ pub struct SessionInfo {
     pub lag_frames: usize,
     pub engine_latency_frames: usize,
     pub plan: String,
+    /// Whether the processing thread got real-time (SCHED_FIFO) scheduling.
+    pub realtime_priority: bool,
 }
 
 impl SessionInfo {
@@ -214,6 +217,7 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub underruns: u64,
+    pub input_gaps: u64,
     pub overruns: u64,
     pub xruns: u64,
     pub record_dropped: u64,
@@ -377,6 +381,7 @@ impl Session {
             lag_frames: lag,
             engine_latency_frames: engine.latency_frames(),
             plan: engine.plan().to_string(),
+            realtime_priority: false,
         };
 
         // Rings: room for the prefill plus several blocks and periods of slack.
@@ -425,9 +430,11 @@ impl Session {
         };
         let park = Duration::from_secs_f64(dev_period as f64 / rate as f64);
         let dsp_stop = stop.clone();
+        let (prio_tx, prio_rx) = std::sync::mpsc::channel();
         let dsp = std::thread::Builder::new()
             .name("faltung-dsp".into())
             .spawn(move || {
+                let _ = prio_tx.send(raise_priority());
                 while !dsp_stop.load(Ordering::Relaxed) {
                     if processor.step() == 0 {
                         std::thread::park_timeout(park);
@@ -435,6 +442,7 @@ impl Session {
                 }
             })
             .map_err(thread_err)?;
+        let realtime_priority = prio_rx.recv().unwrap_or(false);
 
         // The loader: sole producer of the command ring, builds engines, drops old ones.
         let (loader_tx, loader_rx) = crossbeam_channel::unbounded::<Control>();
@@ -550,6 +558,8 @@ impl Session {
             .play()
             .map_err(stream_err(Direction::Input, &in_name))?;
 
+        let mut info = info;
+        info.realtime_priority = realtime_priority;
         Ok(Session {
             info,
             shared,
@@ -603,6 +613,7 @@ impl Session {
             in_peak_db: Shared::take_peak_db(&s.in_peak_bits),
             out_peak_db: Shared::take_peak_db(&s.out_peak_bits),
             underruns: s.underruns.load(Ordering::Relaxed),
+            input_gaps: s.input_gaps.load(Ordering::Relaxed),
             overruns: s.overruns.load(Ordering::Relaxed),
             xruns,
             record_dropped: s.record_dropped.load(Ordering::Relaxed),
@@ -639,6 +650,7 @@ impl Session {
         let s = &self.shared;
         Summary {
             underruns: s.underruns.load(Ordering::Relaxed),
+            input_gaps: s.input_gaps.load(Ordering::Relaxed),
             overruns: s.overruns.load(Ordering::Relaxed),
             xruns: self.errors.xruns.load(Ordering::Relaxed),
             record_dropped: s.record_dropped.load(Ordering::Relaxed),
@@ -687,5 +699,22 @@ impl Session {
         }
         let rec = self.stop_threads()?;
         Ok(self.summary(rec))
+    }
+}
+
+/// Ask for SCHED_FIFO on the calling thread (the processing thread), below the usual audio
+/// server priorities; false where not permitted (it then runs at normal priority).
+fn raise_priority() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain libc calls on the current thread with a valid sched_param.
+        unsafe {
+            let param = libc::sched_param { sched_priority: 10 };
+            libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
     }
 }

@@ -16,11 +16,12 @@
 //!   ring, whose overflow is counted, never waited for). Commands (bypass, wet, new engine)
 //!   arrive in an SPSC ring and retired engines leave through another, so nothing is freed
 //!   here.
-//! - [`OutputPort::fill`] only copies. It holds the output back until the input has been
-//!   running for `lag_frames` (the ring prefill), measured on the stream clocks, so the
-//!   added latency is exactly `lag_frames` whatever order the two callbacks run in; on a
-//!   shortfall it writes silence, counts an underrun, and skips the late samples when they
-//!   arrive so the latency stays constant.
+//! - [`OutputPort::fill`] only copies. It plays the frame that was captured exactly
+//!   `lag_frames` (the ring prefill) before, measured on the stream clocks against the
+//!   latest input callback, so the added latency is exactly `lag_frames` whatever order the
+//!   two callbacks run in. On a shortfall it writes silence and counts an underrun; samples
+//!   that arrive late are skipped and lost input cycles are replaced by silence, so the
+//!   latency never drifts.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -39,8 +40,12 @@ pub const LOAD_BUCKETS: usize = 401;
 
 /// Counters and meters shared by the audio path and the control thread. All atomics.
 pub struct Shared {
-    /// Output callbacks that found fewer samples than they needed.
+    /// Output callbacks that found fewer processed samples than they needed (the
+    /// processing fell behind).
     pub underruns: AtomicU64,
+    /// Output callbacks that had to play silence for input frames that were never
+    /// captured (the server skipped the input's cycle, an xrun), not counted as underruns.
+    pub input_gaps: AtomicU64,
     /// Input samples dropped because the input ring was full.
     pub overruns: AtomicU64,
     /// Samples the record ring could not take (the writer fell behind).
@@ -49,8 +54,12 @@ pub struct Shared {
     /// their bits).
     pub in_peak_bits: AtomicU32,
     pub out_peak_bits: AtomicU32,
-    /// Stream-clock time of the first input callback in nanoseconds (`u64::MAX`: none yet).
-    pub first_input_ns: AtomicU64,
+    /// The latest input callback: its stream-clock time in ns and the index of its first
+    /// frame in the input ring's timeline, published under the sequence counter
+    /// `anchor_seq` (odd while being written; a seqlock, so neither side ever waits).
+    pub anchor_seq: AtomicU64,
+    pub anchor_ns: AtomicU64,
+    pub anchor_frame: AtomicU64,
     pub input_frames: AtomicU64,
     pub output_frames: AtomicU64,
     pub blocks: AtomicU64,
@@ -67,11 +76,14 @@ impl Default for Shared {
     fn default() -> Self {
         Shared {
             underruns: AtomicU64::new(0),
+            input_gaps: AtomicU64::new(0),
             overruns: AtomicU64::new(0),
             record_dropped: AtomicU64::new(0),
             in_peak_bits: AtomicU32::new(0),
             out_peak_bits: AtomicU32::new(0),
-            first_input_ns: AtomicU64::new(u64::MAX),
+            anchor_seq: AtomicU64::new(0),
+            anchor_ns: AtomicU64::new(0),
+            anchor_frame: AtomicU64::new(0),
             input_frames: AtomicU64::new(0),
             output_frames: AtomicU64::new(0),
             blocks: AtomicU64::new(0),
@@ -129,6 +141,8 @@ fn raise_peak(meter: &AtomicU32, samples: &[f32]) {
 pub struct InputPort {
     ring: HeapProd<f32>,
     channels: usize,
+    /// Frames pushed so far.
+    frames: u64,
     shared: Arc<Shared>,
     wake: Option<Thread>,
 }
@@ -143,6 +157,7 @@ impl InputPort {
         InputPort {
             ring,
             channels,
+            frames: 0,
             shared,
             wake,
         }
@@ -151,21 +166,23 @@ impl InputPort {
     /// Take one callback's interleaved samples; `callback_ns` is the stream clock of the
     /// callback. Never blocks or allocates.
     pub fn push(&mut self, data: &[f32], callback_ns: u64) {
-        if self.shared.first_input_ns.load(Ordering::Relaxed) == u64::MAX {
-            // Published before the samples, so the output side never sees samples without
-            // the time they started at.
-            self.shared
-                .first_input_ns
-                .store(callback_ns, Ordering::Release);
-        }
+        let frame = self.frames;
         let pushed = self.ring.push_slice(data);
         if pushed < data.len() {
             self.shared
                 .overruns
                 .fetch_add((data.len() - pushed) as u64, Ordering::Relaxed);
         }
-        self.shared
-            .input_frames
+        // Only what entered the ring is on the timeline the output side counts.
+        self.frames += (pushed / self.channels) as u64;
+        let sh = &self.shared;
+        let seq = sh.anchor_seq.load(Ordering::Relaxed);
+        sh.anchor_seq.store(seq + 1, Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+        sh.anchor_ns.store(callback_ns, Ordering::Relaxed);
+        sh.anchor_frame.store(frame, Ordering::Relaxed);
+        sh.anchor_seq.store(seq + 2, Ordering::Release);
+        sh.input_frames
             .fetch_add((data.len() / self.channels) as u64, Ordering::Relaxed);
         if let Some(t) = &self.wake {
             t.unpark();
@@ -179,10 +196,12 @@ pub struct OutputPort {
     channels: usize,
     shared: Arc<Shared>,
     rate_hz: u32,
-    lag_frames: usize,
+    lag_frames: u64,
+    /// Timeline index of the next frame in the ring (frames popped or skipped so far).
+    read_frame: u64,
+    /// The last anchor read consistently: (clock ns, frame).
+    anchor: Option<(u64, u64)>,
     started: bool,
-    /// Samples owed to the timeline after an underrun; skipped when they arrive.
-    debt: usize,
 }
 
 impl OutputPort {
@@ -200,46 +219,81 @@ impl OutputPort {
             channels,
             shared,
             rate_hz,
-            lag_frames,
+            lag_frames: lag_frames as u64,
+            read_frame: 0,
+            anchor: None,
             started: false,
-            debt: 0,
+        }
+    }
+
+    fn read_anchor(&mut self) {
+        let sh = &self.shared;
+        let s1 = sh.anchor_seq.load(Ordering::Acquire);
+        if s1 == 0 || s1 % 2 == 1 {
+            return; // nothing yet, or being written right now: keep the previous one
+        }
+        let ns = sh.anchor_ns.load(Ordering::Relaxed);
+        let frame = sh.anchor_frame.load(Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Acquire);
+        if sh.anchor_seq.load(Ordering::Relaxed) == s1 {
+            self.anchor = Some((ns, frame));
         }
     }
 
     /// Fill one callback's interleaved buffer; `callback_ns` is the stream clock of the
     /// callback (the same clock as the input's). Only copies; never blocks or allocates.
+    ///
+    /// The frame due now is the latest input callback's first frame, plus the time since
+    /// that callback (on whole callbacks: both streams tick once per device period), minus
+    /// the lag. Late samples are skipped and missing ones (lost input cycles) replaced by
+    /// silence, so the latency never drifts.
     pub fn fill(&mut self, out: &mut [f32], callback_ns: u64) {
-        let frames = out.len() / self.channels.max(1);
+        let ch = self.channels.max(1);
+        let frames = out.len() / ch;
+        self.read_anchor();
+        let Some((anchor_ns, anchor_frame)) = self.anchor else {
+            out.fill(0.0);
+            return;
+        };
+        if frames == 0 {
+            return;
+        }
+        let dt_ns = callback_ns as f64 - anchor_ns as f64;
+        let periods = (dt_ns * self.rate_hz as f64 / 1e9 / frames as f64).round();
+        let due = anchor_frame as i64 + periods as i64 * frames as i64 - self.lag_frames as i64;
         if !self.started {
-            let first = self.shared.first_input_ns.load(Ordering::Acquire);
-            if first == u64::MAX || frames == 0 {
-                out.fill(0.0);
-                return;
-            }
-            // Frames of input time elapsed since the first input callback, on whole
-            // callbacks (both streams tick once per device period).
-            let elapsed_ns = callback_ns.saturating_sub(first) as f64;
-            let elapsed = elapsed_ns * self.rate_hz as f64 / 1e9;
-            let elapsed = (elapsed / frames as f64).round() as usize * frames;
-            if elapsed < self.lag_frames {
+            if due < 0 {
                 out.fill(0.0);
                 return;
             }
             self.started = true;
-            self.debt = (elapsed - self.lag_frames) * self.channels;
         }
-        if self.debt > 0 {
-            self.debt -= self.ring.skip(self.debt);
+        let due = due.max(0) as u64;
+        let mut short = false;
+        if self.read_frame < due {
+            let want = (due - self.read_frame) as usize * ch;
+            let skipped = self.ring.skip(want);
+            self.read_frame += (skipped / ch) as u64;
+            short |= skipped < want;
         }
-        let got = if self.debt == 0 {
-            self.ring.pop_slice(out)
+        // Frames of this buffer that lie before the ring's next frame: silence.
+        let gap = if self.read_frame > due {
+            ((self.read_frame - due) as usize).min(frames)
         } else {
             0
         };
-        if got < out.len() {
-            out[got..].fill(0.0);
-            self.debt += out.len() - got;
+        out[..gap * ch].fill(0.0);
+        let got = if short {
+            0
+        } else {
+            self.ring.pop_slice(&mut out[gap * ch..])
+        };
+        self.read_frame += (got / ch) as u64;
+        if gap * ch + got < out.len() {
+            out[gap * ch + got..].fill(0.0);
             self.shared.underruns.fetch_add(1, Ordering::Relaxed);
+        } else if gap > 0 {
+            self.shared.input_gaps.fetch_add(1, Ordering::Relaxed);
         }
         self.shared
             .output_frames
