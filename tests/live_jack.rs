@@ -9,7 +9,7 @@
 //! unless `FALTUNG_REQUIRE_JACK=1` (set in CI), where they fail.
 #![cfg(all(feature = "audio-io", feature = "jack"))]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,8 +36,10 @@ fn jack_client(name: &str) -> Option<jack::Client> {
             if std::env::var("FALTUNG_REQUIRE_JACK").as_deref() == Ok("1") {
                 panic!("FALTUNG_REQUIRE_JACK=1 but no JACK server is running: {e}");
             }
-            eprintln!(
-                "\n*** SKIPPED: no JACK server running ({e}). Start one with \
+            // Written to the real stderr, past the test harness's capture: a skip must show.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED {name}: no JACK server running ({e}). Start one with \
                  `jackd --no-realtime -d dummy -r 48000 -p 256` or run scripts/test.sh. ***\n"
             );
             None

@@ -531,32 +531,46 @@ impl Session {
             }
         };
         let timeout = Some(Duration::from_secs(10));
-        let input_stream = in_dev
-            .build_input_stream::<f32, _, _>(
-                in_cfg,
-                move |data: &[f32], info: &cpal::InputCallbackInfo| {
-                    input_port.push(data, info.timestamp().callback.as_nanos() as u64)
-                },
-                on_error(errors.clone()),
-                timeout,
-            )
-            .map_err(stream_err(Direction::Input, &in_name))?;
-        let output_stream = out_dev
-            .build_output_stream::<f32, _, _>(
-                out_cfg,
-                move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
-                    output_port.fill(data, info.timestamp().callback.as_nanos() as u64)
-                },
-                on_error(errors.clone()),
-                timeout,
-            )
-            .map_err(stream_err(Direction::Output, &out_name))?;
-        output_stream
-            .play()
-            .map_err(stream_err(Direction::Output, &out_name))?;
-        input_stream
-            .play()
-            .map_err(stream_err(Direction::Input, &in_name))?;
+        let streams = (|| {
+            let input_stream = in_dev
+                .build_input_stream::<f32, _, _>(
+                    in_cfg,
+                    move |data: &[f32], info: &cpal::InputCallbackInfo| {
+                        input_port.push(data, info.timestamp().callback.as_nanos() as u64)
+                    },
+                    on_error(errors.clone()),
+                    timeout,
+                )
+                .map_err(stream_err(Direction::Input, &in_name))?;
+            let output_stream = out_dev
+                .build_output_stream::<f32, _, _>(
+                    out_cfg,
+                    move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
+                        output_port.fill(data, info.timestamp().callback.as_nanos() as u64)
+                    },
+                    on_error(errors.clone()),
+                    timeout,
+                )
+                .map_err(stream_err(Direction::Output, &out_name))?;
+            output_stream
+                .play()
+                .map_err(stream_err(Direction::Output, &out_name))?;
+            input_stream
+                .play()
+                .map_err(stream_err(Direction::Input, &in_name))?;
+            Ok((input_stream, output_stream))
+        })();
+        let (input_stream, output_stream) = match streams {
+            Ok(s) => s,
+            Err(e) => {
+                // Do not leave the threads running behind an error.
+                stop.store(true, Ordering::Release);
+                dsp.thread().unpark();
+                let _ = dsp.join();
+                let _ = loader.join();
+                return Err(e);
+            }
+        };
 
         let mut info = info;
         info.realtime_priority = realtime_priority;

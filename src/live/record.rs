@@ -93,3 +93,11 @@ impl Recorder {
         }
     }
 }
+
+impl Drop for Recorder {
+    /// A recorder dropped without [`Recorder::finish`] still ends its thread, which
+    /// finalises the file.
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Release);
+    }
+}
