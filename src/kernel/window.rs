@@ -244,7 +244,7 @@ pub fn smoothing_kernel(window: Window, len: usize) -> Result<Vec<f64>, KernelEr
 pub fn normalise_dc(mut taps: Vec<f64>) -> Option<Vec<f64>> {
     let sum: f64 = taps.iter().sum();
     let scale: f64 = taps.iter().map(|v| v.abs()).sum();
-    if !(sum > 1e-9 * scale) || !sum.is_finite() {
+    if !sum.is_finite() || sum <= 1e-9 * scale {
         return None;
     }
     for v in &mut taps {
