@@ -7,7 +7,8 @@
 //! are also checked against the exact rational coefficients, because scipy's own `lstsq`
 //! result is further than 1e-12 from them for long windows and high orders (there the
 //! test requires that we are no further from scipy than scipy is from the exact values,
-//! plus 1e-12).
+//! plus 1e-12). The last tests check closed forms instead: Savitzky–Golay filters are exact
+//! on polynomials, and a firwin low-pass is at half amplitude at its cutoff.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -364,4 +365,83 @@ fn parameters_scipy_rejects_are_rejected() {
         }
     }
     assert_eq!(cases.len(), 15);
+}
+
+// Closed forms, independent of scipy.
+
+#[test]
+fn savgol_reproduces_polynomials_and_their_derivatives() {
+    // A Savitzky–Golay filter of order p is exact on polynomials of degree <= p: dotted
+    // with samples of f at spacing delta it gives f^(deriv) at the window's position.
+    for &(w, p, deriv, delta) in &[
+        (11usize, 3usize, 0usize, 1.0f64),
+        (11, 3, 1, 1.0),
+        (21, 4, 2, 1.0),
+        (31, 5, 3, 0.5),
+        (10, 2, 1, 0.1),
+        (101, 4, 2, 1.0),
+        (41, 20, 5, 0.05),
+    ] {
+        let coeffs = savgol_coeffs(w, p, deriv, delta, None, SavgolUse::Dot).unwrap();
+        let centre = (w as f64 - 1.0) / 2.0;
+        // f(x) = sum_k a_k x^k with a_k = 1/(k+1), x in units of the sample positions.
+        let f = |x: f64| {
+            (0..=p)
+                .map(|k| x.powi(k as i32) / (k + 1) as f64)
+                .sum::<f64>()
+        };
+        let f_deriv = |x: f64| {
+            (deriv..=p)
+                .map(|k| {
+                    let falling: f64 = (0..deriv).map(|i| (k - i) as f64).product();
+                    falling * x.powi((k - deriv) as i32) / (k + 1) as f64
+                })
+                .sum::<f64>()
+        };
+        let x0 = 0.3; // the window's position, in x
+        let samples: Vec<f64> = (0..w)
+            .map(|i| f(x0 + (i as f64 - centre) * delta))
+            .collect();
+        let got: f64 = coeffs.iter().zip(&samples).map(|(c, s)| c * s).sum();
+        let want = f_deriv(x0);
+        let scale: f64 = coeffs
+            .iter()
+            .zip(&samples)
+            .map(|(c, s)| (c * s).abs())
+            .sum();
+        assert!(
+            (got - want).abs() <= 1e-12 * scale.max(1.0),
+            "savgol({w}, {p}, deriv={deriv}, delta={delta}): {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn firwin_lowpass_is_half_amplitude_at_its_cutoff() {
+    // firwin's cutoff is the -6 dB point: |H(cutoff)| = 0.5 up to the window's ripple.
+    let rate = 48_000.0;
+    for &(n, cutoff, window) in &[
+        (255usize, 3400.0f64, Window::Hamming),
+        (255, 1000.0, Window::Kaiser { beta: 8.6 }),
+        (101, 8000.0, Window::Blackman),
+    ] {
+        let h = firwin(n, Band::Lowpass { cutoff_hz: cutoff }, window, rate).unwrap();
+        let response = |f_hz: f64| {
+            let w = 2.0 * std::f64::consts::PI * f_hz / rate;
+            let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (k, &v)| {
+                (re + v * (w * k as f64).cos(), im - v * (w * k as f64).sin())
+            });
+            (re * re + im * im).sqrt()
+        };
+        assert!((response(0.0) - 1.0).abs() < 1e-12);
+        let at_cutoff = response(cutoff);
+        assert!(
+            (at_cutoff - 0.5).abs() < 5e-3,
+            "{n} taps, {cutoff} Hz, {window:?}: |H| = {at_cutoff}"
+        );
+        // Linear phase: symmetric taps.
+        for k in 0..n / 2 {
+            assert!((h[k] - h[n - 1 - k]).abs() < 1e-15);
+        }
+    }
 }
