@@ -42,9 +42,10 @@ pub struct ChannelSummary {
     pub delay_kind: DelayKind,
     /// Energy centroid `sum(n h[n]^2) / sum(h[n]^2)` in frames.
     pub energy_centroid_frames: f64,
-    /// -3 dB and -6 dB points as fractions of the sample rate (cycles per sample), for
-    /// low-pass-like kernels (gain at DC within 1 dB of the maximum and the response falling
-    /// below -6 dB re DC before Nyquist); `None` otherwise.
+    /// -3 dB and -6 dB points (re the DC gain) as fractions of the sample rate (cycles per
+    /// sample), from the magnitude response, for low-pass-like kernels: gain at DC within
+    /// 1 dB of the maximum, the response falls below -6 dB before Nyquist and never comes
+    /// back above -3 dB after that. `None` otherwise.
     pub cutoff_3db: Option<f64>,
     pub cutoff_6db: Option<f64>,
 }
@@ -128,13 +129,22 @@ fn channel_summary(taps: &[f64]) -> ChannelSummary {
     let max = mag.iter().cloned().fold(0.0f64, f64::max);
     let dc = mag[0];
     let lowpass_like = dc > 0.0 && dc >= max * 10f64.powf(-1.0 / 20.0);
-    let (cutoff_3db, cutoff_6db) = if lowpass_like {
-        (
-            first_crossing(&mag, n_fft, dc * 10f64.powf(-3.0 / 20.0)),
-            first_crossing(&mag, n_fft, dc * 10f64.powf(-6.0 / 20.0)),
-        )
-    } else {
-        (None, None)
+    let l3 = dc * 10f64.powf(-3.0 / 20.0);
+    let l6 = dc * 10f64.powf(-6.0 / 20.0);
+    let (cutoff_3db, cutoff_6db) = match (
+        lowpass_like,
+        first_crossing(&mag, n_fft, l3),
+        first_crossing(&mag, n_fft, l6),
+    ) {
+        // Low-pass-like: once below -6 dB, the response never comes back above -3 dB.
+        (true, Some(f3), Some(f6))
+            if mag[(f6 * n_fft as f64).ceil() as usize..]
+                .iter()
+                .all(|&m| m < l3) =>
+        {
+            (Some(f3), Some(f6))
+        }
+        _ => (None, None),
     };
     ChannelSummary {
         dc_gain,
@@ -144,7 +154,7 @@ fn channel_summary(taps: &[f64]) -> ChannelSummary {
         group_delay_frames,
         delay_kind,
         energy_centroid_frames,
-        cutoff_3db: cutoff_6db.and(cutoff_3db),
+        cutoff_3db,
         cutoff_6db,
     }
 }

@@ -91,6 +91,17 @@ fn log_magnitude_db(mag: &[f64], n_fft: usize, f_lo: f64, points: usize) -> Vec<
     out
 }
 
+/// A tick label without trailing zeros: `500`, `0.25`, `-0.8`.
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
 /// Draw the picture of `k` on any plotters drawing area.
 pub fn draw_kernel<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -131,6 +142,8 @@ pub fn draw_kernel<DB: DrawingBackend>(
             "tap (frames)"
         })
         .y_desc("amplitude")
+        .x_label_formatter(&|t| trim_number(*t))
+        .y_label_formatter(&|v| trim_number(*v))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     for (c, taps) in k.channels.iter().enumerate() {
@@ -178,6 +191,7 @@ pub fn draw_kernel<DB: DrawingBackend>(
             "frequency (cycles/sample)"
         })
         .y_desc("magnitude (dB)")
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .x_label_formatter(&|f| {
             if *f >= 1000.0 {
                 format!("{}k", f / 1000.0)

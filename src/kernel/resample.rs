@@ -35,15 +35,18 @@ pub fn resample_kernel(k: &Kernel, to_hz: u32) -> Result<Kernel, KernelError> {
         return Ok(k.clone());
     }
     let ch = k.channel_count();
-    let chunk = 1024;
-    let mut resampler = Fft::<f64>::new(
-        from_hz as usize,
-        to_hz as usize,
-        chunk,
-        ch,
-        FixedSync::Input,
-    )
-    .map_err(|e| err(e.to_string()))?;
+    // The FFT sizes are `n * rate / gcd(from, to)` for the `n` derived from the chunk
+    // size; an even `n` keeps both FFT sizes even (with odd sizes rubato 4.0's FFT
+    // resampler shifts the phase of tones, measured in this crate's tests).
+    let gcd = gcd(from_hz as u64, to_hz as u64);
+    let min_in = (from_hz as u64 / gcd) as usize;
+    let min_out = (to_hz as u64 / gcd) as usize;
+    // At least 1024 frames on both sides, so the anti-aliasing filter is sharp.
+    let n = 1024usize.div_ceil(min_in).max(1024usize.div_ceil(min_out));
+    let chunk = min_in * (n + n % 2);
+    let mut resampler =
+        Fft::<f64>::new(from_hz as usize, to_hz as usize, chunk, ch, FixedSync::Both)
+            .map_err(|e| err(e.to_string()))?;
     let chunk_in = resampler.input_frames_next();
     let delay_out = resampler.output_delay();
     // Zero padding: keeps the resampler's ringing after the last tap and flushes its delay.
@@ -114,4 +117,11 @@ pub fn resample_kernel(k: &Kernel, to_hz: u32) -> Result<Kernel, KernelError> {
         sample_rate_hz: Some(to_hz),
         name: k.name.clone(),
     })
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
