@@ -286,7 +286,7 @@ pub fn apply_options(
         }
     }
     if let Some(db) = opts.trim_leading_below_db {
-        if !(db < 0.0) {
+        if db >= 0.0 || db.is_nan() {
             return Err(bad(
                 &k,
                 "trim leading silence",
@@ -306,7 +306,7 @@ pub fn apply_options(
         ));
     }
     if let Some(db) = opts.trim_tail_below_db {
-        if !(db < 0.0) {
+        if db >= 0.0 || db.is_nan() {
             return Err(bad(
                 &k,
                 "trim tail",
@@ -357,7 +357,7 @@ pub fn apply_options(
     };
     if let Some((what, m)) = norm {
         let tiny = 1e-12 * peak_abs(&k).max(f64::MIN_POSITIVE);
-        if !(m.abs() > tiny) || !m.is_finite() {
+        if m.abs() <= tiny || !m.is_finite() {
             return Err(bad(
                 &k,
                 "normalise",
