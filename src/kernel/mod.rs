@@ -36,10 +36,14 @@ impl Kernel {
 }
 
 pub mod analysis;
+pub mod firwin;
+pub mod gaussian;
 pub mod ir;
 pub mod plot;
 pub mod resample;
+pub mod savgol;
 pub mod spec;
+pub mod window;
 
 pub use analysis::{summarize, KernelSummary};
 pub use ir::{apply_options, load_ir, load_ir_with_notes, IrOptions, LoadedIr, Normalize};
@@ -81,6 +85,13 @@ pub enum KernelError {
         frames: usize,
         seconds: f64,
         limit_seconds: f64,
+    },
+    /// A generator (window, Savitzky–Golay, Gaussian, FIR design) was called with
+    /// parameters it cannot use; `kernel` names the generator.
+    #[error("{kernel}: {reason}")]
+    BadParameter {
+        kernel: &'static str,
+        reason: String,
     },
     #[error("kernel spec `{spec}`: {reason}")]
     BadSpec { spec: String, reason: String },
