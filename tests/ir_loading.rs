@@ -3,7 +3,7 @@
 //! closed-form results, and resampling keeps the filter's gain.
 
 use std::f64::consts::PI;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use faltung::kernel::{
@@ -56,7 +56,7 @@ fn write_float(name: &str, channels: u16, rate: u32, samples: &[f32]) -> PathBuf
 
 /// The WAVE format tag of a file written by hound (bytes 20-21: 1 PCM, 3 float,
 /// 0xFFFE extensible).
-fn format_tag(path: &PathBuf) -> u16 {
+fn format_tag(path: &Path) -> u16 {
     let b = std::fs::read(path).unwrap();
     u16::from_le_bytes([b[20], b[21]])
 }
@@ -143,7 +143,7 @@ fn loading_says_what_it_read() {
     assert!(n.contains("24-bit integer"), "{n}");
 }
 
-fn assert_names_file(e: &KernelError, path: &PathBuf) {
+fn assert_names_file(e: &KernelError, path: &Path) {
     let msg = e.to_string();
     assert!(
         msg.contains(&path.display().to_string()),

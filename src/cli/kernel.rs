@@ -133,12 +133,17 @@ fn print_summary(k: &Kernel, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "channels:     {}{order}", s.channels.len())?;
     for (c, cs) in s.channels.iter().enumerate() {
         writeln!(out, "[{}]", names[c])?;
-        writeln!(
-            out,
-            "  DC gain:      {:.9} ({:+.3} dB)",
-            cs.dc_gain,
-            db(cs.dc_gain)
-        )?;
+        let l1: f64 = k.channels[c].iter().map(|v| v.abs()).sum();
+        if cs.dc_gain.abs() <= 1e-12 * l1 {
+            writeln!(out, "  DC gain:      0 (the taps sum to zero)")?;
+        } else {
+            writeln!(
+                out,
+                "  DC gain:      {:.9} ({:+.3} dB)",
+                cs.dc_gain,
+                db(cs.dc_gain)
+            )?;
+        }
         writeln!(
             out,
             "  peak:         {:.9} at frame {}",

@@ -70,7 +70,7 @@ fn envelope(taps: &[f64], columns: usize) -> Vec<(usize, f64)> {
 }
 
 /// Magnitude in dB at `points` log-spaced frequencies from `f_lo` to 0.5 (cycles/sample),
-/// each the power mean of the FFT bins in its interval (nearest bin if none).
+/// each the power mean of the FFT bins in its interval (interpolated if there is none).
 fn log_magnitude_db(mag: &[f64], n_fft: usize, f_lo: f64, points: usize) -> Vec<(f64, f64)> {
     let ratio = (0.5 / f_lo).powf(1.0 / points as f64);
     let mut out = Vec::with_capacity(points);
@@ -82,8 +82,11 @@ fn log_magnitude_db(mag: &[f64], n_fft: usize, f_lo: f64, points: usize) -> Vec<
         let p = if k1 >= k0 {
             mag[k0..=k1].iter().map(|m| m * m).sum::<f64>() / (k1 - k0 + 1) as f64
         } else {
-            let k = ((f0 * f1).sqrt() * n_fft as f64).round() as usize;
-            mag[k.min(mag.len() - 1)].powi(2)
+            // Fewer than one bin in the interval: interpolate between neighbours.
+            let x = (f0 * f1).sqrt() * n_fft as f64;
+            let k = (x.floor() as usize).min(mag.len() - 2);
+            let t = (x - k as f64).clamp(0.0, 1.0);
+            (mag[k] * (1.0 - t) + mag[k + 1] * t).powi(2)
         };
         out.push(((f0 * f1).sqrt(), 10.0 * p.max(1e-30).log10()));
         f0 = f1;
@@ -152,6 +155,14 @@ pub fn draw_kernel<DB: DrawingBackend>(
             .into_iter()
             .map(|(i, v)| (i as f64 * t_scale, v))
             .collect();
+        if taps.len() <= 128 {
+            // Short kernels: a dot on every tap.
+            ir.draw_series(
+                taps.iter()
+                    .enumerate()
+                    .map(|(i, &v)| Circle::new((i as f64 * t_scale, v), 3, color.filled())),
+            )?;
+        }
         ir.draw_series(LineSeries::new(pts, color.stroke_width(1)))?
             .label(names[c].clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
