@@ -87,7 +87,11 @@ pub fn load(what: &str, rate: Option<u32>, ir: &IrArgs) -> anyhow::Result<(Kerne
         let l = kernel::load_ir_with_notes(path, &opts)?;
         Ok((l.kernel, l.notes))
     } else {
-        let k = kernel::parse_spec(what, rate)?;
+        let mut k = kernel::parse_spec(what, rate)?;
+        // Smoothing kernels have no rate of their own; they run at the stream's.
+        if k.sample_rate_hz.is_none() {
+            k.sample_rate_hz = rate;
+        }
         let mut notes = vec![format!(
             "generated {what}: {} taps, {} channel(s)",
             k.len_frames(),
