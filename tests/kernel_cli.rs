@@ -291,3 +291,24 @@ fn the_shipped_impulses_load_and_match_their_readme() {
         assert_eq!(field(&out, "sample rate:"), 48000.0, "{name}");
     }
 }
+
+#[test]
+fn a_true_stereo_file_is_summarised_per_path_in_ll_lr_rl_rr_order() {
+    // Each path has its own gain so the order is visible: LL 0.1, LR 0.2, RL 0.3, RR 0.4.
+    let mut s = Vec::new();
+    for f in 0..8 {
+        for c in 0..4 {
+            s.push(if f == 0 { 0.1 * (c + 1) as f32 } else { 0.0 });
+        }
+    }
+    let path = write_float("ts.wav", 4, 48000, &s);
+    let o = faltung(&["kernel", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("LR = left input to right output"), "{out}");
+    for (c, name) in ["LL", "LR", "RL", "RR"].iter().enumerate() {
+        let section = out.split(&format!("[{name}]")).nth(1).expect(name);
+        let dc = field(section, "DC gain:");
+        assert!((dc - 0.1 * (c + 1) as f64).abs() < 1e-7, "{name}: {dc}");
+    }
+}
