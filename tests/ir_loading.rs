@@ -646,6 +646,17 @@ fn a_rate_mismatch_without_resampling_is_an_error_naming_both_rates() {
         .notes
         .iter()
         .any(|n| n.contains("resampled from 44100 Hz to 48000 Hz")));
+    // An absurd stream rate is refused, not attempted.
+    let e = load_ir(
+        &path,
+        &IrOptions {
+            target_rate_hz: Some(4_000_000_000),
+            ..IrOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(e, KernelError::Resample { .. }), "{e:?}");
+    assert!(e.to_string().contains("outside the supported range"), "{e}");
     // Same rate: nothing to do, taps untouched.
     let same = load_ir(
         &path,

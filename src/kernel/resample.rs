@@ -15,6 +15,9 @@ use rubato::{Fft, FixedSync, Indexing, Resampler};
 
 use super::{Kernel, KernelError};
 
+/// Sample rates the resampler accepts (keeps its FFT sizes, and so its memory, bounded).
+pub const RATE_RANGE_HZ: std::ops::RangeInclusive<u32> = 1000..=768_000;
+
 /// Resample every channel of `k` (which must have a sample rate) to `to_hz`, scaling the
 /// taps by `from / to` so the filter's DC gain is kept. The result is the resampled
 /// length `ceil(len * to / from)` plus the resampler's decaying tail down to -180 dB re
@@ -33,6 +36,15 @@ pub fn resample_kernel(k: &Kernel, to_hz: u32) -> Result<Kernel, KernelError> {
     };
     if from_hz == to_hz {
         return Ok(k.clone());
+    }
+    for rate in [from_hz, to_hz] {
+        if !RATE_RANGE_HZ.contains(&rate) {
+            return Err(err(format!(
+                "{rate} Hz is outside the supported range {}..={} Hz",
+                RATE_RANGE_HZ.start(),
+                RATE_RANGE_HZ.end()
+            )));
+        }
     }
     let ch = k.channel_count();
     // The FFT sizes are `n * rate / gcd(from, to)` for the `n` derived from the chunk
