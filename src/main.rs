@@ -25,6 +25,8 @@ enum Command {
     /// List audio hosts, devices and their supported configurations.
     #[cfg(feature = "audio-io")]
     Devices(cli::devices::DevicesArgs),
+    /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
+    Kernel(cli::kernel::KernelArgs),
 }
 
 fn main() {
@@ -35,6 +37,7 @@ fn main() {
         Command::Live(a) => cli::live::run(a),
         #[cfg(feature = "audio-io")]
         Command::Devices(a) => cli::devices::run(a),
+        Command::Kernel(a) => cli::kernel::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

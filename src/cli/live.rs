@@ -129,8 +129,13 @@ fn status_line(s: &Stats, latency_ms: f64) -> String {
 }
 
 fn load_kernels(a: &LiveArgs) -> anyhow::Result<Vec<Kernel>> {
+    // With --rate the IRs are resampled to it; otherwise the session warns about an IR
+    // whose rate differs from the device's.
     let opts = IrOptions {
         max_seconds: a.max_ir_seconds,
+        target_rate_hz: a.rate,
+        resample: true,
+        ..IrOptions::default()
     };
     if let Some(spec) = &a.kernel {
         return Ok(vec![parse_spec(spec, a.rate)?]);

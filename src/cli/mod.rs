@@ -4,4 +4,5 @@
 pub mod devices;
 #[cfg(feature = "audio-io")]
 pub mod live;
+pub mod kernel;
 pub mod plan;
