@@ -79,9 +79,9 @@ fn write_ir(path: &Path, ir: &[Vec<f64>; 2], rate: u32) {
         sample_format: hound::SampleFormat::Float,
     };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..ir[0].len() {
-        w.write_sample(ir[0][i] as f32).unwrap();
-        w.write_sample(ir[1][i] as f32).unwrap();
+    for (l, r) in ir[0].iter().zip(&ir[1]) {
+        w.write_sample(*l as f32).unwrap();
+        w.write_sample(*r as f32).unwrap();
     }
     w.finalize().unwrap();
 }
@@ -273,7 +273,7 @@ fn e2e_attempt(client: jack::Client) -> E2e {
     let period = client.buffer_size() as usize;
     let ir = stereo_ir(1500);
     let ir_path = tmp("e2e_ir.wav");
-    write_ir(&ir_path, &ir, rate as u32);
+    write_ir(&ir_path, &ir, rate);
 
     let feed_port = client
         .register_port("feed", jack::AudioOut::default())
@@ -427,7 +427,7 @@ fn thirty_seconds_without_underruns_then_sigint_leaves_a_valid_recording() {
     drop(client);
     let ir = stereo_ir(4800);
     let ir_path = tmp("run30_ir.wav");
-    write_ir(&ir_path, &ir, rate as u32);
+    write_ir(&ir_path, &ir, rate);
     let rec = tmp("run30_rec.wav");
     for attempt in 1..=2 {
         let _ = std::fs::remove_file(&rec);

@@ -2,7 +2,7 @@
 
 #[cfg(feature = "audio-io")]
 pub mod devices;
+pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;
-pub mod kernel;
 pub mod plan;

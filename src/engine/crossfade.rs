@@ -283,7 +283,8 @@ mod tests {
     fn swaps_are_refused_while_busy_or_with_a_different_shape() {
         let ir = vec![1.0f32, 0.5];
         let mut xf = Crossfade::new(engine(&ir, 32), 100).unwrap();
-        let mono = Box::new(Engine::realtime(&[ir.clone()], Routing::mono_ir(1), 32).unwrap());
+        let mono =
+            Box::new(Engine::realtime(std::slice::from_ref(&ir), Routing::mono_ir(1), 32).unwrap());
         assert!(matches!(
             xf.begin(mono).map_err(|e| e.1),
             Err(SwapRefused::ShapeMismatch)
