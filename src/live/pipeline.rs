@@ -202,6 +202,10 @@ pub struct OutputPort {
     /// The last anchor read consistently: (clock ns, frame).
     anchor: Option<(u64, u64)>,
     started: bool,
+    /// Timeline frame due at the next callback if nothing is lost.
+    next_due: i64,
+    /// The clocks' disagreement with `next_due` at the previous callback.
+    last_offset: i64,
 }
 
 impl OutputPort {
@@ -223,6 +227,8 @@ impl OutputPort {
             read_frame: 0,
             anchor: None,
             started: false,
+            next_due: 0,
+            last_offset: 0,
         }
     }
 
@@ -260,14 +266,27 @@ impl OutputPort {
         }
         let dt_ns = callback_ns as f64 - anchor_ns as f64;
         let periods = (dt_ns * self.rate_hz as f64 / 1e9 / frames as f64).round();
-        let due = anchor_frame as i64 + periods as i64 * frames as i64 - self.lag_frames as i64;
+        let measured =
+            anchor_frame as i64 + periods as i64 * frames as i64 - self.lag_frames as i64;
         if !self.started {
-            if due < 0 {
+            if measured < 0 {
                 out.fill(0.0);
                 return;
             }
             self.started = true;
+            self.next_due = measured;
         }
+        // Steady state advances by one buffer per callback. The clocks override that only
+        // when they disagree the same way twice in a row (a lost cycle moves the timeline
+        // for good; a callback that merely ran late in its cycle skews one reading).
+        let offset = measured - self.next_due;
+        let due = if offset != 0 && offset == self.last_offset {
+            measured
+        } else {
+            self.next_due
+        };
+        self.last_offset = offset;
+        self.next_due = due + frames as i64;
         let due = due.max(0) as u64;
         let mut short = false;
         if self.read_frame < due {
@@ -518,5 +537,160 @@ impl Processor {
 
     pub fn block_frames(&self) -> usize {
         self.block_frames
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Routing;
+    use ringbuf::traits::Split;
+    use ringbuf::HeapRb;
+
+    const P: usize = 64;
+    const RATE: u32 = 48_000;
+
+    struct Rig {
+        input: InputPort,
+        processor: Processor,
+        output: OutputPort,
+        shared: Arc<Shared>,
+        next_in: f32,
+    }
+
+    /// Input → identity engine (a one-tap IR) → output, so every output sample names the
+    /// input frame it came from (frames are numbered from 1; 0 is silence).
+    fn rig() -> Rig {
+        let engine = Box::new(Engine::realtime(&[vec![1.0]], Routing::mono_ir(1), P).unwrap());
+        let (in_prod, in_cons) = HeapRb::<f32>::new(P * 32).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(P * 32).split();
+        let (_cmd_prod, cmd_cons) = HeapRb::<Command>::new(4).split();
+        let (ret_prod, _ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
+        let shared = Arc::new(Shared::default());
+        let processor = Processor::new(
+            engine,
+            ProcessorRings {
+                input: in_cons,
+                output: out_prod,
+                record: None,
+                commands: cmd_cons,
+                retired: ret_prod,
+            },
+            shared.clone(),
+            ProcessorConfig {
+                block_frames: P,
+                device_output_channels: 1,
+                rate_hz: RATE,
+                gain: 1.0,
+                wet: 1.0,
+                fade_frames: 1,
+            },
+        )
+        .unwrap();
+        Rig {
+            input: InputPort::new(in_prod, 1, shared.clone(), None),
+            processor,
+            output: OutputPort::new(out_cons, 1, shared.clone(), RATE, P),
+            shared,
+            next_in: 1.0,
+        }
+    }
+
+    fn cycle_ns(k: u64) -> u64 {
+        1_000_000_000 + k * P as u64 * 1_000_000_000 / RATE as u64
+    }
+
+    impl Rig {
+        fn input_cycle(&mut self, ns: u64) {
+            let data: Vec<f32> = (0..P).map(|i| self.next_in + i as f32).collect();
+            self.next_in += P as f32;
+            self.input.push(&data, ns);
+            self.processor.step();
+        }
+        fn output_cycle(&mut self, ns: u64) -> Vec<f32> {
+            let mut out = vec![0.0; P];
+            self.output.fill(&mut out, ns);
+            out
+        }
+    }
+
+    /// Output frame numbers must be the input frame numbers `P` (one period) earlier.
+    fn check_lag(played: &[Vec<f32>], from_cycle: usize) {
+        for (k, buf) in played.iter().enumerate().skip(from_cycle) {
+            for (i, &v) in buf.iter().enumerate() {
+                let want = ((k - 1) * P + i + 1) as f32;
+                assert_eq!(v, want, "cycle {k} frame {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn latency_is_one_period_whichever_callback_runs_first() {
+        for input_first in [true, false] {
+            let mut r = rig();
+            let mut played = Vec::new();
+            for k in 0..40u64 {
+                let t = cycle_ns(k);
+                if input_first {
+                    r.input_cycle(t + 3_000);
+                    played.push(r.output_cycle(t + 9_000));
+                } else {
+                    played.push(r.output_cycle(t + 2_000));
+                    r.input_cycle(t + 8_000);
+                }
+            }
+            assert!(
+                played[0].iter().all(|&v| v == 0.0),
+                "silence before the first period"
+            );
+            check_lag(&played, 1);
+            assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
+        }
+    }
+
+    #[test]
+    fn a_callback_running_late_in_its_cycle_does_not_move_the_timeline() {
+        let mut r = rig();
+        let mut played = Vec::new();
+        let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
+        for k in 0..40u64 {
+            let t = cycle_ns(k);
+            // Every 7th cycle the input callback starts 90 % of a period late.
+            let late = if k % 7 == 3 { period_ns * 9 / 10 } else { 0 };
+            r.input_cycle(t + late);
+            played.push(r.output_cycle(t + 5_000));
+        }
+        check_lag(&played, 1);
+        assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
+        assert_eq!(r.shared.input_gaps.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_lost_input_cycle_is_replaced_by_silence_and_the_latency_kept() {
+        let mut r = rig();
+        let mut played = Vec::new();
+        let lost = 10u64;
+        for k in 0..40u64 {
+            let t = cycle_ns(k);
+            if k != lost {
+                r.input_cycle(t + 1_000);
+            }
+            played.push(r.output_cycle(t + 5_000));
+        }
+        // Input frame numbers after the lost cycle are one period behind the clock: output
+        // frame t now carries input number t - 2P (numbering skipped the lost cycle).
+        check_lag(&played[..=lost as usize], 1);
+        let settled = lost as usize + 4;
+        for (k, buf) in played.iter().enumerate().skip(settled) {
+            for (i, &v) in buf.iter().enumerate() {
+                assert_eq!(v, ((k - 2) * P + i + 1) as f32, "cycle {k} frame {i}");
+            }
+        }
+        let dropouts = r.shared.underruns.load(Ordering::Relaxed)
+            + r.shared.input_gaps.load(Ordering::Relaxed);
+        assert!(
+            (1..=3).contains(&dropouts),
+            "{dropouts} dropouts for one lost cycle"
+        );
     }
 }
