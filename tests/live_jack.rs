@@ -236,14 +236,24 @@ struct E2e {
 /// undisturbed attempt decides.
 #[test]
 fn captured_output_equals_the_reference_delayed_by_the_reported_latency() {
+    e2e(&[]);
+}
+
+/// Processing blocks a quarter of the period: still one period of prefill, same samples.
+#[test]
+fn smaller_processing_blocks_give_the_same_output_and_latency() {
+    e2e(&["--block", "64"]);
+}
+
+fn e2e(extra: &[&str]) {
     let _serial = serial();
     for attempt in 1..=3 {
         let Some(client) = jack_client("faltung_e2e") else {
             return;
         };
-        let r = e2e_attempt(client);
+        let r = e2e_attempt(client, extra);
         eprintln!(
-            "attempt {attempt}: reported {} frames, measured {} frames, max error {:.2e} \
+            "{extra:?} attempt {attempt}: reported {} frames, measured {} frames, max error {:.2e} \
              (off by one frame: {:.2e}; peak {:.3}); {}",
             r.reported, r.measured, r.err, r.err_off_by_one, r.peak, r.counts
         );
@@ -268,7 +278,7 @@ fn captured_output_equals_the_reference_delayed_by_the_reported_latency() {
     }
 }
 
-fn e2e_attempt(client: jack::Client) -> E2e {
+fn e2e_attempt(client: jack::Client, extra: &[&str]) -> E2e {
     let rate = client.sample_rate();
     let period = client.buffer_size() as usize;
     let ir = stereo_ir(1500);
@@ -330,19 +340,18 @@ fn e2e_attempt(client: jack::Client) -> E2e {
     );
     let active = client.activate_async((), handler).unwrap();
 
-    let mut live = Live::spawn(
-        &[
-            "--host",
-            "jack",
-            "--ir",
-            ir_path.to_str().unwrap(),
-            "--channels",
-            "1",
-            "--duration",
-            "5",
-        ],
-        &[],
-    );
+    let mut args = vec![
+        "--host",
+        "jack",
+        "--ir",
+        ir_path.to_str().unwrap(),
+        "--channels",
+        "1",
+        "--duration",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    let mut live = Live::spawn(&args, &[]);
     let reported: usize = live
         .wait_line("added_latency_frames=", Duration::from_secs(20))
         .trim_start_matches("added_latency_frames=")
