@@ -5,7 +5,8 @@
 # If no JACK server is running and jackd is installed, one is started in the background
 # (`jackd --no-realtime -d dummy -r 48000 -p 256`) and stopped by its PID on exit. In CI
 # (CI=true) the JACK tests are mandatory: FALTUNG_REQUIRE_JACK=1 makes them fail instead of
-# skipping when no server can be reached.
+# skipping when no server can be reached. FALTUNG_JACKD_FLAGS replaces `--no-realtime`
+# (e.g. `-R` for a real-time server on a busy machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,10 @@ if command -v jackd >/dev/null && command -v jack_wait >/dev/null; then
   if [ "$(jack_wait -c 2>/dev/null)" = "running" ]; then
     echo "== using the running JACK server"
   else
-    echo "== starting jackd (dummy driver, 48000 Hz, 256-frame periods)"
-    JACK_NO_AUDIO_RESERVATION=1 jackd --no-realtime -d dummy -r 48000 -p 256 \
+    jackd_flags=${FALTUNG_JACKD_FLAGS:---no-realtime}
+    echo "== starting jackd $jackd_flags (dummy driver, 48000 Hz, 256-frame periods)"
+    # shellcheck disable=SC2086
+    JACK_NO_AUDIO_RESERVATION=1 jackd $jackd_flags -d dummy -r 48000 -p 256 \
       >"${TMPDIR:-/tmp}/faltung-test-jackd.log" 2>&1 &
     jackd_pid=$!
     if ! jack_wait -w -t 10 >/dev/null; then
