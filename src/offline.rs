@@ -864,8 +864,9 @@ fn temp_in(output: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, Offli
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into());
+    let prefix = format!(".{name}.");
     let mut b = tempfile::Builder::new();
-    b.prefix(&format!(".{name}.")).suffix(suffix);
+    b.prefix(&prefix).suffix(suffix);
     // Outputs get ordinary file permissions, not the 0600 of a private temp file.
     #[cfg(unix)]
     {
