@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
 use faltung::kernel::{self, IrOptions, Kernel};
 use faltung::offline::{self, Edge, Mode, Options, Savgol, Summary};
@@ -350,6 +350,15 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         Ok(())
     };
 
+    if jobs.len() == 1 {
+        let (input, output) = &jobs[0];
+        let res = one(input, output);
+        if CANCEL.load(Ordering::SeqCst) {
+            eprintln!("faltung: interrupted; no partial output written");
+            std::process::exit(130);
+        }
+        return res.map_err(|e| anyhow!(one_line(&e)));
+    }
     std::thread::scope(|sc| {
         for _ in 0..threads {
             sc.spawn(|| loop {
@@ -361,7 +370,9 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
                     break;
                 }
                 if let Err(e) = one(input, output) {
-                    report_err(format!("{e:#}"));
+                    if !CANCEL.load(Ordering::SeqCst) {
+                        report_err(one_line(&e));
+                    }
                     *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
                 }
             });
@@ -373,7 +384,22 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     }
     let failed = failures.into_inner().unwrap_or_else(|p| p.into_inner());
     if failed > 0 {
-        return Err(anyhow!("{failed} of {} file(s) failed", jobs.len())).context("process");
+        bail!("{failed} of {} files failed", jobs.len());
     }
     Ok(())
+}
+
+/// The error and its causes on one line, leaving out causes the message already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut s = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if s.is_empty() {
+            s = c;
+        } else if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+    }
+    s.replace('\n', " ")
 }
