@@ -757,28 +757,41 @@ impl Run<'_> {
             let lo = keep_from.max(fed);
             let hi = keep_to.min(fed + block as u64);
             if lo < hi {
+                let (j0, j1) = ((lo - fed) as usize, (hi - fed) as usize);
                 mixed.clear();
-                for r in lo..hi {
-                    let j = (r - fed) as usize;
-                    let i = r - keep_from; // output frame index
-                    for c in 0..out_ch {
-                        let mut v = outbuf[j * out_ch + c];
-                        if savgol.is_some() {
-                            if i < halflen {
-                                v = fit_left[c][i as usize] as f32;
-                            } else if i >= n - halflen {
-                                v = fit_right[c][(i - (n - halflen)) as usize] as f32;
+                mixed.extend_from_slice(&outbuf[j0 * out_ch..j1 * out_ch]);
+                if savgol.is_some() {
+                    for r in lo..hi {
+                        let i = r - keep_from; // output frame index
+                        let fit = if i < halflen {
+                            Some((&fit_left, i as usize))
+                        } else if i >= n - halflen {
+                            Some((&fit_right, (i - (n - halflen)) as usize))
+                        } else {
+                            None
+                        };
+                        if let Some((fit, k)) = fit {
+                            let at = (r - lo) as usize * out_ch;
+                            for c in 0..out_ch {
+                                mixed[at + c] = fit[c][k] as f32;
                             }
                         }
-                        if use_dry {
-                            let d = drybuf[j * in_ch + if in_ch == out_ch { c } else { 0 }];
-                            v = wet * v + (1.0 - wet) * d;
-                        }
-                        v *= gain;
-                        peak = peak.max(v.abs() as f64);
-                        mixed.push(v);
                     }
                 }
+                if use_dry {
+                    let dry = &drybuf[j0 * in_ch..j1 * in_ch];
+                    for (f, v) in mixed.chunks_exact_mut(out_ch).enumerate() {
+                        for (c, v) in v.iter_mut().enumerate() {
+                            let d = dry[f * in_ch + if in_ch == out_ch { c } else { 0 }];
+                            *v = wet * *v + (1.0 - wet) * d;
+                        }
+                    }
+                }
+                if gain != 1.0 {
+                    mixed.iter_mut().for_each(|v| *v *= gain);
+                }
+                let pk = mixed.iter().fold(0f32, |m, v| m.max(v.abs()));
+                peak = peak.max(pk as f64);
                 sink(&mixed)?;
                 emitted += hi - lo;
                 progress(emitted);

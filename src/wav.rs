@@ -409,9 +409,9 @@ impl<W: Write + Seek> WavWriter<W> {
                 reason: "float samples given to an integer writer".into(),
             });
         }
-        self.buf.clear();
-        for v in samples {
-            self.buf.extend_from_slice(&v.to_le_bytes());
+        self.buf.resize(samples.len() * 4, 0);
+        for (b, v) in self.buf.chunks_exact_mut(4).zip(samples) {
+            b.copy_from_slice(&v.to_le_bytes());
         }
         self.push()
     }
