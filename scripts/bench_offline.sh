@@ -70,7 +70,9 @@ if command -v sox >/dev/null; then
     add "sox fir" "sox $WORK/in.wav -e floating-point $WORK/out_sox.wav fir $WORK/ir.txt"
 fi
 if command -v ffmpeg >/dev/null; then
-    add "ffmpeg afir (1 filter thread)" "ffmpeg -nostdin -loglevel error -y -threads 1 -filter_threads 1 -i $WORK/in.wav -i $WORK/ir.wav -filter_complex [0:a][1:a]afir=irnorm=-1:irgain=1[o] -map [o] -c:a pcm_f32le $WORK/out_ffmpeg.wav"
+    # No automatic IR gain: ffmpeg >= 6 calls it irnorm, 5.x gtype.
+    if ffmpeg -hide_banner -h filter=afir 2>/dev/null | grep -q irnorm; then AFIR="afir=irnorm=-1"; else AFIR="afir=gtype=-1"; fi
+    add "ffmpeg afir (1 filter thread)" "ffmpeg -nostdin -loglevel error -y -threads 1 -filter_threads 1 -i $WORK/in.wav -i $WORK/ir.wav -filter_complex [0:a][1:a]$AFIR[o] -map [o] -c:a pcm_f32le $WORK/out_ffmpeg.wav"
 fi
 
 printf '\n%-32s %9s %9s %12s %12s\n' "tool" "wall s" "cpu s" "x real time" "x rt (cpu)"
@@ -78,8 +80,8 @@ printf '%-32s %9s %9s %12s %12s\n' "--------------------------------" "------" "
 for i in "${!NAMES[@]}"; do
     best_wall=""; best_cpu=""
     for _ in $(seq "$RUNS"); do
-        t=$( { /usr/bin/time -f "%e %U %S" ${CMDS[$i]} >/dev/null 2>/dev/null; } 2>&1 | tail -1 ) || { t=""; }
-        [ -z "$t" ] && continue
+        /usr/bin/time -o "$WORK/time" -f "%e %U %S" ${CMDS[$i]} >/dev/null 2>&1 || continue
+        t=$(tail -1 "$WORK/time")
         read -r w u s <<<"$t"
         c=$(echo "$u + $s" | bc -l)
         if [ -z "$best_wall" ] || (( $(echo "$w < $best_wall" | bc -l) )); then best_wall=$w; fi
@@ -98,8 +100,9 @@ for k in 1 2 3 4; do cp "$WORK/in.wav" "$WORK/b$k.wav"; done
 mkdir -p "$WORK/bo"
 echo
 for j in 1 2; do
-    t=$( { /usr/bin/time -f "%e" "$BIN" process "$WORK"/b1.wav "$WORK"/b2.wav "$WORK"/b3.wav "$WORK"/b4.wav \
-        --out-dir "$WORK/bo" --ir "$WORK/ir.wav" --force --quiet --jobs $j; } 2>&1 | tail -1 )
+    /usr/bin/time -o "$WORK/time" -f "%e" "$BIN" process "$WORK"/b1.wav "$WORK"/b2.wav "$WORK"/b3.wav "$WORK"/b4.wav \
+        --out-dir "$WORK/bo" --ir "$WORK/ir.wav" --force --quiet --jobs $j
+    t=$(tail -1 "$WORK/time")
     printf 'batch of 4 files, --jobs %d: %6.3f s wall, %5.0fx real time\n' "$j" "$t" "$(echo "4 * $AUDIO_S / $t" | bc -l)"
 done
-echo "(machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(machine: $(getconf _NPROCESSORS_ONLN) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -935,8 +935,14 @@ pub fn process_file(
         opts,
         cancel,
     };
-    let (_, routing) = engine_for(input, kernel, info.channels)?;
-    let out_ch = routing.output_channels;
+    let out_ch = Routing::auto(info.channels, kernel.channel_count())
+        .map_err(|_| OfflineError::Channels {
+            input: input.to_path_buf(),
+            input_channels: info.channels,
+            kernel: kernel.name.clone(),
+            ir_channels: kernel.channel_count(),
+        })?
+        .output_channels;
 
     let tmp = temp_in(output, ".part")?;
     let file = tmp
