@@ -137,7 +137,7 @@ fn every_mode_and_edge_equals_numpy_and_scipy_ndimage() {
     for xn in ["x_long", "x_short"] {
         let x = &g[xn];
         let input = dir.path().join(format!("{xn}.wav"));
-        write_wav(&input, &[x.clone()], 48_000, SampleFormat::F32);
+        write_wav(&input, std::slice::from_ref(x), 48_000, SampleFormat::F32);
         for hn in ["h7", "h8", "h13"] {
             let k = kernel(vec![g[hn].clone()]);
             let cases: [(&str, Mode, Option<Edge>); 8] = [
@@ -216,13 +216,16 @@ fn savgol_interp_equals_scipy_savgol_filter() {
     }
 }
 
+/// (input channels, IR channels, output channels, paths as (input, IR, output)).
+type Layout = (usize, usize, usize, Vec<(usize, usize, usize)>);
+
 #[test]
 fn channel_layouts_equal_the_direct_reference() {
     let dir = tmp();
     let n = 3000;
     let m = 700;
     // (input channels, IR channels, expected output channels, paths (in, ir, out))
-    let layouts: Vec<(usize, usize, usize, Vec<(usize, usize, usize)>)> = vec![
+    let layouts: Vec<Layout> = vec![
         (1, 1, 1, vec![(0, 0, 0)]),
         (3, 1, 3, vec![(0, 0, 0), (1, 0, 1), (2, 0, 2)]),
         (2, 2, 2, vec![(0, 0, 0), (1, 1, 1)]),
@@ -339,7 +342,7 @@ fn integer_output_is_within_one_lsb_plus_dither() {
     let h = seeded(300, 4, 0.03);
     let want = convolve_full(&x, &h);
     let input = dir.path().join("in.wav");
-    write_wav(&input, &[x.clone()], 48_000, SampleFormat::F32);
+    write_wav(&input, std::slice::from_ref(&x), 48_000, SampleFormat::F32);
     for (fmt, dither) in [
         (SampleFormat::I16, true),
         (SampleFormat::I16, false),
@@ -387,7 +390,7 @@ fn clipping_is_counted_and_refused_unless_allowed() {
     let x = seeded(3000, 11, 0.9);
     let h = vec![1.5]; // gain of 1.5: every |x| > 2/3 clips
     let input = dir.path().join("in.wav");
-    write_wav(&input, &[x.clone()], 48_000, SampleFormat::I16);
+    write_wav(&input, std::slice::from_ref(&x), 48_000, SampleFormat::I16);
     let (xi, _) = read_wav(&input);
     let expect = xi[0]
         .iter()
@@ -457,7 +460,7 @@ fn wet_dry_mix_and_gain() {
     let x = seeded(3000, 14, 0.5);
     let h = seeded(101, 15, 0.1);
     let input = dir.path().join("in.wav");
-    write_wav(&input, &[x.clone()], 48_000, SampleFormat::F32);
+    write_wav(&input, std::slice::from_ref(&x), 48_000, SampleFormat::F32);
     let full = convolve_full(&x, &h);
     let g = 10f64.powf(-6.0 / 20.0);
     // full mode: the dry signal lines up with tap 0.

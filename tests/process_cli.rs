@@ -135,7 +135,12 @@ fn single_file_equals_the_reference_and_prints_a_summary() {
     let x = vec![seeded(6000, 1, 0.5), seeded(6000, 2, 0.5)];
     let h = seeded(1500, 3, 0.02);
     write_wav(&f.p("in.wav"), &x, 48_000, SampleFormat::F32);
-    write_wav(&f.p("ir.wav"), &[h.clone()], 48_000, SampleFormat::F32);
+    write_wav(
+        &f.p("ir.wav"),
+        std::slice::from_ref(&h),
+        48_000,
+        SampleFormat::F32,
+    );
     let o = process(&[
         &f.p("in.wav"),
         &"-o",
@@ -227,7 +232,12 @@ fn edge_mode_from_the_command_line_equals_scipy() {
 fn integer_formats_dither_and_format_choice() {
     let f = Fixture::new();
     let x = seeded(3000, 4, 0.5);
-    write_wav(&f.p("in16.wav"), &[x.clone()], 44_100, SampleFormat::I16);
+    write_wav(
+        &f.p("in16.wav"),
+        std::slice::from_ref(&x),
+        44_100,
+        SampleFormat::I16,
+    );
     let (xq, _) = read_wav(&f.p("in16.wav"));
     let want = convolve_full(&xq[0], &[0.25; 4]);
     for (fmt, want_fmt) in [
@@ -514,7 +524,7 @@ fn batch_processes_every_file_and_reports_each_failure() {
     for (i, x) in xs.iter().enumerate() {
         write_wav(
             &f.p(&format!("a{i}.wav")),
-            &[x.clone()],
+            std::slice::from_ref(x),
             48_000,
             SampleFormat::F32,
         );

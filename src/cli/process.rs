@@ -257,6 +257,8 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     };
     let ir = match &a.ir {
         Some(p) => {
+            // More IR options are coming from the kernel module; keep their defaults.
+            #[allow(clippy::needless_update)]
             let o = IrOptions {
                 max_seconds: a.max_ir_seconds,
                 ..IrOptions::default()
