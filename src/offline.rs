@@ -100,7 +100,11 @@ impl Savgol {
                     }
                     Some(("window" | "window_length", v)) => pos.insert(0, v.trim()),
                     Some(("polyorder" | "order", v)) => pos.push(v.trim()),
-                    Some(_) => {}
+                    Some(("pos", _)) => return Err(
+                        "savgol_filter(mode='interp') evaluates at the window centre; drop pos="
+                            .to_string(),
+                    ),
+                    Some((k, _)) => return Err(format!("unknown key `{k}`")),
                     None => pos.push(a),
                 }
             }
@@ -113,8 +117,8 @@ impl Savgol {
             let polyorder: usize = pos[1]
                 .parse()
                 .map_err(|_| format!("bad polyorder `{}`", pos[1]))?;
-            if window % 2 == 0 || polyorder >= window {
-                return Err("window must be odd and larger than polyorder".into());
+            if polyorder >= window {
+                return Err("polyorder must be less than the window length".into());
             }
             if !(delta.is_finite() && delta > 0.0) {
                 return Err("delta must be positive".into());
@@ -1118,6 +1122,10 @@ mod tests {
             }))
         );
         assert!(Savgol::from_spec("flat:3").is_none());
-        assert!(matches!(Savgol::from_spec("savgol:10,3"), Some(Err(_))));
+        assert!(matches!(Savgol::from_spec("savgol:5,5"), Some(Err(_))));
+        assert!(matches!(
+            Savgol::from_spec("savgol:11,3,pos=2"),
+            Some(Err(_))
+        ));
     }
 }

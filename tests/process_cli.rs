@@ -226,6 +226,41 @@ fn edge_mode_from_the_command_line_equals_scipy() {
         let (got, _) = read_wav(&out);
         assert!(max_err(&got[0], want) <= 1e-5 * peak(want), "{edge}");
     }
+    // savgol_filter(mode='interp') with the kernel module's savgol kernel.
+    for (spec, tag) in [
+        ("savgol:11,3,deriv=1,delta=0.5", "savgol_11_3_1_0.5"),
+        ("savgol:10,3", "savgol_10_3_0_1"),
+    ] {
+        let out = f.p(&format!("{tag}.wav"));
+        let o = process(&[
+            &f.p("x.wav"),
+            &"-o",
+            &out,
+            &"--kernel",
+            &spec,
+            &"--mode",
+            &"same",
+            &"--edge",
+            &"interp",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let want = &g[&format!("x_long.{tag}.interp")];
+        let (got, _) = read_wav(&out);
+        assert!(max_err(&got[0], want) <= 1e-5 * peak(want), "{spec}");
+    }
+    // interp without a savgol kernel is refused with a clear message.
+    let o = process(&[
+        &f.p("x.wav"),
+        &"-o",
+        &f.p("bad.wav"),
+        &"--kernel",
+        &"hann:5",
+        &"--mode",
+        &"same",
+        &"--edge",
+        &"interp",
+    ]);
+    assert_one_line_error(&o, "savgol");
 }
 
 #[test]

@@ -55,7 +55,7 @@ def main():
             for edge in ("constant", "reflect", "mirror", "nearest", "wrap"):
                 put(f"{xn}.{hn}.edge_{edge}", ndimage.convolve1d(x, h, mode=edge))
     x = signals["x_long"]
-    for w, p, d, delta in [(7, 2, 0, 1.0), (11, 3, 0, 1.0), (11, 3, 1, 0.5), (9, 4, 2, 1.0)]:
+    for w, p, d, delta in [(7, 2, 0, 1.0), (11, 3, 0, 1.0), (11, 3, 1, 0.5), (9, 4, 2, 1.0), (10, 3, 0, 1.0)]:
         tag = f"savgol_{w}_{p}_{d}_{delta:g}"
         put(f"{tag}.coeffs", signal.savgol_coeffs(w, p, deriv=d, delta=delta, use="conv"))
         put(f"x_long.{tag}.interp",
