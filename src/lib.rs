@@ -12,6 +12,7 @@ pub mod convolve;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+pub mod offline;
 pub mod reference;
 pub mod wav;
 

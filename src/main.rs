@@ -21,6 +21,8 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
     Kernel(cli::kernel::KernelArgs),
+    /// Convolve WAV files offline: one file with -o, or many with --out-dir.
+    Process(cli::process::ProcessArgs),
 }
 
 fn main() {
@@ -28,6 +30,7 @@ fn main() {
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
         Command::Kernel(a) => cli::kernel::run(a),
+        Command::Process(a) => cli::process::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

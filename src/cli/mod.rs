@@ -2,3 +2,4 @@
 
 pub mod kernel;
 pub mod plan;
+pub mod process;
