@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Show the plan the engine would choose for an IR length and call size.
     Plan(cli::plan::PlanArgs),
+    /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
+    Kernel(cli::kernel::KernelArgs),
     /// Convolve WAV files offline: one file with -o, or many with --out-dir.
     Process(cli::process::ProcessArgs),
 }
@@ -27,6 +29,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
+        Command::Kernel(a) => cli::kernel::run(a),
         Command::Process(a) => cli::process::run(a),
     };
     if let Err(e) = result {

@@ -459,14 +459,31 @@ fn bad_inputs_give_one_line_errors_naming_the_file() {
         44_100,
         SampleFormat::F32,
     );
+    // An IR at another rate is resampled to the input's, and the user is told.
+    let o = process(&[
+        &f.p("good.wav"),
+        &"-o",
+        &f.p("rs.wav"),
+        &"--ir",
+        &f.p("ir441.wav"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("resampled from 44100 Hz to 48000 Hz"),
+        "{said}"
+    );
+    std::fs::remove_file(f.p("rs.wav")).unwrap();
+    // With --no-resample it is an error naming both rates.
     let o = process(&[
         &f.p("good.wav"),
         &"-o",
         &f.p("out.wav"),
         &"--ir",
         &f.p("ir441.wav"),
+        &"--no-resample",
     ]);
-    assert_one_line_error(&o, "good.wav");
+    assert_one_line_error(&o, "ir441.wav");
     assert!(
         stderr(&o).contains("48000") && stderr(&o).contains("44100"),
         "{}",
@@ -524,6 +541,7 @@ fn never_overwrites_the_input_or_an_existing_output_without_force() {
     assert_eq!(read_wav(&f.p("out.wav")).0[0].len(), 502);
 }
 
+#[cfg(unix)]
 #[test]
 fn disk_full_leaves_no_partial_file() {
     // RLIMIT_FSIZE makes writes past 64 KiB fail (SIGXFSZ ignored, so write() returns
