@@ -673,3 +673,47 @@ fn ctrl_c_mid_file_leaves_no_output_and_the_old_file_untouched() {
     assert_eq!(std::fs::read(f.p("out.wav")).unwrap(), b"previous result");
     assert_eq!(names(f.dir.path()), ["ir.wav", "long.wav", "out.wav"]);
 }
+
+#[test]
+fn block_renders_with_the_live_plan() {
+    let f = Fixture::new();
+    let x = seeded(5000, 50, 0.5);
+    let h = seeded(2000, 51, 0.02);
+    write_wav(
+        &f.p("in.wav"),
+        std::slice::from_ref(&x),
+        48_000,
+        SampleFormat::F32,
+    );
+    write_wav(
+        &f.p("ir.wav"),
+        std::slice::from_ref(&h),
+        48_000,
+        SampleFormat::F32,
+    );
+    let o = process(&[
+        &f.p("in.wav"),
+        &"-o",
+        &f.p("live.wav"),
+        &"--ir",
+        &f.p("ir.wav"),
+        &"--block",
+        &"100",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("latency 0 frames"), "{said}");
+    let want = convolve_full(&x, &h);
+    let (got, _) = read_wav(&f.p("live.wav"));
+    assert!(max_err(&got[0], &want) <= 1e-5 * peak(&want));
+    let o = process(&[
+        &f.p("in.wav"),
+        &"-o",
+        &f.p("z.wav"),
+        &"--kernel",
+        &"flat:3",
+        &"--block",
+        &"0",
+    ]);
+    assert_one_line_error(&o, "--block");
+}

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
+use faltung::engine::PlanRequest;
 use faltung::kernel::{self, Kernel, Normalize};
 
 use super::kernel::IrArgs;
@@ -110,6 +111,10 @@ pub struct ProcessArgs {
     /// Reverse the kernel in time.
     #[arg(long)]
     pub reverse: bool,
+    /// Render with the live engine's plan at calls of N frames (so the output equals a
+    /// live run with --block N sample for sample) instead of the cheapest offline plan.
+    #[arg(long, value_name = "N")]
+    pub block: Option<usize>,
     /// Files processed at once in batch mode (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -199,6 +204,11 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
         wet: a.wet,
         gain_db: a.gain_db,
         force: a.force,
+        plan_request: match a.block {
+            Some(0) => bail!("--block must be at least 1 frame"),
+            Some(n) => Some(PlanRequest::realtime(0, 1, 1, n)),
+            None => None,
+        },
         ..Options::default()
     })
 }
