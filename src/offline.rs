@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::engine::{BlockProcessor, Engine, Routing};
+use crate::engine::{BlockProcessor, Engine, PlanRequest, Routing};
 use crate::error::{EngineError, WavError};
 use crate::kernel::Kernel;
 use crate::wav::{SampleFormat, WavReader, WavWriter};
@@ -153,6 +153,9 @@ pub struct Options {
     pub gain_db: f64,
     /// Overwrite an existing output file.
     pub force: bool,
+    /// Engine plan request; `None`: [`PlanRequest::offline`]. With a real-time request the
+    /// file is fed in calls of its `call_frames`, as a live run would be.
+    pub plan_request: Option<PlanRequest>,
 }
 
 impl Default for Options {
@@ -168,6 +171,7 @@ impl Default for Options {
             wet: 1.0,
             gain_db: 0.0,
             force: false,
+            plan_request: None,
         }
     }
 }
@@ -596,10 +600,15 @@ struct Streamed {
 }
 
 /// Build the engine for `kernel` on `in_ch` channels.
+///
+/// `request` chooses the plan: `None` is [`PlanRequest::offline`] (the cheapest plan,
+/// latency free); a real-time request renders exactly what a live run with that call size
+/// would produce.
 pub fn engine_for(
     input: &Path,
     kernel: &Kernel,
     in_ch: usize,
+    request: Option<&PlanRequest>,
 ) -> Result<(Engine, Routing), OfflineError> {
     let routing =
         Routing::auto(in_ch, kernel.channel_count()).map_err(|_| OfflineError::Channels {
@@ -608,7 +617,10 @@ pub fn engine_for(
             kernel: kernel.name.clone(),
             ir_channels: kernel.channel_count(),
         })?;
-    let engine = Engine::offline(&kernel.to_f32(), routing.clone()).map_err(|source| {
+    let req = request
+        .cloned()
+        .unwrap_or_else(|| PlanRequest::offline(0, 1, 1));
+    let engine = Engine::new(&kernel.to_f32(), routing.clone(), req).map_err(|source| {
         OfflineError::Engine {
             input: input.to_path_buf(),
             source,
@@ -628,7 +640,12 @@ impl Run<'_> {
         let info = reader.info();
         let (n, m) = (info.frames, self.kernel.len_frames() as u64);
         let in_ch = info.channels;
-        let (mut engine, routing) = engine_for(self.input, self.kernel, in_ch)?;
+        let (mut engine, routing) = engine_for(
+            self.input,
+            self.kernel,
+            in_ch,
+            self.opts.plan_request.as_ref(),
+        )?;
         let out_ch = routing.output_channels;
         let geo = geometry(n, m, self.opts.mode, self.opts.edge);
         let edge = self.opts.edge.unwrap_or(Edge::Constant);
@@ -682,9 +699,13 @@ impl Run<'_> {
             }
         }
 
-        let block = engine
-            .plan()
-            .preferred_call_frames()
+        // Calls of the request's size (a live run's), else the plan's cheapest size.
+        let block = self
+            .opts
+            .plan_request
+            .as_ref()
+            .and_then(|r| r.call_frames)
+            .unwrap_or_else(|| engine.plan().preferred_call_frames())
             .clamp(1, engine.max_call_frames());
         let lat = engine.latency_frames() as u64;
         let wet = self.opts.wet as f32;

@@ -602,3 +602,53 @@ fn refuses_the_input_as_output_and_existing_outputs_without_force() {
     run(&input, &out, &k, &o).unwrap();
     assert_ne!(std::fs::read(&out).unwrap(), b"keep");
 }
+
+#[test]
+fn an_engine_with_latency_is_compensated_in_every_mode_and_for_the_dry_signal() {
+    use faltung::engine::{PlanRequest, SchemeChoice};
+    // Calls of 100 frames on 64-frame partitions with a latency budget: the engine buffers
+    // one block (64 frames of latency), which the offline driver must remove.
+    let req = PlanRequest {
+        call_frames: Some(100),
+        max_call_frames: 100,
+        latency_budget_frames: 64,
+        choice: SchemeChoice::Uniform(Some(64)),
+        ..PlanRequest::realtime(0, 1, 1, 100)
+    };
+    let probe = Engine::new(&[vec![1.0f32; 300]], Routing::mono_ir(1), req.clone()).unwrap();
+    assert_eq!(probe.latency_frames(), 64, "{}", probe.plan());
+
+    let dir = tmp();
+    let x = seeded(2500, 40, 0.5);
+    let h = seeded(300, 41, 0.05);
+    let input = dir.path().join("in.wav");
+    write_wav(&input, std::slice::from_ref(&x), 48_000, SampleFormat::F32);
+    let full = convolve_full(&x, &h);
+    let wet = 0.6;
+    let cases: [(Mode, usize, usize, usize); 3] = [
+        // (mode, start in full, length, dry offset into x)
+        (Mode::Full, 0, full.len(), 0),
+        (Mode::Same, 149, 2500, 0),
+        (Mode::Valid, 299, 2201, 299 - 149),
+    ];
+    for (mode, start, len, dry_off) in cases {
+        let out = dir.path().join(format!("{mode:?}.wav"));
+        let o = Options {
+            mode,
+            wet,
+            plan_request: Some(req.clone()),
+            ..f32_opts()
+        };
+        let s = run(&input, &out, &kernel(vec![h.clone()]), &o).unwrap();
+        assert!(s.plan.contains("latency 64"), "{}", s.plan);
+        let want: Vec<f64> = (0..len)
+            .map(|i| {
+                let d = x.get(i + dry_off).copied().unwrap_or(0.0);
+                wet * full[start + i] + (1.0 - wet) * d
+            })
+            .collect();
+        let (got, _) = read_wav(&out);
+        let e = max_err(&got[0], &want);
+        assert!(e <= 1e-5 * peak(&want), "{mode:?}: {e:e}");
+    }
+}

@@ -459,14 +459,31 @@ fn bad_inputs_give_one_line_errors_naming_the_file() {
         44_100,
         SampleFormat::F32,
     );
+    // An IR at another rate is resampled to the input's, and the user is told.
+    let o = process(&[
+        &f.p("good.wav"),
+        &"-o",
+        &f.p("rs.wav"),
+        &"--ir",
+        &f.p("ir441.wav"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("resampled from 44100 Hz to 48000 Hz"),
+        "{said}"
+    );
+    std::fs::remove_file(f.p("rs.wav")).unwrap();
+    // With --no-resample it is an error naming both rates.
     let o = process(&[
         &f.p("good.wav"),
         &"-o",
         &f.p("out.wav"),
         &"--ir",
         &f.p("ir441.wav"),
+        &"--no-resample",
     ]);
-    assert_one_line_error(&o, "good.wav");
+    assert_one_line_error(&o, "ir441.wav");
     assert!(
         stderr(&o).contains("48000") && stderr(&o).contains("44100"),
         "{}",
@@ -524,6 +541,7 @@ fn never_overwrites_the_input_or_an_existing_output_without_force() {
     assert_eq!(read_wav(&f.p("out.wav")).0[0].len(), 502);
 }
 
+#[cfg(unix)]
 #[test]
 fn disk_full_leaves_no_partial_file() {
     // RLIMIT_FSIZE makes writes past 64 KiB fail (SIGXFSZ ignored, so write() returns
@@ -654,4 +672,48 @@ fn ctrl_c_mid_file_leaves_no_output_and_the_old_file_untouched() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     assert_eq!(std::fs::read(f.p("out.wav")).unwrap(), b"previous result");
     assert_eq!(names(f.dir.path()), ["ir.wav", "long.wav", "out.wav"]);
+}
+
+#[test]
+fn block_renders_with_the_live_plan() {
+    let f = Fixture::new();
+    let x = seeded(5000, 50, 0.5);
+    let h = seeded(2000, 51, 0.02);
+    write_wav(
+        &f.p("in.wav"),
+        std::slice::from_ref(&x),
+        48_000,
+        SampleFormat::F32,
+    );
+    write_wav(
+        &f.p("ir.wav"),
+        std::slice::from_ref(&h),
+        48_000,
+        SampleFormat::F32,
+    );
+    let o = process(&[
+        &f.p("in.wav"),
+        &"-o",
+        &f.p("live.wav"),
+        &"--ir",
+        &f.p("ir.wav"),
+        &"--block",
+        &"100",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("latency 0 frames"), "{said}");
+    let want = convolve_full(&x, &h);
+    let (got, _) = read_wav(&f.p("live.wav"));
+    assert!(max_err(&got[0], &want) <= 1e-5 * peak(&want));
+    let o = process(&[
+        &f.p("in.wav"),
+        &"-o",
+        &f.p("z.wav"),
+        &"--kernel",
+        &"flat:3",
+        &"--block",
+        &"0",
+    ]);
+    assert_one_line_error(&o, "--block");
 }

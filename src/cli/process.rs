@@ -1,5 +1,6 @@
 //! `faltung process`: convolve WAV files offline (one file, or many in parallel).
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -7,7 +8,10 @@ use std::sync::Mutex;
 
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
-use faltung::kernel::{self, IrOptions, Kernel};
+use faltung::engine::PlanRequest;
+use faltung::kernel::{self, Kernel, Normalize};
+
+use super::kernel::IrArgs;
 use faltung::offline::{self, Edge, Mode, Options, Savgol, Summary};
 use faltung::wav::SampleFormat;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -89,6 +93,28 @@ pub struct ProcessArgs {
     /// Longest IR accepted, in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub max_ir_seconds: f64,
+    /// An IR at another sample rate than the input is an error instead of being resampled.
+    #[arg(long)]
+    pub no_resample: bool,
+    /// Kernel normalisation: none | peak | dc (sum of taps = 1) | energy (unit L2).
+    #[arg(long, default_value = "none")]
+    pub ir_normalize: Normalize,
+    /// Kernel gain in dB (applied to the kernel, after its normalisation).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub ir_gain_db: f64,
+    /// Trim the IR's leading silence below this level in dB re its peak (e.g. -60).
+    #[arg(long, allow_negative_numbers = true)]
+    pub trim_leading_db: Option<f64>,
+    /// Trim the IR's tail below this level in dB re its peak (e.g. -90).
+    #[arg(long, allow_negative_numbers = true)]
+    pub trim_tail_db: Option<f64>,
+    /// Reverse the kernel in time.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Render with the live engine's plan at calls of N frames (so the output equals a
+    /// live run with --block N sample for sample) instead of the cheapest offline plan.
+    #[arg(long, value_name = "N")]
+    pub block: Option<usize>,
     /// Files processed at once in batch mode (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -178,18 +204,50 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
         wet: a.wet,
         gain_db: a.gain_db,
         force: a.force,
+        plan_request: match a.block {
+            Some(0) => bail!("--block must be at least 1 frame"),
+            Some(n) => Some(PlanRequest::realtime(0, 1, 1, n)),
+            None => None,
+        },
         ..Options::default()
     })
 }
 
-/// The kernel for one input (specs need the input's rate).
-fn kernel_for(a: &ProcessArgs, ir: Option<&Kernel>, input: &Path) -> anyhow::Result<Kernel> {
-    if let Some(k) = ir {
+/// Kernels by input sample rate (IR files are resampled to each input's rate once).
+type KernelCache = Mutex<HashMap<u32, (Kernel, Vec<String>)>>;
+
+/// The kernel for one input, at the input's rate, with notes on what was done to it.
+fn kernel_for(
+    a: &ProcessArgs,
+    cache: &KernelCache,
+    input: &Path,
+) -> anyhow::Result<(Kernel, Vec<String>)> {
+    let rate = faltung::wav::WavReader::open(input)?.info().sample_rate_hz;
+    if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
         return Ok(k.clone());
     }
-    let spec = a.kernel.as_deref().unwrap_or_default();
-    let rate = faltung::wav::WavReader::open(input)?.info().sample_rate_hz;
-    Ok(kernel::parse_spec(spec, Some(rate))?)
+    let ir_args = IrArgs {
+        normalize: a.ir_normalize,
+        gain_db: a.ir_gain_db,
+        trim_leading_db: a.trim_leading_db,
+        trim_tail_db: a.trim_tail_db,
+        reverse: a.reverse,
+        no_resample: a.no_resample,
+        max_ir_seconds: a.max_ir_seconds,
+    };
+    let loaded = match (&a.ir, &a.kernel) {
+        (Some(p), _) => {
+            let l = kernel::load_ir_with_notes(p, &ir_args.options(Some(rate)))?;
+            (l.kernel, l.notes)
+        }
+        (None, Some(spec)) => super::kernel::load(spec, Some(rate), &ir_args)?,
+        (None, None) => bail!("give --ir FILE.wav or --kernel SPEC"),
+    };
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(rate, loaded.clone());
+    Ok(loaded)
 }
 
 fn summary_line(input: &Path, output: &Path, s: &Summary) -> String {
@@ -255,18 +313,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         }
         _ => bail!("give -o OUTPUT.wav (one input) or --out-dir DIR"),
     };
-    let ir = match &a.ir {
-        Some(p) => {
-            // More IR options are coming from the kernel module; keep their defaults.
-            #[allow(clippy::needless_update)]
-            let o = IrOptions {
-                max_seconds: a.max_ir_seconds,
-                ..IrOptions::default()
-            };
-            Some(kernel::load_ir(p, &o)?)
-        }
-        None => None,
-    };
+    let cache: KernelCache = Mutex::new(HashMap::new());
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
 
     let show = !a.quiet && std::io::stderr().is_terminal();
@@ -302,7 +349,13 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     };
 
     let one = |input: &Path, output: &Path| -> anyhow::Result<()> {
-        let kernel = kernel_for(&a, ir.as_ref(), input)?;
+        let (kernel, notes) = kernel_for(&a, &cache, input)?;
+        for n in &notes {
+            // Resampling is always worth a word; the rest under --verbose.
+            if a.verbose || (!a.quiet && n.contains("resampled")) {
+                say(format!("{}: kernel: {n}", input.display()));
+            }
+        }
         if a.verbose {
             say(format!(
                 "{}: kernel {}: {} taps, {} channel(s){}",
