@@ -11,5 +11,5 @@ mkdir -p target/demo
 sox -q -n -r 48000 -c 1 -b 16 target/demo/dry.wav synth 0.4 pluck C4 pad 0 1.6 gain -6
 BIN=target/release/faltung
 $BIN kernel impulses/large_hall.wav
-$BIN process target/demo/dry.wav -o target/demo/wet.wav --ir impulses/large_hall.wav --force --verbose
+$BIN process target/demo/dry.wav -o target/demo/wet.wav --ir impulses/large_hall.wav --normalize --force --verbose
 echo "demo: wrote target/demo/wet.wav (dry input: target/demo/dry.wav)"

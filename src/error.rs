@@ -80,4 +80,6 @@ pub enum WavError {
     },
     #[error("{path}: cannot write: {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("{path}: the file has no audio frames")]
+    Empty { path: PathBuf },
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;
+pub mod offline;
 pub mod reference;
 pub mod wav;
 

@@ -27,6 +27,8 @@ enum Command {
     Devices(cli::devices::DevicesArgs),
     /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
     Kernel(cli::kernel::KernelArgs),
+    /// Convolve WAV files offline: one file with -o, or many with --out-dir.
+    Process(cli::process::ProcessArgs),
 }
 
 fn main() {
@@ -38,6 +40,7 @@ fn main() {
         #[cfg(feature = "audio-io")]
         Command::Devices(a) => cli::devices::run(a),
         Command::Kernel(a) => cli::kernel::run(a),
+        Command::Process(a) => cli::process::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

@@ -6,3 +6,4 @@ pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;
 pub mod plan;
+pub mod process;
