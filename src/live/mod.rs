@@ -18,6 +18,18 @@
 //!   that the processing thread hands back.
 //! - `faltung-record` (with `--record`): drains the record ring into a WAV file.
 //!
+//! ## Real-time safety, and how it is checked
+//! - No allocation: `tests/realtime_alloc.rs` runs the two callback bodies and the
+//!   processing step (including a hot swap mid-crossfade) under a counting global
+//!   allocator and asserts zero heap events.
+//! - No lock, no blocking: by construction, checked in review. [`pipeline`] uses no
+//!   `Mutex` and no channel: only atomics (relaxed counters, a seqlock for the input clock
+//!   anchor) and ringbuf's lock-free SPSC rings, whose `push_slice`/`pop_slice`/`skip`
+//!   never wait. The one `Mutex` here holds a device error message and is only
+//!   `try_lock`ed, from cpal's error callback, off the data path. The only wake-up is
+//!   `Thread::unpark`. Engines are built by the loader and freed by it; the processing
+//!   thread only moves `Box`es through rings.
+//!
 //! ## Latency
 //! The output plays input frame `t - lag` at time `t`, where `lag` (the ring prefill) is
 //! the processing block rounded up to whole device periods — one period when the block
