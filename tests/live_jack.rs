@@ -509,7 +509,7 @@ fn thirty_seconds_without_underruns_then_sigint_leaves_a_valid_recording() {
     }
 }
 
-/// A server that dies mid-run ends faltung with a clear message and a non-zero exit, never
+/// A server that stops mid-run ends faltung with a clear message and a non-zero exit, never
 /// a hang, and the recording is still finalised. Runs its own private server.
 #[test]
 fn a_lost_server_ends_the_run_with_an_error_not_a_hang() {
@@ -517,35 +517,49 @@ fn a_lost_server_ends_the_run_with_an_error_not_a_hang() {
     if jack_client("faltung_lost_probe").is_none() {
         return;
     }
-    let name = format!("faltung-lost-{}", std::process::id());
-    let mut jackd = Command::new("jackd")
-        .args([
-            "-n",
-            &name,
-            "--no-realtime",
-            "-d",
-            "dummy",
-            "-r",
-            "48000",
-            "-p",
-            "256",
-        ])
-        .env("JACK_NO_AUDIO_RESERVATION", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("jackd is installed where a JACK server runs");
-    let ok = Command::new("jack_wait")
-        .args(["-w", "-t", "10"])
-        .env("JACK_DEFAULT_SERVER", &name)
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
+    // A private server; started up to twice (its log is shown if it will not start).
+    let mut started = None;
+    let mut log_text = String::new();
+    for attempt in 0..2 {
+        let name = format!("faltung-lost-{}-{attempt}", std::process::id());
+        let log = tmp(&format!("lost_jackd_{attempt}.log"));
+        let mut jackd = Command::new("jackd")
+            .args([
+                "-n",
+                &name,
+                "--no-realtime",
+                "-d",
+                "dummy",
+                "-r",
+                "48000",
+                "-p",
+                "256",
+            ])
+            .env("JACK_NO_AUDIO_RESERVATION", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("jackd is installed where a JACK server runs");
+        let ok = Command::new("jack_wait")
+            .args(["-w", "-t", "10"])
+            .env("JACK_DEFAULT_SERVER", &name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok && jackd.try_wait().unwrap().is_none() {
+            started = Some((jackd, name));
+            break;
+        }
         let _ = jackd.kill();
-        panic!("private JACK server `{name}` did not start");
+        let _ = jackd.wait();
+        log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        std::thread::sleep(Duration::from_secs(1));
     }
+    let Some((mut jackd, name)) = started else {
+        panic!("a private JACK server would not start; its log:\n{log_text}");
+    };
     let ir = stereo_ir(256);
     let ir_path = tmp("lost_ir.wav");
     write_ir(&ir_path, &ir, 48000);
@@ -563,7 +577,13 @@ fn a_lost_server_ends_the_run_with_an_error_not_a_hang() {
     );
     live.wait_line("added_latency_frames=", Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(1));
-    jackd.kill().unwrap(); // SIGKILL: the server vanishes without notice
+    // SIGTERM: the server stops under faltung's feet. (A SIGKILLed jackd leaves its entry
+    // in JACK's shared-memory registry, and repeated runs would exhaust it.)
+    let term = Command::new("kill")
+        .args(["-TERM", &jackd.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
     let _ = jackd.wait();
     let (status, _lines, stderr) = live.wait(Duration::from_secs(15));
     assert_eq!(status.code(), Some(1), "non-zero exit; stderr: {stderr}");

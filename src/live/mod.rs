@@ -396,8 +396,10 @@ impl Session {
             realtime_priority: false,
         };
 
-        // Rings: room for the prefill plus several blocks and periods of slack.
-        let slack = 8 * block.max(dev_period);
+        // Rings: room for the prefill plus at least 100 ms of slack, so that a stalled
+        // processing thread loses nothing to the rings (the output skips what came late;
+        // the slack adds no latency: that is set by the clock alignment).
+        let slack = (8 * block.max(dev_period)).max(rate as usize / 10);
         let (in_prod, in_cons) = HeapRb::<f32>::new((lag + slack) * in_ch).split();
         let (out_prod, out_cons) = HeapRb::<f32>::new((lag + slack) * out_ch).split();
         let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(16).split();
