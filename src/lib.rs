@@ -8,6 +8,7 @@
 //! `cli` → `live` / `offline` / `bench` → [`engine`] → [`kernel`], [`reference`], [`convolve`]
 //! → [`wav`], [`error`].
 
+pub mod bench;
 pub mod convolve;
 pub mod engine;
 pub mod error;
