@@ -375,6 +375,7 @@ fn run_table(args: &[String]) {
                 RunSpec {
                     call_frames: call,
                     segment_frames: RATE_HZ as usize,
+                    total_frames: frames,
                     warmup_frames: RATE_HZ as usize / 4,
                 },
                 &mut |_| {},

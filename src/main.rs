@@ -15,12 +15,15 @@ struct Cli {
 enum Command {
     /// Show the plan the engine would choose for an IR length and call size.
     Plan(cli::plan::PlanArgs),
+    /// Measure per-call time, headroom and latency of the engine at each call size.
+    Bench(cli::bench::BenchArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
+        Command::Bench(a) => cli::bench::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

@@ -5,9 +5,11 @@
 //! - [`stats`]: percentiles (numpy's linear method), [`Summary`], [`Verdict`].
 //! - [`run`]: seeded test signals and [`run_interleaved`], which drives several
 //!   processors over one stream taking turns, so that machine noise hits all alike.
+//! - [`plot`]: the per-call time distribution as SVG.
 //! - [`Report`]: one (call size, plan) result, serialisable to the JSON schema documented
 //!   in BENCHMARKS.md.
 
+pub mod plot;
 pub mod run;
 pub mod stats;
 

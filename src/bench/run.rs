@@ -76,14 +76,19 @@ pub struct RunSpec {
     /// that slow drifts of the machine's load hit all of them alike. The order of turns
     /// rotates every segment.
     pub segment_frames: usize,
+    /// Frames to process per contender. The input is used cyclically in whole calls, so a
+    /// short buffer of noise can drive a long run.
+    pub total_frames: usize,
     /// Frames each contender processes before timing starts (then it is `reset()`), so
     /// that page faults and cold caches of the first calls are not counted.
     pub warmup_frames: usize,
 }
 
-/// Run every contender over the whole interleaved `input` (of `channels` channels) in
-/// calls of `spec.call_frames` frames, taking turns segment by segment, and time each call.
-/// A trailing partial call is dropped. `progress` is told the fraction done (0..=1) after
+/// Run every contender over `spec.total_frames` frames of the interleaved `input` (of
+/// `channels` channels; used cyclically, call `k` reads the `k`-th whole call of `input`
+/// modulo the calls it holds) in calls of `spec.call_frames` frames, taking turns segment
+/// by segment, and time each call. A trailing partial call is dropped, of the run and of
+/// `input`; an `input` shorter than one call runs nothing. `progress` is told the fraction done (0..=1) after
 /// every segment, outside the timed region.
 ///
 /// All contenders must take `channels` input channels; their outputs are discarded.
@@ -95,7 +100,16 @@ pub fn run_interleaved(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<CallTimes>, ProcessError> {
     let call = spec.call_frames.max(1);
-    let total_calls = input.len() / channels.max(1) / call;
+    let input_calls = input.len() / channels.max(1) / call;
+    let total_calls = if input_calls == 0 {
+        0
+    } else {
+        spec.total_frames / call
+    };
+    let chunk = |k: usize| {
+        let k = k % input_calls;
+        &input[k * call * channels..(k + 1) * call * channels]
+    };
     let seg_calls = spec.segment_frames.div_ceil(call).max(1);
     let max_out = contenders
         .iter()
@@ -109,8 +123,7 @@ pub fn run_interleaved(
     for c in contenders.iter_mut() {
         let oc = c.output_channels();
         for k in 0..warm_calls {
-            let x = &input[k * call * channels..(k + 1) * call * channels];
-            c.process_block(x, &mut out[..call * oc])?;
+            c.process_block(chunk(k), &mut out[..call * oc])?;
         }
         c.reset();
     }
@@ -133,7 +146,7 @@ pub fn run_interleaved(
             let o = &mut out[..call * oc];
             let t = &mut times[i].per_call_ns;
             for k in first..last {
-                let x = &input[k * call * channels..(k + 1) * call * channels];
+                let x = chunk(k);
                 let t0 = Instant::now();
                 c.process_block(black_box(x), o)?;
                 let dt = t0.elapsed();
@@ -200,6 +213,7 @@ mod tests {
             RunSpec {
                 call_frames: 64,
                 segment_frames: 200,
+                total_frames: 1000,
                 warmup_frames: 100,
             },
             &mut |f| fractions.push(f),
@@ -213,6 +227,32 @@ mod tests {
         assert!(times.iter().all(|t| t.per_call_ns.len() == 15));
         // Segments of ceil(200 / 64) = 4 calls: 4 segments for 15 calls.
         assert_eq!(fractions, vec![0.25, 0.5, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn a_short_input_is_used_cyclically() {
+        // 3 calls of input, 7 calls of run: calls 0 1 2 0 1 2 0.
+        let input: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
+        let mut a = Recorder {
+            seen: vec![],
+            resets: 0,
+        };
+        let spec = RunSpec {
+            call_frames: 4,
+            segment_frames: 8,
+            total_frames: 30,
+            warmup_frames: 0,
+        };
+        let times = run_interleaved(&mut [&mut a], &input, 2, spec, &mut |_| {}).unwrap();
+        assert_eq!(times[0].per_call_ns.len(), 7);
+        let mut expect = Vec::new();
+        for k in [0, 1, 2, 0, 1, 2, 0] {
+            expect.extend_from_slice(&input[k * 8..(k + 1) * 8]);
+        }
+        assert_eq!(a.seen, expect);
+        // An input shorter than one call runs nothing.
+        let none = run_interleaved(&mut [&mut a], &input[..6], 2, spec, &mut |_| {}).unwrap();
+        assert!(none[0].per_call_ns.is_empty());
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! Subcommands of the `faltung` binary.
 
+pub mod bench;
 pub mod plan;
