@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "faltung", version, about = "Real-time streaming audio convolution")]
+#[command(
+    name = "faltung",
+    version,
+    about = "Real-time streaming audio convolution"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -33,8 +33,12 @@ pub struct Report {
     pub rate_hz: u32,
     pub channels: usize,
     pub calls: usize,
-    /// Real-time factor: audio seconds processed per second of processing time.
+    /// Real-time factor: audio seconds processed per second of processing time
+    /// (wall clock, summed over the calls).
     pub rtf: f64,
+    /// Real-time factor by the thread's CPU time instead of wall-clock time: what the
+    /// engine costs when the machine is shared. `None` where the platform cannot tell.
+    pub rtf_cpu: Option<f64>,
     pub min_us: f64,
     pub mean_us: f64,
     pub p50_us: f64,
@@ -72,7 +76,11 @@ impl Report {
         } else {
             f64::INFINITY
         };
+        let rtf_cpu = times
+            .cpu_seconds()
+            .map(|c| if c > 0.0 { audio_s / c } else { f64::INFINITY });
         Some(Report {
+            rtf_cpu,
             block_frames: info.block_frames,
             latency_frames: info.latency_frames,
             latency_ms: info.latency_frames as f64 / rate * 1e3,
@@ -112,12 +120,21 @@ mod tests {
             rate_hz: 48_000,
             channels: 2,
         };
-        let r = Report::new(&info, &CallTimes { per_call_ns: ns }).unwrap();
+        let r = Report::new(
+            &info,
+            &CallTimes {
+                per_call_ns: ns,
+                cpu_ns: Some(20_200_000),
+            },
+        )
+        .unwrap();
         assert_eq!(r.calls, 101);
         assert!((r.deadline_us - 1000.0).abs() < 1e-9);
         assert!((r.latency_ms - 2.0).abs() < 1e-12);
         // 101 ms of audio in 10.6 ms of work.
         assert!((r.rtf - 101.0 / 10.6).abs() < 1e-9, "{}", r.rtf);
+        // By CPU time: 101 ms of audio in 20.2 ms.
+        assert!((r.rtf_cpu.unwrap() - 5.0).abs() < 1e-9);
         // p99.9 at index 99.9 of 101 sorted values: 100 + 0.9 * 500 = 550 us > 50%.
         assert!((r.p999_us - 550.0).abs() < 1e-9);
         assert!((r.headroom_pct - 10.0).abs() < 1e-9);

@@ -104,7 +104,10 @@ pub fn plot_distribution(path: &Path, panels: &[Panel]) -> Result<(), PlotError>
             .map_err(|e| err(&e))?;
         chart
             .draw_series(LineSeries::new(
-                [(panel.deadline_us, min_frac * 0.5), (panel.deadline_us, 1.0)],
+                [
+                    (panel.deadline_us, min_frac * 0.5),
+                    (panel.deadline_us, 1.0),
+                ],
                 RED.stroke_width(2),
             ))
             .map_err(|e| err(&e))?
@@ -138,10 +141,7 @@ mod tests {
         // Sorted 1, 2, 3, 4 us: slower than 1 -> 3/4, than 2 -> 2/4, than 3 -> 1/4, and
         // the slowest is shown at the floor 1/4.
         let pts = exceedance(&[4_000, 1_000, 3_000, 2_000]);
-        assert_eq!(
-            pts,
-            vec![(1.0, 0.75), (2.0, 0.5), (3.0, 0.25), (4.0, 0.25)]
-        );
+        assert_eq!(pts, vec![(1.0, 0.75), (2.0, 0.5), (3.0, 0.25), (4.0, 0.25)]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Timing block processors call by call over a stream, several side by side.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::engine::{BlockProcessor, ProcessError};
 
@@ -54,16 +54,48 @@ pub fn decaying_noise_ir(len: usize, seed: u64) -> Vec<f32> {
     h.into_iter().map(|v| v as f32).collect()
 }
 
+/// CPU time consumed so far by the calling thread (`CLOCK_THREAD_CPUTIME_ID`), where the
+/// platform tells it. Unlike wall-clock time it does not grow while the thread is
+/// preempted, so it measures the engine's cost even on a loaded machine.
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos"))]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; the call only writes into it.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        if rc == 0 && ts.tv_sec >= 0 && ts.tv_nsec >= 0 {
+            return Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+        }
+        None
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+    {
+        None
+    }
+}
+
 /// One contender's per-call times over the whole stream, in nanoseconds.
 #[derive(Debug, Clone, Default)]
 pub struct CallTimes {
+    /// Wall-clock time of every call.
     pub per_call_ns: Vec<u64>,
+    /// Thread CPU time over all timed calls (read once per segment, so it includes the
+    /// per-call clock reads), if the platform tells it.
+    pub cpu_ns: Option<u64>,
 }
 
 impl CallTimes {
     /// Sum of all call times in seconds.
     pub fn busy_seconds(&self) -> f64 {
         self.per_call_ns.iter().map(|&n| n as f64).sum::<f64>() * 1e-9
+    }
+
+    /// Thread CPU time of all calls in seconds, if known.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        self.cpu_ns.map(|n| n as f64 * 1e-9)
     }
 }
 
@@ -132,6 +164,7 @@ pub fn run_interleaved(
         .iter()
         .map(|_| CallTimes {
             per_call_ns: Vec::with_capacity(total_calls),
+            cpu_ns: thread_cpu_time().map(|_| 0),
         })
         .collect();
     let n = contenders.len();
@@ -144,6 +177,7 @@ pub fn run_interleaved(
             let c = &mut *contenders[i];
             let oc = c.output_channels();
             let o = &mut out[..call * oc];
+            let cpu0 = thread_cpu_time();
             let t = &mut times[i].per_call_ns;
             for k in first..last {
                 let x = chunk(k);
@@ -153,6 +187,11 @@ pub fn run_interleaved(
                 black_box(&*o);
                 t.push(dt.as_nanos() as u64);
             }
+            let cpu = match (cpu0, thread_cpu_time(), times[i].cpu_ns) {
+                (Some(a), Some(b), Some(sum)) => Some(sum + b.saturating_sub(a).as_nanos() as u64),
+                _ => None,
+            };
+            times[i].cpu_ns = cpu;
         }
         progress((seg + 1) as f64 / segments as f64);
     }
@@ -227,6 +266,29 @@ mod tests {
         assert!(times.iter().all(|t| t.per_call_ns.len() == 15));
         // Segments of ceil(200 / 64) = 4 calls: 4 segments for 15 calls.
         assert_eq!(fractions, vec![0.25, 0.5, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn thread_cpu_time_grows_with_work_and_not_with_sleep() {
+        let Some(t0) = thread_cpu_time() else {
+            return; // platform without a thread CPU clock
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let t1 = thread_cpu_time().unwrap();
+        let mut x = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(30) {
+            x = black_box(x.wrapping_add(1));
+        }
+        let t2 = thread_cpu_time().unwrap();
+        // Sleeping 50 ms costs far less than 50 ms of CPU; spinning 30 ms of wall time
+        // costs at most 30 ms of CPU (less if preempted) and more than nothing.
+        assert!(t1 - t0 < Duration::from_millis(25), "{:?}", t1 - t0);
+        assert!(
+            t2 - t1 <= Duration::from_millis(31) && t2 > t1,
+            "{:?}",
+            t2 - t1
+        );
     }
 
     #[test]

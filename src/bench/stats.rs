@@ -180,7 +180,10 @@ mod tests {
         // One call over the deadline makes it tight, not safe.
         assert_eq!(Verdict::judge(10.0, 100.0, 100.0, 20.0), Verdict::Tight);
         // p99.9 at the deadline, or falling behind, drops out.
-        assert_eq!(Verdict::judge(100.0, 150.0, 100.0, 2.0), Verdict::WillDropOut);
+        assert_eq!(
+            Verdict::judge(100.0, 150.0, 100.0, 2.0),
+            Verdict::WillDropOut
+        );
         assert_eq!(Verdict::judge(10.0, 20.0, 100.0, 0.9), Verdict::WillDropOut);
         assert_eq!(Verdict::WillDropOut.to_string(), "will drop out");
     }

@@ -100,10 +100,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         bail!("--rate 0: the sample rate must be positive");
     }
     let kernel = load_kernel(&a)?;
-    let rate_hz = a
-        .rate
-        .or(kernel.sample_rate_hz)
-        .unwrap_or(DEFAULT_RATE_HZ);
+    let rate_hz = a.rate.or(kernel.sample_rate_hz).unwrap_or(DEFAULT_RATE_HZ);
     let ir_channels = kernel.channel_count();
     let channels = a.channels.unwrap_or(match ir_channels {
         1 | 2 | 4 => 2,
@@ -225,7 +222,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     writeln!(
         table,
         "verdict: safe = p99.9 <= 50% of the deadline and no call over it; will drop out = \
-         p99.9 >= deadline or RTF < 1; tight = in between"
+         p99.9 >= deadline or RTF < 1; tight = in between. RTF = audio time / summed \
+         wall time of the calls; RTF cpu = the same by the thread's CPU time (unaffected by \
+         other load on the machine)"
     )?;
 
     if let Some(out) = &a.json {
@@ -256,13 +255,23 @@ fn print_rows(
     )?;
     writeln!(
         w,
-        "  {:<10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9}  {:<13} plan",
-        "request", "latency", "min", "p50", "p99", "p99.9", "max", "headroom", "RTF", "verdict"
+        "  {:<10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}  {:<13} plan",
+        "request",
+        "latency",
+        "min",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "headroom",
+        "RTF",
+        "RTF cpu",
+        "verdict"
     )?;
     for r in rows {
         writeln!(
             w,
-            "  {:<10} {:>17} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7.1}% {:>8.1}x  {:<13} {}",
+            "  {:<10} {:>17} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7.1}% {:>8.1}x {:>9}  {:<13} {}",
             r.plan_request,
             format!("{} fr ({:.2} ms)", r.latency_frames, r.latency_ms),
             r.min_us,
@@ -272,6 +281,7 @@ fn print_rows(
             r.max_us,
             r.headroom_pct,
             r.rtf,
+            r.rtf_cpu.map_or("-".to_string(), |v| format!("{v:.1}x")),
             r.verdict,
             r.plan
         )?;

@@ -104,8 +104,7 @@ impl Engine {
         match simd::kernels_for(isa) {
             None => Ok(None),
             Some((cmac, dot)) => {
-                Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, dot)
-                    .map(Some)
+                Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, dot).map(Some)
             }
         }
     }
@@ -302,7 +301,8 @@ impl DirectFir {
                 let h = &self.h_rev[p.ir];
                 let x = &self.hist[p.input];
                 for i in 0..n {
-                    output[(done + i) * self.out_ch + p.output] += (self.dot)(h, &x[i..i + self.len]);
+                    output[(done + i) * self.out_ch + p.output] +=
+                        (self.dot)(h, &x[i..i + self.len]);
                 }
             }
             for h in self.hist.iter_mut() {
@@ -382,10 +382,8 @@ impl Level {
         let bins = p + 1;
         let fwd = planner.plan_fft_forward(n);
         let inv = planner.plan_fft_inverse(n);
-        let mut scratch = vec![
-            Complex::default();
-            fwd.get_scratch_len().max(inv.get_scratch_len()).max(1)
-        ];
+        let mut scratch =
+            vec![Complex::default(); fwd.get_scratch_len().max(inv.get_scratch_len()).max(1)];
         let mut time = vec![0.0f32; n];
         let mut freq = vec![Complex::default(); bins];
         let scale = 1.0 / n as f32;
@@ -616,11 +614,12 @@ fn schedule(
     fft_len: usize,
     slots: usize,
 ) -> (Vec<Task>, Vec<(usize, usize)>) {
-    let fft_cost = plan::FFT_NS_PER_POINT * fft_len as f64 * (fft_len as f64).log2()
-        + plan::FFT_NS_CALL;
+    let fft_cost =
+        plan::FFT_NS_PER_POINT * fft_len as f64 * (fft_len as f64).log2() + plan::FFT_NS_CALL;
     let bin_cost = plan::CMAC_NS;
     let hist_total = paths.len() * count.saturating_sub(1) * bins;
-    let total_est = (ic + oc) as f64 * fft_cost + (paths.len() * bins + hist_total) as f64 * bin_cost;
+    let total_est =
+        (ic + oc) as f64 * fft_cost + (paths.len() * bins + hist_total) as f64 * bin_cost;
     // Chunk the multiply-accumulates so that no single task is much more than one slot's
     // share of the period's work.
     let per_slot_bins = ((total_est / slots as f64) / bin_cost).max(16.0) as usize;

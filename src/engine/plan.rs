@@ -283,12 +283,7 @@ fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec
     })
 }
 
-fn make_plan(
-    req: &PlanRequest,
-    base: usize,
-    buffering: Buffering,
-    nonuniform: bool,
-) -> Plan {
+fn make_plan(req: &PlanRequest, base: usize, buffering: Buffering, nonuniform: bool) -> Plan {
     let (levels, cost) = if nonuniform {
         best_nonuniform(req, base, buffering)
     } else {
@@ -411,11 +406,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
             };
             Some(make_plan(req, b, buffering, false))
         }
-        SchemeChoice::Uniform(None) => pick(
-            &mut candidates().filter(|p| p.scheme == Scheme::Uniform || p.levels.len() == 1),
-        ),
+        SchemeChoice::Uniform(None) => {
+            pick(&mut candidates().filter(|p| p.scheme == Scheme::Uniform || p.levels.len() == 1))
+        }
         SchemeChoice::NonUniform => pick(&mut candidates().filter(|p| {
-            p.levels.len() > 1 || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
+            p.levels.len() > 1
+                || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
         })),
     };
     chosen.ok_or_else(|| EngineError::InvalidConfig {
