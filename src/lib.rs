@@ -5,7 +5,7 @@
 //! latency benchmarks, checked against a direct `f64` reference and against numpy/scipy.
 //!
 //! Layers (arrows point down):
-//! `cli` → `live` / `offline` / `bench` → [`engine`] → [`kernel`], [`reference`], [`convolve`]
+//! `cli` → `live` / `offline` / `bench` → [`engine`] → [`kernel`], [`reference`](mod@reference), [`convolve`]
 //! → [`wav`], [`error`].
 
 pub mod bench;

@@ -35,8 +35,12 @@ impl Kernel {
     }
 }
 
+pub mod firwin;
+pub mod gaussian;
 pub mod ir;
+pub mod savgol;
 pub mod spec;
+pub mod window;
 
 pub use ir::{load_ir, IrOptions};
 pub use spec::parse as parse_spec;
@@ -77,6 +81,13 @@ pub enum KernelError {
         frames: usize,
         seconds: f64,
         limit_seconds: f64,
+    },
+    /// A generator (window, Savitzky–Golay, Gaussian, FIR design) was called with
+    /// parameters it cannot use; `kernel` names the generator.
+    #[error("{kernel}: {reason}")]
+    BadParameter {
+        kernel: &'static str,
+        reason: String,
     },
     #[error("kernel spec `{spec}`: {reason}")]
     BadSpec { spec: String, reason: String },
