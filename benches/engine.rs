@@ -5,7 +5,7 @@
 //!
 //! Two modes:
 //! - `cargo bench --bench engine` — criterion, throughput in frames per second (means), plus
-//!   the `planner_constants` group the planner's cost model was set from.
+//!   the `planner_constants` group (real FFT cost per size, for the planner's cost model).
 //! - `cargo bench --bench engine -- --table [--seconds S] [--calls 64,128] [--irs 2s,6s]` — a
 //!   plain runner: for each (IR, call size) all three engines go over the same S seconds
 //!   (default 60) of stereo audio taking turns every second, every call timed; it prints
@@ -235,8 +235,8 @@ fn bench_matrix(c: &mut Criterion) {
     }
 }
 
-/// The constants of the planner's cost model (src/engine/plan.rs): real FFTs per size,
-/// and the two inner loops per element.
+/// The FFT constant of the planner's cost model (src/engine/plan.rs): real forward FFTs
+/// per size.
 fn bench_planner_constants(c: &mut Criterion) {
     let mut group = c.benchmark_group("planner_constants");
     let mut planner = realfft::RealFftPlanner::<f32>::new();
@@ -255,20 +255,6 @@ fn bench_planner_constants(c: &mut Criterion) {
             })
         });
     }
-    let (_, cmac, dot) = faltung::engine::simd::select();
-    let n = 4096;
-    let v = noise(n, 0.5, 3);
-    let (mut acc_re, mut acc_im) = (vec![0.0f32; n], vec![0.0f32; n]);
-    group.throughput(Throughput::Elements(n as u64));
-    group.bench_function(BenchmarkId::new("cmac", n), |b| {
-        b.iter(|| {
-            cmac(&mut acc_re, &mut acc_im, &v, &v, &v, &v);
-            black_box(&acc_re);
-        })
-    });
-    group.bench_function(BenchmarkId::new("dot", n), |b| {
-        b.iter(|| black_box(dot(black_box(&v), black_box(&v))))
-    });
     group.finish();
 }
 
@@ -349,7 +335,7 @@ fn run_table(args: &[String]) {
     };
     let frames = (t.seconds * f64::from(RATE_HZ)).round() as usize;
     let input = noise(frames * CHANNELS, 0.5, 1);
-    let isa = faltung::engine::simd::select().0;
+    let isa = faltung_engine(&IRS[3].irs(), 64).isa();
     println!(
         "# faltung vs fft-convolver 0.4: stereo {RATE_HZ} Hz noise, {:.0} s per run, \
          one IR per channel, every call timed; faltung inner loops: {isa:?}",

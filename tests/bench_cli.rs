@@ -112,7 +112,10 @@ fn json_has_the_schema_and_latency_is_the_plans_and_the_engines() {
             num(o, "p999_us"),
             num(o, "max_us"),
         );
-        assert!(0.0 < mn && mn <= p50 && p50 <= p99 && p99 <= p999 && p999 <= mx, "{o}");
+        assert!(
+            0.0 < mn && mn <= p50 && p50 <= p99 && p99 <= p999 && p999 <= mx,
+            "{o}"
+        );
         assert!((num(o, "headroom_pct") - 100.0 * p99 / deadline).abs() < 1e-9);
         // RTF is audio time over the summed call times: between the bounds that the
         // fastest and slowest call give.
@@ -137,7 +140,8 @@ fn json_has_the_schema_and_latency_is_the_plans_and_the_engines() {
         let ms = p.latency_frames as f64 / 48.0;
         assert!((num(o, "latency_ms") - ms).abs() < 1e-9);
         // ... and a unit impulse through that engine comes out exactly that late.
-        let mut e = Engine::new(&[vec![1.0 / taps as f32; taps]], Routing::mono_ir(2), req).unwrap();
+        let mut e =
+            Engine::new(&[vec![1.0 / taps as f32; taps]], Routing::mono_ir(2), req).unwrap();
         assert_eq!(impulse_delay(&mut e, block), int(o, "latency_frames"));
         saw_nonzero_latency |= p.latency_frames > 0;
     }
@@ -157,7 +161,11 @@ fn write_wav(path: &std::path::Path, channels: u16, rate: u32, frames: usize) {
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for n in 0..frames {
         for c in 0..channels {
-            let v = if n == 0 { 1.0 } else { 0.5f32.powi(n as i32 / 8 + c as i32) };
+            let v = if n == 0 {
+                1.0
+            } else {
+                0.5f32.powi(n as i32 / 8 + c as i32)
+            };
             w.write_sample(v).unwrap();
         }
     }
@@ -196,7 +204,11 @@ fn an_ir_file_sets_rate_and_routing_and_writes_json_and_plot_files() {
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for o in rows {
-        assert_eq!(int(o, "rate_hz"), 44_100, "the IR file's rate is the default");
+        assert_eq!(
+            int(o, "rate_hz"),
+            44_100,
+            "the IR file's rate is the default"
+        );
         assert_eq!(int(o, "channels"), 2);
         let b = int(o, "block_frames") as f64;
         assert!((num(o, "deadline_us") - b / 44_100.0 * 1e6).abs() < 1e-9);
@@ -210,7 +222,10 @@ fn one_line_error(args: &[&str], needle: &str) {
     let out = faltung(args);
     assert!(!out.status.success(), "{args:?} should fail");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(needle), "{args:?}: stderr {err:?} lacks {needle:?}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: stderr {err:?} lacks {needle:?}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!err.contains("panicked"));
 }
@@ -220,20 +235,48 @@ fn bad_input_gives_a_one_line_error() {
     let dir = temp_dir("bad");
     let missing = dir.join("no-such-ir.wav");
     one_line_error(
-        &["bench", "--ir", missing.to_str().unwrap(), "--seconds", "0.01"],
+        &[
+            "bench",
+            "--ir",
+            missing.to_str().unwrap(),
+            "--seconds",
+            "0.01",
+        ],
         "no-such-ir.wav",
     );
-    one_line_error(&["bench", "--kernel", "flat:8", "--block", "0"], "--block 0");
-    one_line_error(&["bench", "--kernel", "flat:8", "--seconds", "0"], "--seconds");
     one_line_error(
-        &["bench", "--kernel", "flat:8", "--block", "1024", "--seconds", "0.001"],
+        &["bench", "--kernel", "flat:8", "--block", "0"],
+        "--block 0",
+    );
+    one_line_error(
+        &["bench", "--kernel", "flat:8", "--seconds", "0"],
+        "--seconds",
+    );
+    one_line_error(
+        &[
+            "bench",
+            "--kernel",
+            "flat:8",
+            "--block",
+            "1024",
+            "--seconds",
+            "0.001",
+        ],
         "shorter than one call",
     );
     // A stereo IR cannot feed three channels.
     let ir = dir.join("stereo.wav");
     write_wav(&ir, 2, 48_000, 16);
     one_line_error(
-        &["bench", "--ir", ir.to_str().unwrap(), "--channels", "3", "--seconds", "0.01"],
+        &[
+            "bench",
+            "--ir",
+            ir.to_str().unwrap(),
+            "--channels",
+            "3",
+            "--seconds",
+            "0.01",
+        ],
         "stereo.wav",
     );
     std::fs::remove_dir_all(&dir).unwrap();
