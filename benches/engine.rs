@@ -398,15 +398,18 @@ fn run_table(args: &[String]) {
     }
     println!();
     println!(
-        "# Ratios, faltung / fft-convolver two-stage (RTF: higher is better; p99: lower is better)"
+        "# Ratios, faltung / fft-convolver two-stage. RTF: higher is better (by CPU time; \
+         wall clock beside it). p50, p99: lower is better (wall clock per call). Target from \
+         the engine issue: RTF ratio >= 9x at call 64 for the 2 s and 6 s IRs, >= 1.5x \
+         elsewhere, p99 ratio <= 1 at call 64; met = both."
     );
     println!();
     println!(
-        "| IR | call | RTF ratio | target | p99 ratio | max % deadline | vs uniform RTF ratio | met |"
+        "| IR | call | RTF ratio | RTF ratio wall | target | p50 ratio | p99 ratio | faltung max % deadline | RTF ratio vs uniform | met |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for (name, call, deadline_us, rows) in &ratios {
-        let rtf_ratio = rows[0].rtf / rows[1].rtf;
+        let rtf_ratio = rows[0].rtf_cpu / rows[1].rtf_cpu;
         let target = if *call == 64 && (name == "2s" || name == "6s") {
             9.0
         } else {
@@ -414,13 +417,11 @@ fn run_table(args: &[String]) {
         };
         let p99_ratio = rows[0].s.p99 / rows[1].s.p99;
         let max_pct = 100.0 * rows[0].s.max / deadline_us;
-        let mut met = rtf_ratio >= target;
-        if *call == 64 {
-            met &= p99_ratio <= 1.0 && max_pct < 25.0;
-        }
+        let met = rtf_ratio >= target && (*call != 64 || p99_ratio <= 1.0);
         println!(
-            "| {name} | {call} | {rtf_ratio:.2}x | {target}x | {:.2}x | {p99_ratio:.2} | {max_pct:.1}% | {:.2}x | {} |",
+            "| {name} | {call} | {rtf_ratio:.2}x | {:.2}x | {target}x | {:.2} | {p99_ratio:.2} | {max_pct:.1}% | {:.2}x | {} |",
             rows[0].rtf / rows[1].rtf,
+            rows[0].s.p50 / rows[1].s.p50,
             rows[0].rtf_cpu / rows[2].rtf_cpu,
             if met { "yes" } else { "NO" }
         );
