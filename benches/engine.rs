@@ -6,7 +6,8 @@
 //! Two modes:
 //! - `cargo bench --bench engine` — criterion, throughput in frames per second (means), plus
 //!   the `planner_constants` group (real FFT cost per size, for the planner's cost model).
-//! - `cargo bench --bench engine -- --table [--seconds S] [--calls 64,128] [--irs 2s,6s]` — a
+//! - `cargo bench --bench engine -- --table [--seconds S] [--calls 64,128] [--irs 2s,6s]
+//!   [--rt-priority P]` — a
 //!   plain runner: for each (IR, call size) all three engines go over the same S seconds
 //!   (default 60) of stereo audio taking turns every second, every call timed; it prints
 //!   real-time factor, per-call mean / p99 / max and the ratios against the two-stage peer.
@@ -23,7 +24,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use faltung::bench::{decaying_noise_ir, noise, run_interleaved, CallTimes, RunSpec, Summary};
+use faltung::bench::{
+    decaying_noise_ir, noise, run_interleaved, set_realtime_priority, CallTimes, RunSpec, Summary,
+};
 use faltung::engine::{BlockProcessor, Engine, ProcessError, Routing};
 use fft_convolver::{FFTConvolver, TwoStageFFTConvolver};
 
@@ -263,6 +266,7 @@ fn bench_planner_constants(c: &mut Criterion) {
 
 struct TableArgs {
     seconds: f64,
+    rt_priority: Option<i32>,
     calls: Vec<usize>,
     irs: Vec<IrCase>,
 }
@@ -270,6 +274,7 @@ struct TableArgs {
 fn parse_table_args(args: &[String]) -> Result<TableArgs, String> {
     let mut t = TableArgs {
         seconds: 60.0,
+        rt_priority: None,
         calls: CALLS.to_vec(),
         irs: IRS.to_vec(),
     };
@@ -281,6 +286,13 @@ fn parse_table_args(args: &[String]) -> Result<TableArgs, String> {
                 t.seconds = val()?
                     .parse()
                     .map_err(|_| "--seconds: not a number".to_string())?
+            }
+            "--rt-priority" => {
+                t.rt_priority = Some(
+                    val()?
+                        .parse()
+                        .map_err(|_| "--rt-priority: not a number".to_string())?,
+                )
             }
             "--calls" => {
                 t.calls = val()?
@@ -333,12 +345,22 @@ fn run_table(args: &[String]) {
             std::process::exit(2);
         }
     };
+    let rt = match t.rt_priority {
+        None => "normal priority".to_string(),
+        Some(p) => match set_realtime_priority(p) {
+            Ok(()) => format!("SCHED_FIFO priority {p}"),
+            Err(e) => {
+                eprintln!("engine --table: --rt-priority {p}: {e}");
+                std::process::exit(2);
+            }
+        },
+    };
     let frames = (t.seconds * f64::from(RATE_HZ)).round() as usize;
     let input = noise(frames * CHANNELS, 0.5, 1);
     let isa = faltung_engine(&IRS[3].irs(), 64).isa();
     println!(
         "# faltung vs fft-convolver 0.4: stereo {RATE_HZ} Hz noise, {:.0} s per run, \
-         one IR per channel, every call timed; faltung inner loops: {isa:?}",
+         one IR per channel, every call timed, {rt}; faltung inner loops: {isa:?}",
         t.seconds
     );
     println!(

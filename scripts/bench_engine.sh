@@ -7,5 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(rustc --version)"
+echo "# commit: $(git describe --always --dirty 2>/dev/null || echo unknown), $(rustc --version)"
 cargo bench --quiet --bench engine -- --table "$@"

@@ -13,7 +13,10 @@ pub mod plot;
 pub mod run;
 pub mod stats;
 
-pub use run::{decaying_noise_ir, noise, run_interleaved, CallTimes, RunSpec};
+pub use run::{
+    decaying_noise_ir, noise, run_interleaved, set_realtime_priority, thread_cpu_time, CallTimes,
+    RunSpec,
+};
 pub use stats::{quantile_sorted, Summary, Verdict};
 
 use serde::Serialize;

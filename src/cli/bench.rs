@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use faltung::bench::plot::{plot_distribution, Curve, Panel};
-use faltung::bench::{noise, run_interleaved, Report, RunInfo, RunSpec};
+use faltung::bench::{noise, run_interleaved, set_realtime_priority, Report, RunInfo, RunSpec};
 use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing, SchemeChoice};
 use faltung::kernel::{load_ir, parse_spec, IrOptions, Kernel};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// goes to standard error).
     #[arg(long, value_name = "OUT|-", num_args = 0..=1, default_missing_value = "-")]
     pub json: Option<String>,
+    /// Run the timed calls at real-time priority (SCHED_FIFO, 1..=99), as an audio thread
+    /// runs, so that other processes do not preempt them. Needs the right to (Linux).
+    #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub rt_priority: Option<i32>,
     /// Draw the per-call time distribution per call size into an SVG file.
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
@@ -121,6 +125,10 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let noise_frames = total_frames.min((NOISE_SECONDS * f64::from(rate_hz)) as usize);
     let input = noise(noise_frames * channels, 0.5, 1);
 
+    if let Some(prio) = a.rt_priority {
+        set_realtime_priority(prio)
+            .with_context(|| format!("--rt-priority {prio}: cannot get real-time priority"))?;
+    }
     let json_to_stdout = a.json.as_deref() == Some("-");
     let mut table: Box<dyn Write> = if json_to_stdout {
         Box::new(std::io::stderr())
@@ -219,6 +227,20 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         reports.extend(rows);
     }
     bar.finish_and_clear();
+    // Wall time well above CPU time means the calls were preempted: say so, since the
+    // percentiles then describe the machine's load as much as the engine.
+    let worst = reports
+        .iter()
+        .filter_map(|r| r.rtf_cpu.map(|c| c / r.rtf))
+        .fold(1.0f64, f64::max);
+    if worst > 1.25 {
+        writeln!(
+            table,
+            "note: calls took up to {worst:.1}x more wall time than CPU time: other processes \
+             preempted them, and p99/p99.9/max include that. Measure on a quiet machine or \
+             with --rt-priority."
+        )?;
+    }
     writeln!(
         table,
         "verdict: safe = p99.9 <= 50% of the deadline and no call over it; will drop out = \
