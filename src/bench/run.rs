@@ -142,6 +142,11 @@ pub struct RunSpec {
     /// Frames each contender processes before timing starts (then it is `reset()`), so
     /// that page faults and cold caches of the first calls are not counted.
     pub warmup_frames: usize,
+    /// After each turn, sleep this fraction of the turn's duration (untimed). A thread at
+    /// real-time priority that never sleeps hits the kernel's real-time throttling (on
+    /// Linux 50 ms of every second go to other threads), which would show up as a 50 ms
+    /// call; an audio thread is idle most of the time and never meets it. 0 for none.
+    pub rest_fraction: f64,
 }
 
 /// Run every contender over `spec.total_frames` frames of the interleaved `input` (of
@@ -206,6 +211,7 @@ pub fn run_interleaved(
             let oc = c.output_channels();
             let o = &mut out[..call * oc];
             let cpu0 = thread_cpu_time();
+            let turn_start = Instant::now();
             let t = &mut times[i].per_call_ns;
             for k in first..last {
                 let x = chunk(k);
@@ -220,6 +226,9 @@ pub fn run_interleaved(
                 _ => None,
             };
             times[i].cpu_ns = cpu;
+            if spec.rest_fraction > 0.0 {
+                std::thread::sleep(turn_start.elapsed().mul_f64(spec.rest_fraction));
+            }
         }
         progress((seg + 1) as f64 / segments as f64);
     }
@@ -282,6 +291,7 @@ mod tests {
                 segment_frames: 200,
                 total_frames: 1000,
                 warmup_frames: 100,
+                rest_fraction: 0.0,
             },
             &mut |f| fractions.push(f),
         )
@@ -332,6 +342,7 @@ mod tests {
             segment_frames: 8,
             total_frames: 30,
             warmup_frames: 0,
+            rest_fraction: 0.1,
         };
         let times = run_interleaved(&mut [&mut a], &input, 2, spec, &mut |_| {}).unwrap();
         assert_eq!(times[0].per_call_ns.len(), 7);

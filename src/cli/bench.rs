@@ -195,6 +195,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                 segment_frames: rate_hz as usize,
                 total_frames,
                 warmup_frames: rate_hz as usize / 4,
+                rest_fraction: if a.rt_priority.is_some() { 0.15 } else { 0.0 },
             },
             &mut |f| bar.set_position(base + (f * 1000.0 * n_eng as f64) as u64),
         )
