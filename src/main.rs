@@ -21,6 +21,8 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Measure per-call time, headroom and latency of the engine at each call size.
     Bench(cli::bench::BenchArgs),
+    /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
+    Kernel(cli::kernel::KernelArgs),
 }
 
 fn main() {
@@ -28,6 +30,7 @@ fn main() {
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Kernel(a) => cli::kernel::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

@@ -1,4 +1,5 @@
 //! Subcommands of the `faltung` binary.
 
 pub mod bench;
+pub mod kernel;
 pub mod plan;
