@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Show the plan the engine would choose for an IR length and call size.
     Plan(cli::plan::PlanArgs),
+    /// Measure per-call time, headroom and latency of the engine at each call size.
+    Bench(cli::bench::BenchArgs),
     /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
     Kernel(cli::kernel::KernelArgs),
     /// Convolve WAV files offline: one file with -o, or many with --out-dir.
@@ -29,6 +31,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
+        Command::Bench(a) => cli::bench::run(a),
         Command::Kernel(a) => cli::kernel::run(a),
         Command::Process(a) => cli::process::run(a),
     };

@@ -1,5 +1,6 @@
 //! Subcommands of the `faltung` binary.
 
+pub mod bench;
 pub mod kernel;
 pub mod plan;
 pub mod process;
