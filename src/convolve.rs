@@ -344,7 +344,7 @@ fn output_range(n: usize, m: usize, mode: Mode) -> (usize, usize) {
 fn mac_prefix(n: usize, m: usize, k: usize) -> u128 {
     let (n, m, k) = (n as u128, m as u128, k as u128);
     let len = n + m - 1;
-    if k <= m - 1 {
+    if k < m {
         k * (k + 1) / 2
     } else if k <= n {
         (m - 1) * m / 2 + (k - (m - 1)) * m
