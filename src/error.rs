@@ -18,7 +18,10 @@ pub enum EngineError {
     #[error("invalid configuration: {what}")]
     InvalidConfig { what: String },
     #[error("routing: {input_channels} input channel(s) with a {ir_channels}-channel impulse response is not a supported layout (supported: mono IR on any channels, one IR per channel, mono input with a stereo IR, stereo input with a 4-channel true-stereo IR)")]
-    UnsupportedRouting { input_channels: usize, ir_channels: usize },
+    UnsupportedRouting {
+        input_channels: usize,
+        ir_channels: usize,
+    },
     #[error("routing refers to impulse response {ir} but only {available} were given")]
     RoutingIrOutOfRange { ir: usize, available: usize },
     #[error("routing refers to channel {channel} but the engine has {channels}")]
@@ -77,4 +80,6 @@ pub enum WavError {
     },
     #[error("{path}: cannot write: {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("{path}: the file has no audio frames")]
+    Empty { path: PathBuf },
 }

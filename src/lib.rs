@@ -5,13 +5,14 @@
 //! latency benchmarks, checked against a direct `f64` reference and against numpy/scipy.
 //!
 //! Layers (arrows point down):
-//! `cli` → `live` / `offline` / `bench` → [`engine`] → [`kernel`], [`reference`], [`convolve`]
+//! `cli` → `live` / `offline` / `bench` → [`engine`] → [`kernel`], [`reference`](mod@reference), [`convolve`]
 //! → [`wav`], [`error`].
 
 pub mod convolve;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+pub mod offline;
 pub mod reference;
 pub mod wav;
 

@@ -57,7 +57,10 @@ mod tests {
     #[test]
     fn full_matches_hand_computed() {
         // (1 + 2z + 3z^2)(1 - z) = 1 + z + z^2 - 3z^3
-        assert_eq!(convolve_full(&[1.0, 2.0, 3.0], &[1.0, -1.0]), vec![1.0, 1.0, 1.0, -3.0]);
+        assert_eq!(
+            convolve_full(&[1.0, 2.0, 3.0], &[1.0, -1.0]),
+            vec![1.0, 1.0, 1.0, -3.0]
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use super::plan::{self, Buffering, LevelSpec, Plan, PlanRequest, Scheme, Variant};
 use super::routing::{Path, Routing};
-use super::simd::{self, CmacFn, DotFn, Isa};
+use super::simd::{self, Acc, CmacFn, FirFn, Isa, Spectra, Strided};
 use super::BlockProcessor;
 use crate::error::{EngineError, ProcessError};
 
@@ -88,8 +88,8 @@ impl Engine {
         plan: Plan,
         max_call_frames: usize,
     ) -> Result<Engine, EngineError> {
-        let (isa, cmac, dot) = simd::select();
-        Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, dot)
+        let (isa, cmac, fir) = simd::select();
+        Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)
     }
 
     /// Build an engine with an explicit plan and instruction set (for testing the SIMD
@@ -103,9 +103,8 @@ impl Engine {
     ) -> Result<Option<Engine>, EngineError> {
         match simd::kernels_for(isa) {
             None => Ok(None),
-            Some((cmac, dot)) => {
-                Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, dot)
-                    .map(Some)
+            Some((cmac, fir)) => {
+                Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir).map(Some)
             }
         }
     }
@@ -117,7 +116,7 @@ impl Engine {
         max_call_frames: usize,
         isa: Isa,
         cmac: CmacFn,
-        dot: DotFn,
+        fir: FirFn,
     ) -> Result<Engine, EngineError> {
         validate_irs(irs)?;
         routing.validate(irs.len())?;
@@ -127,14 +126,14 @@ impl Engine {
             });
         }
         let inner = match plan.scheme {
-            Scheme::Direct => Inner::Direct(DirectFir::new(irs, &routing, dot)),
+            Scheme::Direct => Inner::Direct(DirectFir::new(irs, &routing, fir)),
             Scheme::Uniform | Scheme::NonUniform => {
                 if plan.levels.is_empty() || plan.block_frames == 0 {
                     return Err(EngineError::InvalidConfig {
                         what: "a partitioned plan needs at least one level".into(),
                     });
                 }
-                Inner::Partitioned(Box::new(Partitioned::new(irs, &routing, &plan, cmac, dot)?))
+                Inner::Partitioned(Box::new(Partitioned::new(irs, &routing, &plan, cmac)?))
             }
         };
         Ok(Engine {
@@ -157,6 +156,24 @@ impl Engine {
     /// The instruction set of the inner loops.
     pub fn isa(&self) -> Isa {
         self.isa
+    }
+
+    /// Fill every scratch buffer (FFT work areas, time and frequency temporaries) with
+    /// garbage. The output must not change: scratch is never read before it is written.
+    /// For tests.
+    #[doc(hidden)]
+    pub fn poison_scratch(&mut self, value: f32) {
+        if let Inner::Partitioned(p) = &mut self.inner {
+            for l in &mut p.levels {
+                l.time.fill(value);
+                l.freq.fill(Complex::new(value, -value));
+                l.scratch.fill(Complex::new(-value, value));
+            }
+            for h in &mut p.hist_td {
+                h.fill(value);
+            }
+            p.hist_valid = false;
+        }
     }
 }
 
@@ -245,24 +262,24 @@ struct DirectFir {
     in_ch: usize,
     out_ch: usize,
     paths: Vec<Path>,
-    /// Reversed taps per IR, all padded to `len`.
-    h_rev: Vec<Vec<f32>>,
+    /// Taps per IR, all padded to `len`.
+    h: Vec<Vec<f32>>,
     len: usize,
     /// Per input: the last `len - 1` inputs followed by the current chunk.
     hist: Vec<Vec<f32>>,
-    dot: DotFn,
+    /// Per output: the chunk being accumulated.
+    acc: Vec<Vec<f32>>,
+    fir: FirFn,
 }
 
 impl DirectFir {
-    fn new(irs: &[Vec<f32>], routing: &Routing, dot: DotFn) -> DirectFir {
+    fn new(irs: &[Vec<f32>], routing: &Routing, fir: FirFn) -> DirectFir {
         let len = irs.iter().map(|h| h.len()).max().unwrap_or(1);
-        let h_rev = irs
+        let h = irs
             .iter()
             .map(|h| {
-                let mut r = vec![0.0f32; len];
-                for (i, &v) in h.iter().enumerate() {
-                    r[len - 1 - i] = v;
-                }
+                let mut r = h.clone();
+                r.resize(len, 0.0);
                 r
             })
             .collect();
@@ -270,10 +287,11 @@ impl DirectFir {
             in_ch: routing.input_channels,
             out_ch: routing.output_channels,
             paths: routing.paths.clone(),
-            h_rev,
+            h,
             len,
             hist: vec![vec![0.0; len - 1 + DIRECT_CHUNK]; routing.input_channels],
-            dot,
+            acc: vec![vec![0.0; DIRECT_CHUNK]; routing.output_channels],
+            fir,
         }
     }
 
@@ -289,20 +307,23 @@ impl DirectFir {
         while done < frames {
             let n = (frames - done).min(DIRECT_CHUNK);
             for (ch, h) in self.hist.iter_mut().enumerate() {
-                for i in 0..n {
-                    h[l1 + i] = input[(done + i) * self.in_ch + ch];
+                for (i, v) in h[l1..l1 + n].iter_mut().enumerate() {
+                    *v = input[(done + i) * self.in_ch + ch];
                 }
             }
-            for i in 0..n {
-                for o in 0..self.out_ch {
-                    output[(done + i) * self.out_ch + o] = 0.0;
-                }
+            for a in &mut self.acc {
+                a[..n].fill(0.0);
             }
             for p in &self.paths {
-                let h = &self.h_rev[p.ir];
-                let x = &self.hist[p.input];
-                for i in 0..n {
-                    output[(done + i) * self.out_ch + p.output] += (self.dot)(h, &x[i..i + self.len]);
+                (self.fir)(
+                    &mut self.acc[p.output][..n],
+                    &self.h[p.ir],
+                    &self.hist[p.input][..l1 + n],
+                );
+            }
+            for (o, a) in self.acc.iter().enumerate() {
+                for (i, &v) in a[..n].iter().enumerate() {
+                    output[(done + i) * self.out_ch + o] = v;
                 }
             }
             for h in self.hist.iter_mut() {
@@ -311,6 +332,27 @@ impl DirectFir {
             done += n;
         }
     }
+}
+
+/// Dot product with several partial sums (vectorises without reassociation flags).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,13 +366,9 @@ enum Task {
     Mac0 { path: usize, lo: usize, hi: usize },
     /// Inverse FFT of acc[out] into the output ring; clears acc[out].
     Inv { output: usize },
-    /// acc[out] += X_age(k-1) * H_k over bins lo..hi (history for the next period).
-    Hist {
-        path: usize,
-        k: usize,
-        lo: usize,
-        hi: usize,
-    },
+    /// acc[out] += sum_{k>=1} X_age(k-1) * H_k over bins lo..hi (the next period's
+    /// history).
+    Hist { path: usize, lo: usize, hi: usize },
 }
 
 struct Level {
@@ -346,10 +384,12 @@ struct Level {
     window: Vec<Vec<f32>>,
     /// Per input: the window as it was at the period boundary (2P, OA upper half zero).
     frozen: Vec<Vec<f32>>,
-    /// Per input: `count` spectra of `bins`, split re/im. Slot `head` is the newest.
+    /// Per input: the frequency-domain delay line, `2 * count` spectra of `bins`, split
+    /// re/im. Each spectrum is written twice (slots `s` and `s + count`) so that ages
+    /// `0..count` are always the contiguous slots `newest..newest + count`.
     fdl_re: Vec<Vec<f32>>,
     fdl_im: Vec<Vec<f32>>,
-    head: usize,
+    newest: usize,
     /// Per IR: `count` partition spectra (scaled by 1/(2P)), split re/im.
     h_re: Vec<Vec<f32>>,
     h_im: Vec<Vec<f32>>,
@@ -382,10 +422,8 @@ impl Level {
         let bins = p + 1;
         let fwd = planner.plan_fft_forward(n);
         let inv = planner.plan_fft_inverse(n);
-        let mut scratch = vec![
-            Complex::default();
-            fwd.get_scratch_len().max(inv.get_scratch_len()).max(1)
-        ];
+        let mut scratch =
+            vec![Complex::default(); fwd.get_scratch_len().max(inv.get_scratch_len()).max(1)];
         let mut time = vec![0.0f32; n];
         let mut freq = vec![Complex::default(); bins];
         let scale = 1.0 / n as f32;
@@ -397,10 +435,9 @@ impl Level {
             for k in 0..spec.count {
                 time.fill(0.0);
                 let start = spec.offset + k * p;
-                for i in 0..p {
-                    if let Some(&v) = ir.get(start + i) {
-                        time[i] = v * scale;
-                    }
+                let taps = ir.get(start..).unwrap_or(&[]);
+                for (t, &v) in time[..p].iter_mut().zip(taps) {
+                    *t = v * scale;
                 }
                 fwd.process_with_scratch(&mut time, &mut freq, &mut scratch)
                     .expect("buffer sizes come from the plan");
@@ -436,9 +473,9 @@ impl Level {
             inv,
             window: vec![vec![0.0; n]; ic],
             frozen: vec![vec![0.0; n]; ic],
-            fdl_re: vec![vec![0.0; spec.count * bins]; ic],
-            fdl_im: vec![vec![0.0; spec.count * bins]; ic],
-            head: 0,
+            fdl_re: vec![vec![0.0; 2 * spec.count * bins]; ic],
+            fdl_im: vec![vec![0.0; 2 * spec.count * bins]; ic],
+            newest: 0,
             h_re,
             h_im,
             acc_re: vec![vec![0.0; bins]; oc],
@@ -467,7 +504,7 @@ impl Level {
         {
             v.fill(0.0);
         }
-        self.head = 0;
+        self.newest = 0;
         self.fill = 0;
         self.slot = self.slots;
         self.t0 = 0;
@@ -499,7 +536,7 @@ impl Level {
             self.fill = 0;
             self.slot = 0;
             self.t0 = t_end - p as u64;
-            self.head = (self.head + 1) % self.count;
+            self.newest = (self.newest + self.count - 1) % self.count;
         }
         if self.slot < self.slots {
             let (lo, hi) = self.slot_ranges[self.slot];
@@ -511,11 +548,6 @@ impl Level {
         }
     }
 
-    #[inline]
-    fn age_slot(&self, age: usize) -> usize {
-        (self.head + self.count - age) % self.count
-    }
-
     fn run(&mut self, task: Task, ring: &mut Ring, cmac: CmacFn) {
         let bins = self.bins;
         match task {
@@ -524,40 +556,42 @@ impl Level {
                 self.fwd
                     .process_with_scratch(&mut self.time, &mut self.freq, &mut self.scratch)
                     .expect("buffer sizes fixed at construction");
-                let s = self.head * bins;
-                let (re, im) = (
-                    &mut self.fdl_re[input][s..s + bins],
-                    &mut self.fdl_im[input][s..s + bins],
-                );
-                for ((r, i), c) in re.iter_mut().zip(im.iter_mut()).zip(&self.freq) {
-                    *r = c.re;
-                    *i = c.im;
+                for slot in [self.newest, self.newest + self.count] {
+                    let s = slot * bins;
+                    let (re, im) = (
+                        &mut self.fdl_re[input][s..s + bins],
+                        &mut self.fdl_im[input][s..s + bins],
+                    );
+                    for ((r, i), c) in re.iter_mut().zip(im.iter_mut()).zip(&self.freq) {
+                        *r = c.re;
+                        *i = c.im;
+                    }
                 }
             }
-            Task::Mac0 { path, lo, hi } => {
+            Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
                 let p = self.paths[path];
-                let xs = self.head * bins;
-                cmac(
-                    &mut self.acc_re[p.output][lo..hi],
-                    &mut self.acc_im[p.output][lo..hi],
-                    &self.fdl_re[p.input][xs + lo..xs + hi],
-                    &self.fdl_im[p.input][xs + lo..xs + hi],
-                    &self.h_re[p.ir][lo..hi],
-                    &self.h_im[p.ir][lo..hi],
-                );
-            }
-            Task::Hist { path, k, lo, hi } => {
-                let p = self.paths[path];
-                let xs = self.age_slot(k - 1) * bins;
-                let hs = k * bins;
-                cmac(
-                    &mut self.acc_re[p.output][lo..hi],
-                    &mut self.acc_im[p.output][lo..hi],
-                    &self.fdl_re[p.input][xs + lo..xs + hi],
-                    &self.fdl_im[p.input][xs + lo..xs + hi],
-                    &self.h_re[p.ir][hs + lo..hs + hi],
-                    &self.h_im[p.ir][hs + lo..hs + hi],
-                );
+                let (h0, m) = match task {
+                    Task::Mac0 { .. } => (0, 1),
+                    _ => (bins, self.count - 1),
+                };
+                let xs = self.newest * bins;
+                let spectra = Spectra {
+                    x_re: &self.fdl_re[p.input][xs..],
+                    x_im: &self.fdl_im[p.input][xs..],
+                    h_re: &self.h_re[p.ir][h0..],
+                    h_im: &self.h_im[p.ir][h0..],
+                };
+                let mut acc = Acc {
+                    re: &mut self.acc_re[p.output],
+                    im: &mut self.acc_im[p.output],
+                };
+                let g = Strided {
+                    stride: bins,
+                    m,
+                    lo,
+                    hi,
+                };
+                cmac(&mut acc, &spectra, g);
             }
             Task::Inv { output } => {
                 let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
@@ -616,15 +650,17 @@ fn schedule(
     fft_len: usize,
     slots: usize,
 ) -> (Vec<Task>, Vec<(usize, usize)>) {
-    let fft_cost = plan::FFT_NS_PER_POINT * fft_len as f64 * (fft_len as f64).log2()
-        + plan::FFT_NS_CALL;
+    let fft_cost =
+        plan::FFT_NS_PER_POINT * fft_len as f64 * (fft_len as f64).log2() + plan::FFT_NS_CALL;
     let bin_cost = plan::CMAC_NS;
-    let hist_total = paths.len() * count.saturating_sub(1) * bins;
-    let total_est = (ic + oc) as f64 * fft_cost + (paths.len() * bins + hist_total) as f64 * bin_cost;
-    // Chunk the multiply-accumulates so that no single task is much more than one slot's
-    // share of the period's work.
-    let per_slot_bins = ((total_est / slots as f64) / bin_cost).max(16.0) as usize;
-    let chunk = per_slot_bins.clamp(16, bins.max(16));
+    let hist_parts = count.saturating_sub(1);
+    let hist_total = paths.len() * hist_parts * bins;
+    let total_est =
+        (ic + oc) as f64 * fft_cost + (paths.len() * bins + hist_total) as f64 * bin_cost;
+    // Chunk the history multiply-accumulates (in strips of 16 bins) so that no single task
+    // is much more than one slot's share of the period's work.
+    let per_slot_bins = (total_est / slots as f64) / bin_cost / hist_parts.max(1) as f64;
+    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, bins.max(16));
     let mut tasks = Vec::new();
     let mut costs = Vec::new();
     for input in 0..ic {
@@ -632,25 +668,28 @@ fn schedule(
         costs.push(fft_cost);
     }
     for path in 0..paths.len() {
-        let mut lo = 0;
-        while lo < bins {
-            let hi = (lo + chunk).min(bins);
-            tasks.push(Task::Mac0 { path, lo, hi });
-            costs.push((hi - lo) as f64 * bin_cost);
-            lo = hi;
-        }
+        tasks.push(Task::Mac0 {
+            path,
+            lo: 0,
+            hi: bins,
+        });
+        costs.push(bins as f64 * bin_cost);
     }
     for output in 0..oc {
         tasks.push(Task::Inv { output });
         costs.push(fft_cost);
     }
-    for k in 1..count {
+    if hist_parts > 0 {
         for path in 0..paths.len() {
             let mut lo = 0;
             while lo < bins {
-                let hi = (lo + chunk).min(bins);
-                tasks.push(Task::Hist { path, k, lo, hi });
-                costs.push((hi - lo) as f64 * bin_cost);
+                let hi = if bins - lo < chunk + 16 {
+                    bins
+                } else {
+                    lo + chunk
+                };
+                tasks.push(Task::Hist { path, lo, hi });
+                costs.push(((hi - lo) * hist_parts) as f64 * bin_cost);
                 lo = hi;
             }
         }
@@ -738,7 +777,6 @@ struct Partitioned {
     /// One-block buffering: per output, the last completed block's output.
     outbuf: Vec<Vec<f32>>,
     cmac: CmacFn,
-    dot: DotFn,
 }
 
 impl Partitioned {
@@ -747,7 +785,6 @@ impl Partitioned {
         routing: &Routing,
         plan: &Plan,
         cmac: CmacFn,
-        dot: DotFn,
     ) -> Result<Partitioned, EngineError> {
         let b = plan.block_frames;
         let l0 = plan.levels[0];
@@ -823,7 +860,6 @@ impl Partitioned {
             hist_valid: false,
             outbuf: vec![vec![0.0; b]; oc],
             cmac,
-            dot,
         })
     }
 
@@ -935,9 +971,9 @@ impl Partitioned {
                 let x = &self.xwin[p.input];
                 let y = match self.variant {
                     // Taps 0..B over inputs t-B+1..=t (previous block included).
-                    Variant::OverlapSave => (self.dot)(h, &x[t + 1..t + 1 + b]),
+                    Variant::OverlapSave => dot(h, &x[t + 1..t + 1 + b]),
                     // Only this block's inputs: the previous block's share is in the ring.
-                    Variant::OverlapAdd => (self.dot)(&h[b - 1 - t..], &x[b..b + t + 1]),
+                    Variant::OverlapAdd => dot(&h[b - 1 - t..], &x[b..b + t + 1]),
                 };
                 output[(done + i) * oc + p.output] += y;
             }

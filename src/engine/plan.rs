@@ -22,11 +22,15 @@ use std::fmt;
 use crate::error::EngineError;
 
 /// Measured cost constants (see the module docs).
-pub const FFT_NS_PER_POINT: f64 = 0.55;
-pub const FFT_NS_CALL: f64 = 60.0;
+pub const FFT_NS_PER_POINT: f64 = 0.19;
+pub const FFT_NS_CALL: f64 = 40.0;
 pub const NON_POW2_FACTOR: f64 = 1.6;
-pub const CMAC_NS: f64 = 0.28;
-pub const DIRECT_MAC_NS: f64 = 0.09;
+pub const CMAC_NS: f64 = 0.25;
+/// Multiply-accumulates whose spectra do not fit in cache (more than
+/// `CACHE_BYTES` per level) run at memory speed, this many times slower.
+pub const CMAC_OUT_OF_CACHE_FACTOR: f64 = 2.5;
+pub const CACHE_BYTES: usize = 1 << 20;
+pub const DIRECT_MAC_NS: f64 = 0.045;
 
 /// Largest partition the planner will use.
 pub const MAX_PARTITION: usize = 1 << 16;
@@ -231,7 +235,14 @@ fn partitioned_cost(req: &PlanRequest, levels: &[LevelSpec], buffering: Bufferin
     for l in levels {
         let p = l.size as f64;
         ns += ffts * fft_ns(2 * l.size) / p;
-        ns += req.paths as f64 * l.count as f64 * (p + 1.0) / p * CMAC_NS;
+        // Working set of the level's multiply-accumulates: delay lines and kernel spectra.
+        let bytes = (req.input_channels + req.paths) * l.count * (l.size + 1) * 8;
+        let cmac = if bytes > CACHE_BYTES {
+            CMAC_NS * CMAC_OUT_OF_CACHE_FACTOR
+        } else {
+            CMAC_NS
+        };
+        ns += req.paths as f64 * l.count as f64 * (p + 1.0) / p * cmac;
         // Copies into and out of the level's buffers.
         ns += ffts * 0.5;
     }
@@ -283,12 +294,7 @@ fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec
     })
 }
 
-fn make_plan(
-    req: &PlanRequest,
-    base: usize,
-    buffering: Buffering,
-    nonuniform: bool,
-) -> Plan {
+fn make_plan(req: &PlanRequest, base: usize, buffering: Buffering, nonuniform: bool) -> Plan {
     let (levels, cost) = if nonuniform {
         best_nonuniform(req, base, buffering)
     } else {
@@ -411,11 +417,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
             };
             Some(make_plan(req, b, buffering, false))
         }
-        SchemeChoice::Uniform(None) => pick(
-            &mut candidates().filter(|p| p.scheme == Scheme::Uniform || p.levels.len() == 1),
-        ),
+        SchemeChoice::Uniform(None) => {
+            pick(&mut candidates().filter(|p| p.scheme == Scheme::Uniform || p.levels.len() == 1))
+        }
         SchemeChoice::NonUniform => pick(&mut candidates().filter(|p| {
-            p.levels.len() > 1 || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
+            p.levels.len() > 1
+                || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
         })),
     };
     chosen.ok_or_else(|| EngineError::InvalidConfig {

@@ -1,68 +1,200 @@
-//! Impulse responses from WAV files.
+//! Impulse responses from WAV files, and the options that shape a kernel after loading.
+//!
+//! Supported files (read with hound): integer PCM of 8, 16, 24 or 32 bits and 32-bit IEEE
+//! float, plain or `WAVE_FORMAT_EXTENSIBLE`. Integer samples are scaled to [-1, 1) by
+//! `1 / 2^(bits-1)`.
+//!
+//! Channels: 1 = mono (the same IR on every channel), 2 = one IR per channel (or mono input
+//! to stereo output), 4 = true stereo in the order **LL, LR, RL, RR**, where `LR` is the path
+//! from the left input to the right output (the engine's [`crate::engine::Routing::auto`]
+//! uses the same order). More channels than [`IrOptions::max_channels`] is an error.
+//!
+//! Options are applied in this order, each adding a note with the numbers it used:
+//! resample to the stream rate, trim leading silence, trim the tail, reverse, normalise, gain.
 
+use std::io::BufReader;
 use std::path::Path;
 
 use super::{Kernel, KernelError};
 
-/// How to load an impulse response.
+/// How to normalise a kernel. One factor is applied to all channels (their balance is
+/// kept); it is set by the channel with the largest value of the measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Normalize {
+    /// Leave the taps as they are.
+    #[default]
+    None,
+    /// Largest absolute tap = 1.
+    Peak,
+    /// Sum of taps (DC gain) = 1.
+    Dc,
+    /// Unit L2 norm: sum of squared taps = 1.
+    Energy,
+}
+
+impl std::str::FromStr for Normalize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(Normalize::None),
+            "peak" => Ok(Normalize::Peak),
+            "dc" => Ok(Normalize::Dc),
+            "energy" => Ok(Normalize::Energy),
+            _ => Err(format!(
+                "unknown normalisation `{s}` (expected none, peak, dc or energy)"
+            )),
+        }
+    }
+}
+
+/// How to load and shape an impulse response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IrOptions {
-    /// Longest IR accepted, in seconds (a wrong file must not eat all memory).
+    /// Longest IR accepted, in seconds (checked against the header before any sample is
+    /// read, so a wrong file cannot eat all memory).
     pub max_seconds: f64,
+    /// Most channels accepted (4 = true stereo).
+    pub max_channels: usize,
+    /// Sample rate of the stream the IR will run at; `None` keeps the file's rate.
+    pub target_rate_hz: Option<u32>,
+    /// Resample an IR whose rate differs from `target_rate_hz`; `false` makes it an error.
+    pub resample: bool,
+    /// Normalisation, applied after trims and reverse.
+    pub normalize: Normalize,
+    /// Gain in dB, applied last.
+    pub gain_db: f64,
+    /// Trim leading frames whose every channel is below this level in dB relative to the
+    /// kernel's peak (e.g. `-60.0`). `None` (default) keeps the leading delay.
+    pub trim_leading_below_db: Option<f64>,
+    /// Trim trailing frames whose every channel is below this level in dB relative to the
+    /// kernel's peak (e.g. `-90.0`). `None` keeps the whole tail.
+    pub trim_tail_below_db: Option<f64>,
+    /// Reverse the taps in time.
+    pub reverse: bool,
 }
 
 impl Default for IrOptions {
     fn default() -> Self {
-        IrOptions { max_seconds: 60.0 }
+        IrOptions {
+            max_seconds: 60.0,
+            max_channels: 4,
+            target_rate_hz: None,
+            resample: true,
+            normalize: Normalize::None,
+            gain_db: 0.0,
+            trim_leading_below_db: None,
+            trim_tail_below_db: None,
+            reverse: false,
+        }
     }
 }
 
-/// Load an impulse response from a WAV file: every channel, as `f64` in [-1, 1].
+/// A loaded kernel and human-readable notes on what was done to it (for `--verbose`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedIr {
+    pub kernel: Kernel,
+    pub notes: Vec<String>,
+}
+
+/// Load an impulse response from a WAV file and apply `opts`. See [`load_ir_with_notes`]
+/// for the notes saying what was done.
 pub fn load_ir(path: &Path, opts: &IrOptions) -> Result<Kernel, KernelError> {
+    load_ir_with_notes(path, opts).map(|l| l.kernel)
+}
+
+/// Load an impulse response from a WAV file, apply `opts`, and say what was done.
+pub fn load_ir_with_notes(path: &Path, opts: &IrOptions) -> Result<LoadedIr, KernelError> {
+    let (kernel, mut notes) = read_wav(path, opts)?;
+    let kernel = apply_options(kernel, opts, &mut notes)?;
+    Ok(LoadedIr { kernel, notes })
+}
+
+fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), KernelError> {
     let p = path.to_path_buf();
     let file = std::fs::File::open(path).map_err(|source| KernelError::Open {
         path: p.clone(),
         source,
     })?;
-    let reader = hound::WavReader::new(std::io::BufReader::new(file)).map_err(|source| {
-        KernelError::Wav {
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let reader = hound::WavReader::new(BufReader::new(file)).map_err(|source| match source {
+        hound::Error::Unsupported => KernelError::Unsupported {
+            path: p.clone(),
+            reason: "compressed or unknown sample encoding (supported: 8/16/24/32-bit integer PCM, 32-bit float)".into(),
+        },
+        source => KernelError::Wav {
             path: p.clone(),
             source,
-        }
+        },
     })?;
     let spec = reader.spec();
     let ch = spec.channels as usize;
+    let unsupported = |reason: String| KernelError::Unsupported {
+        path: p.clone(),
+        reason,
+    };
+    match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 8 | 16 | 24 | 32) | (hound::SampleFormat::Float, 32) => {}
+        (f, b) => return Err(unsupported(format!("{b}-bit {f:?} samples"))),
+    }
+    if ch == 0 {
+        return Err(unsupported("0 channels".into()));
+    }
+    if spec.sample_rate == 0 {
+        return Err(unsupported("sample rate 0 Hz".into()));
+    }
+    if ch > opts.max_channels {
+        return Err(KernelError::TooManyChannels {
+            path: p,
+            channels: ch,
+            max_channels: opts.max_channels,
+        });
+    }
+    // Everything below is decided from the header, before reading samples.
     let frames = reader.duration() as usize;
-    let limit = (opts.max_seconds * spec.sample_rate as f64) as usize;
-    if frames > limit {
+    if frames == 0 {
+        return Err(KernelError::EmptyFile { path: p });
+    }
+    let seconds = frames as f64 / spec.sample_rate as f64;
+    if seconds > opts.max_seconds {
         return Err(KernelError::TooLong {
             path: p,
             frames,
-            seconds: frames as f64 / spec.sample_rate as f64,
+            seconds,
             limit_seconds: opts.max_seconds,
         });
     }
-    let samples: Vec<f64> = match spec.sample_format {
-        hound::SampleFormat::Float => reader
-            .into_samples::<f32>()
-            .map(|s| s.map(|v| v as f64))
-            .collect::<Result<_, _>>(),
+    let bytes_per_sample = (spec.bits_per_sample as u64).div_ceil(8).max(1);
+    let capacity = (frames * ch).min((file_len / bytes_per_sample) as usize);
+    let mut samples: Vec<f64> = Vec::with_capacity(capacity);
+    let truncated = |i: usize, e: hound::Error| KernelError::Truncated {
+        path: p.clone(),
+        frame: i / ch,
+        frames,
+        reason: e.to_string(),
+    };
+    let mut reader = reader;
+    match spec.sample_format {
+        hound::SampleFormat::Float => {
+            for (i, s) in reader.samples::<f32>().enumerate() {
+                samples.push(s.map_err(|e| truncated(i, e))? as f64);
+            }
+        }
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f64;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|v| v as f64 * scale))
-                .collect::<Result<_, _>>()
+            for (i, s) in reader.samples::<i32>().enumerate() {
+                samples.push(s.map_err(|e| truncated(i, e))? as f64 * scale);
+            }
         }
     }
-    .map_err(|source| KernelError::Wav {
-        path: p.clone(),
-        source,
-    })?;
-    if samples.is_empty() {
-        return Err(KernelError::EmptyFile { path: p });
+    if samples.len() != frames * ch {
+        return Err(KernelError::Truncated {
+            path: p,
+            frame: samples.len() / ch,
+            frames,
+            reason: "fewer samples than the header announces".into(),
+        });
     }
-    let mut channels = vec![Vec::with_capacity(samples.len() / ch); ch];
+    let mut channels = vec![Vec::with_capacity(frames); ch];
     for (i, v) in samples.iter().enumerate() {
         if !v.is_finite() {
             return Err(KernelError::NonFinite {
@@ -76,9 +208,192 @@ pub fn load_ir(path: &Path, opts: &IrOptions) -> Result<Kernel, KernelError> {
     if samples.iter().all(|&v| v == 0.0) {
         return Err(KernelError::AllZero { path: p });
     }
-    Ok(Kernel {
-        channels,
-        sample_rate_hz: Some(spec.sample_rate),
-        name: path.display().to_string(),
-    })
+    let format = match spec.sample_format {
+        hound::SampleFormat::Float => "32-bit float".to_string(),
+        hound::SampleFormat::Int => format!("{}-bit integer", spec.bits_per_sample),
+    };
+    let notes = vec![format!(
+        "read {}: {frames} frames, {ch} channel(s), {} Hz, {format} ({:.3} s)",
+        path.display(),
+        spec.sample_rate,
+        seconds
+    )];
+    Ok((
+        Kernel {
+            channels,
+            sample_rate_hz: Some(spec.sample_rate),
+            name: path.display().to_string(),
+        },
+        notes,
+    ))
+}
+
+fn peak_abs(k: &Kernel) -> f64 {
+    k.channels
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, &v| m.max(v.abs()))
+}
+
+fn db_to_amp(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+fn ms(frames: usize, rate: Option<u32>) -> String {
+    match rate {
+        Some(r) => format!(" ({:.3} ms)", frames as f64 * 1000.0 / r as f64),
+        None => String::new(),
+    }
+}
+
+/// Apply the shaping options of `opts` (resampling to `target_rate_hz`, trims, reverse,
+/// normalisation, gain) to a kernel, appending a note per step with the numbers it used.
+/// Works for kernels from files and from specs alike (a kernel without a sample rate is
+/// never resampled).
+pub fn apply_options(
+    mut k: Kernel,
+    opts: &IrOptions,
+    notes: &mut Vec<String>,
+) -> Result<Kernel, KernelError> {
+    let bad = |k: &Kernel, option: &'static str, reason: String| KernelError::BadOption {
+        name: k.name.clone(),
+        option,
+        reason,
+    };
+    if k.len_frames() == 0 || k.channels.iter().any(|c| c.len() != k.len_frames()) {
+        return Err(bad(
+            &k,
+            "kernel",
+            "channels must be non-empty and of equal length".into(),
+        ));
+    }
+    if let (Some(from), Some(to)) = (k.sample_rate_hz, opts.target_rate_hz) {
+        if from != to {
+            if !opts.resample {
+                return Err(KernelError::RateMismatch {
+                    name: k.name.clone(),
+                    ir_rate_hz: from,
+                    stream_rate_hz: to,
+                });
+            }
+            let before = k.len_frames();
+            k = super::resample::resample_kernel(&k, to)?;
+            notes.push(format!(
+                "resampled from {from} Hz to {to} Hz: {before} -> {} frames, taps scaled by {from}/{to} = {:.6} so the DC gain is kept",
+                k.len_frames(),
+                from as f64 / to as f64
+            ));
+        }
+    }
+    if let Some(db) = opts.trim_leading_below_db {
+        if db >= 0.0 || db.is_nan() {
+            return Err(bad(
+                &k,
+                "trim leading silence",
+                format!("threshold must be below 0 dB (relative to the peak), got {db}"),
+            ));
+        }
+        let thr = peak_abs(&k) * db_to_amp(db);
+        let first = (0..k.len_frames())
+            .find(|&i| k.channels.iter().any(|c| c[i].abs() >= thr))
+            .unwrap_or(0);
+        for c in &mut k.channels {
+            c.drain(..first);
+        }
+        notes.push(format!(
+            "trimmed {first} frames{} of leading silence below {db} dB re peak (delay removed)",
+            ms(first, k.sample_rate_hz)
+        ));
+    }
+    if let Some(db) = opts.trim_tail_below_db {
+        if db >= 0.0 || db.is_nan() {
+            return Err(bad(
+                &k,
+                "trim tail",
+                format!("threshold must be below 0 dB (relative to the peak), got {db}"),
+            ));
+        }
+        let thr = peak_abs(&k) * db_to_amp(db);
+        let n = k.len_frames();
+        let last = (0..n)
+            .rev()
+            .find(|&i| k.channels.iter().any(|c| c[i].abs() >= thr))
+            .unwrap_or(n - 1);
+        for c in &mut k.channels {
+            c.truncate(last + 1);
+        }
+        notes.push(format!(
+            "trimmed {} frames{} of tail below {db} dB re peak: {n} -> {} frames",
+            n - (last + 1),
+            ms(n - (last + 1), k.sample_rate_hz),
+            last + 1
+        ));
+    }
+    if opts.reverse {
+        for c in &mut k.channels {
+            c.reverse();
+        }
+        notes.push(format!("reversed {} frames in time", k.len_frames()));
+    }
+    let norm = match opts.normalize {
+        Normalize::None => None,
+        Normalize::Peak => Some(("peak", peak_abs(&k))),
+        Normalize::Dc => {
+            // The signed sum of the channel with the largest |sum|.
+            let s = k
+                .channels
+                .iter()
+                .map(|c| c.iter().sum::<f64>())
+                .fold(0.0f64, |m, s| if s.abs() > m.abs() { s } else { m });
+            Some(("dc", s))
+        }
+        Normalize::Energy => Some((
+            "energy",
+            k.channels
+                .iter()
+                .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+                .fold(0.0f64, f64::max),
+        )),
+    };
+    if let Some((what, m)) = norm {
+        let tiny = 1e-12 * peak_abs(&k).max(f64::MIN_POSITIVE);
+        if m.abs() <= tiny || !m.is_finite() {
+            return Err(bad(
+                &k,
+                "normalise",
+                format!("cannot normalise by {what}: it is {m:e} (zero)"),
+            ));
+        }
+        let f = 1.0 / m;
+        for v in k.channels.iter_mut().flatten() {
+            *v *= f;
+        }
+        let desc = match what {
+            "peak" => "largest |tap| = 1",
+            "dc" => "sum of taps = 1",
+            _ => "sum of squared taps = 1",
+        };
+        notes.push(format!(
+            "normalised by {what} ({desc}): measure was {m:.6e}, factor {f:.6e} ({:+.3} dB)",
+            20.0 * f.abs().log10()
+        ));
+    }
+    if opts.gain_db != 0.0 {
+        if !opts.gain_db.is_finite() {
+            return Err(bad(
+                &k,
+                "gain",
+                format!("gain must be finite, got {}", opts.gain_db),
+            ));
+        }
+        let f = db_to_amp(opts.gain_db);
+        for v in k.channels.iter_mut().flatten() {
+            *v *= f;
+        }
+        notes.push(format!(
+            "applied gain {:+.3} dB (factor {f:.6e})",
+            opts.gain_db
+        ));
+    }
+    Ok(k)
 }

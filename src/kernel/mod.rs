@@ -35,10 +35,18 @@ impl Kernel {
     }
 }
 
+pub mod analysis;
+pub mod firwin;
+pub mod gaussian;
 pub mod ir;
+pub mod plot;
+pub mod resample;
+pub mod savgol;
 pub mod spec;
+pub mod window;
 
-pub use ir::{load_ir, IrOptions};
+pub use analysis::{summarize, KernelSummary};
+pub use ir::{apply_options, load_ir, load_ir_with_notes, IrOptions, LoadedIr, Normalize};
 pub use spec::parse as parse_spec;
 
 use std::path::PathBuf;
@@ -47,13 +55,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KernelError {
-    #[error("{path}: {source}")]
+    #[error("{path}: not a readable WAV file")]
     Wav {
         path: PathBuf,
         #[source]
         source: hound::Error,
     },
-    #[error("{path}: cannot open impulse response: {source}")]
+    #[error("{path}: cannot open impulse response")]
     Open {
         path: PathBuf,
         #[source]
@@ -78,6 +86,47 @@ pub enum KernelError {
         seconds: f64,
         limit_seconds: f64,
     },
+    /// A generator (window, Savitzky–Golay, Gaussian, FIR design) was called with
+    /// parameters it cannot use; `kernel` names the generator.
+    #[error("{kernel}: {reason}")]
+    BadParameter {
+        kernel: &'static str,
+        reason: String,
+    },
     #[error("kernel spec `{spec}`: {reason}")]
     BadSpec { spec: String, reason: String },
+    #[error("{path}: {channels} channels, more than the {max_channels} supported (1 = mono, 2 = one per channel, 4 = true stereo LL, LR, RL, RR)")]
+    TooManyChannels {
+        path: PathBuf,
+        channels: usize,
+        max_channels: usize,
+    },
+    #[error("{path}: truncated or unreadable sample data at frame {frame} of {frames} announced in the header: {reason}")]
+    Truncated {
+        path: PathBuf,
+        frame: usize,
+        frames: usize,
+        reason: String,
+    },
+    #[error("{name}: impulse response is at {ir_rate_hz} Hz but the stream runs at {stream_rate_hz} Hz (resampling is off)")]
+    RateMismatch {
+        name: String,
+        ir_rate_hz: u32,
+        stream_rate_hz: u32,
+    },
+    #[error("{name}: resampling from {from_hz} Hz to {to_hz} Hz failed: {reason}")]
+    Resample {
+        name: String,
+        from_hz: u32,
+        to_hz: u32,
+        reason: String,
+    },
+    #[error("{name}: {option}: {reason}")]
+    BadOption {
+        name: String,
+        option: &'static str,
+        reason: String,
+    },
+    #[error("{path}: cannot write plot: {reason}")]
+    Plot { path: PathBuf, reason: String },
 }

@@ -1,0 +1,271 @@
+//! `faltung kernel SPEC|FILE`: load or generate a kernel, print its summary, its taps
+//! (`--text`), write it as a WAV (`-o`) or draw it (`--plot`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use faltung::kernel::analysis::{channel_names, DelayKind};
+use faltung::kernel::{self, IrOptions, Kernel, Normalize};
+
+/// Options that shape an impulse response; other subcommands can `#[command(flatten)]` them.
+#[derive(Args, Debug, Clone)]
+pub struct IrArgs {
+    /// Normalisation: none | peak (max |tap| = 1) | dc (sum of taps = 1) | energy (unit L2).
+    #[arg(long, default_value = "none")]
+    pub normalize: Normalize,
+    /// Gain in dB, applied after normalisation.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub gain_db: f64,
+    /// Trim leading silence below this level in dB re peak (e.g. -60); off by default.
+    #[arg(long, allow_negative_numbers = true)]
+    pub trim_leading_db: Option<f64>,
+    /// Trim the tail below this level in dB re peak (e.g. -90); off by default.
+    #[arg(long, allow_negative_numbers = true)]
+    pub trim_tail_db: Option<f64>,
+    /// Reverse the kernel in time.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Treat a sample-rate mismatch between IR and stream as an error instead of resampling.
+    #[arg(long)]
+    pub no_resample: bool,
+    /// Longest IR file accepted, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub max_ir_seconds: f64,
+}
+
+impl IrArgs {
+    /// The library options for a stream at `target_rate_hz`.
+    pub fn options(&self, target_rate_hz: Option<u32>) -> IrOptions {
+        IrOptions {
+            max_seconds: self.max_ir_seconds,
+            target_rate_hz,
+            resample: !self.no_resample,
+            normalize: self.normalize,
+            gain_db: self.gain_db,
+            trim_leading_below_db: self.trim_leading_db,
+            trim_tail_below_db: self.trim_tail_db,
+            reverse: self.reverse,
+            ..IrOptions::default()
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct KernelArgs {
+    /// A kernel spec (`hann:31`, `savgol:11,3`, `lowpass:255,cutoff=3400`, ...) or a WAV file.
+    pub kernel: String,
+    /// Sample rate in Hz: for specs with cutoffs in Hz; for an IR file, the stream rate it
+    /// is resampled to.
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Print the taps only, one frame per line in full precision (channels separated by tabs).
+    #[arg(long)]
+    pub text: bool,
+    /// Write the kernel as a 32-bit float WAV.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Draw impulse and magnitude response to an SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Print what was done to the kernel (resampling, trims, normalisation, gain).
+    #[arg(short, long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub ir: IrArgs,
+}
+
+/// Load a kernel from a WAV file or a spec, apply the IR options, return it with notes.
+pub fn load(what: &str, rate: Option<u32>, ir: &IrArgs) -> anyhow::Result<(Kernel, Vec<String>)> {
+    let opts = ir.options(rate);
+    let path = Path::new(what);
+    let looks_like_file = path.is_file()
+        || what.to_ascii_lowercase().ends_with(".wav")
+        || what.contains(std::path::MAIN_SEPARATOR);
+    if looks_like_file {
+        let l = kernel::load_ir_with_notes(path, &opts)?;
+        Ok((l.kernel, l.notes))
+    } else {
+        let mut k = kernel::parse_spec(what, rate)?;
+        // Smoothing kernels have no rate of their own; they run at the stream's.
+        if k.sample_rate_hz.is_none() {
+            k.sample_rate_hz = rate;
+        }
+        let mut notes = vec![format!(
+            "generated {what}: {} taps, {} channel(s)",
+            k.len_frames(),
+            k.channel_count()
+        )];
+        let k = kernel::apply_options(k, &opts, &mut notes)?;
+        Ok((k, notes))
+    }
+}
+
+fn fmt_freq(cps: f64, rate: Option<u32>) -> String {
+    match rate {
+        Some(r) => format!("{:.1} Hz", cps * r as f64),
+        None => format!("{cps:.6} cycles/sample"),
+    }
+}
+
+fn fmt_frames(frames: f64, rate: Option<u32>) -> String {
+    match rate {
+        Some(r) => format!("{frames} frames ({:.3} ms)", frames * 1000.0 / r as f64),
+        None => format!("{frames} frames"),
+    }
+}
+
+fn print_summary(k: &Kernel, out: &mut impl Write) -> std::io::Result<()> {
+    let s = kernel::summarize(k);
+    writeln!(out, "kernel:       {}", k.name)?;
+    writeln!(
+        out,
+        "length:       {}",
+        fmt_frames(s.len_frames as f64, s.sample_rate_hz)
+    )?;
+    match s.sample_rate_hz {
+        Some(r) => writeln!(out, "sample rate:  {r} Hz")?,
+        None => writeln!(out, "sample rate:  none (give --rate for Hz and ms)")?,
+    }
+    let names = channel_names(s.channels.len());
+    let order = if s.channels.len() == 4 {
+        " (true stereo; LR = left input to right output)"
+    } else {
+        ""
+    };
+    writeln!(out, "channels:     {}{order}", s.channels.len())?;
+    for (c, cs) in s.channels.iter().enumerate() {
+        writeln!(out, "[{}]", names[c])?;
+        let l1: f64 = k.channels[c].iter().map(|v| v.abs()).sum();
+        if cs.dc_gain.abs() <= 1e-12 * l1 {
+            writeln!(out, "  DC gain:      0 (the taps sum to zero)")?;
+        } else {
+            writeln!(
+                out,
+                "  DC gain:      {:.9} ({:+.3} dB)",
+                cs.dc_gain,
+                db(cs.dc_gain)
+            )?;
+        }
+        writeln!(
+            out,
+            "  peak:         {:.9} at frame {}",
+            cs.peak, cs.peak_frame
+        )?;
+        writeln!(
+            out,
+            "  energy:       {:.9} (L2 norm {:.9})",
+            cs.energy,
+            cs.energy.sqrt()
+        )?;
+        writeln!(
+            out,
+            "  group delay:  {} [{}]",
+            fmt_frames(cs.group_delay_frames, s.sample_rate_hz),
+            cs.delay_kind
+        )?;
+        if cs.delay_kind == DelayKind::Peak {
+            writeln!(
+                out,
+                "  energy centroid: {}",
+                fmt_frames(
+                    (cs.energy_centroid_frames * 10.0).round() / 10.0,
+                    s.sample_rate_hz
+                )
+            )?;
+        }
+        match (cs.cutoff_3db, cs.cutoff_6db) {
+            (Some(f3), Some(f6)) => writeln!(
+                out,
+                "  low-pass:     -3 dB at {}, -6 dB at {}",
+                fmt_freq(f3, s.sample_rate_hz),
+                fmt_freq(f6, s.sample_rate_hz)
+            )?,
+            _ => writeln!(out, "  low-pass:     no (no -3/-6 dB points reported)")?,
+        }
+    }
+    Ok(())
+}
+
+fn db(v: f64) -> f64 {
+    20.0 * v.abs().log10()
+}
+
+/// Write `k` as a 32-bit float WAV (atomically: a temporary file renamed into place).
+fn write_wav(k: &Kernel, rate: u32, path: &Path) -> anyhow::Result<()> {
+    let spec = hound::WavSpec {
+        channels: k.channel_count() as u16,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
+    let res = (|| -> Result<(), hound::Error> {
+        let mut w = hound::WavWriter::create(&tmp, spec)?;
+        for i in 0..k.len_frames() {
+            for c in &k.channels {
+                w.write_sample(c[i] as f32)?;
+            }
+        }
+        w.finalize()
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        bail!("{}: cannot write WAV: {e}", path.display());
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write WAV", path.display()))
+}
+
+pub fn run(a: KernelArgs) -> anyhow::Result<()> {
+    if let Some(p) = &a.plot {
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        if ext.as_deref() != Some("svg") {
+            bail!(
+                "{}: --plot writes SVG only (give a .svg file name); PNG needs a font rasteriser that is not built in",
+                p.display()
+            );
+        }
+    }
+    let (k, notes) = load(&a.kernel, a.rate, &a.ir)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if a.verbose {
+        for n in &notes {
+            eprintln!("faltung: {n}");
+        }
+    }
+    if a.text {
+        for i in 0..k.len_frames() {
+            let line: Vec<String> = k.channels.iter().map(|c| format!("{:e}", c[i])).collect();
+            writeln!(out, "{}", line.join("\t"))?;
+        }
+    } else {
+        print_summary(&k, &mut out)?;
+    }
+    if let Some(p) = &a.output {
+        let (rate, note) = match k.sample_rate_hz.or(a.rate) {
+            Some(r) => (r, String::new()),
+            None => (
+                48000,
+                " (kernel has no rate; 48000 Hz written, give --rate)".into(),
+            ),
+        };
+        write_wav(&k, rate, p)?;
+        eprintln!(
+            "faltung: wrote {} (32-bit float, {} ch, {rate} Hz){note}",
+            p.display(),
+            k.channel_count()
+        );
+    }
+    if let Some(p) = &a.plot {
+        kernel::plot::plot_svg(&k, p)?;
+        eprintln!("faltung: wrote {}", p.display());
+    }
+    Ok(())
+}

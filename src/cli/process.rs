@@ -1,0 +1,407 @@
+//! `faltung process`: convolve WAV files offline (one file, or many in parallel).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail};
+use clap::{Args, ValueEnum};
+use faltung::kernel::{self, IrOptions, Kernel};
+use faltung::offline::{self, Edge, Mode, Options, Savgol, Summary};
+use faltung::wav::SampleFormat;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// All input + IR - 1 frames (the tail is kept).
+    Full,
+    /// Centred, as numpy.convolve(x, h, 'same') (or scipy.ndimage.convolve1d with --edge).
+    Same,
+    /// Only frames where the kernel fully overlaps the input (numpy 'valid').
+    Valid,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EdgeArg {
+    Constant,
+    Reflect,
+    Mirror,
+    Nearest,
+    Wrap,
+    /// Polynomial fit on the edge windows, as savgol_filter(mode='interp'); needs --kernel savgol:...
+    Interp,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Same,
+    F32,
+    I16,
+    I24,
+    I32,
+}
+
+#[derive(Args, Debug)]
+pub struct ProcessArgs {
+    /// Input WAV file(s). With more than one, use --out-dir.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output WAV file (one input).
+    #[arg(short, long, conflicts_with = "out_dir")]
+    pub output: Option<PathBuf>,
+    /// Output folder (batch): each output gets its input's file name.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Impulse response WAV (1, 2 or 4 channels; 4 = true stereo LL, LR, RL, RR).
+    #[arg(long, required_unless_present = "kernel", conflicts_with = "kernel")]
+    pub ir: Option<PathBuf>,
+    /// Kernel spec, e.g. flat:15, hann:31, savgol:11,3.
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// Which part of the convolution to keep.
+    #[arg(long, value_enum, default_value_t = ModeArg::Full)]
+    pub mode: ModeArg,
+    /// Edge rule for --mode same (scipy.ndimage meanings; interp = savgol_filter's).
+    #[arg(long, value_enum)]
+    pub edge: Option<EdgeArg>,
+    /// Output sample format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Same)]
+    pub format: FormatArg,
+    /// Do not dither integer output.
+    #[arg(long)]
+    pub no_dither: bool,
+    /// Write integer output even if samples clip.
+    #[arg(long)]
+    pub allow_clip: bool,
+    /// Scale the output to a peak level: `peak` (-1 dBFS) or `peak=-3dB`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "peak", value_name = "peak[=DB]")]
+    pub normalize: Option<String>,
+    /// Wet share of the dry/wet mix, 0..1.
+    #[arg(long, default_value_t = 1.0)]
+    pub wet: f64,
+    /// Output gain in dB.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub gain_db: f64,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+    /// Longest IR accepted, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub max_ir_seconds: f64,
+    /// Files processed at once in batch mode (default: the number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print the plan and kernel details.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+fn parse_normalize(s: &str) -> anyhow::Result<f64> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("peak")
+        .ok_or_else(|| anyhow!("--normalize `{s}`: expected peak or peak=-1dB"))?;
+    if rest.is_empty() {
+        return Ok(-1.0);
+    }
+    let v = rest
+        .strip_prefix('=')
+        .ok_or_else(|| anyhow!("--normalize `{s}`: expected peak=-1dB"))?;
+    let v = v.trim();
+    let v = v
+        .strip_suffix("dBFS")
+        .or_else(|| v.strip_suffix("dB"))
+        .or_else(|| v.strip_suffix("db"))
+        .unwrap_or(v);
+    let db: f64 = v
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("--normalize `{s}`: `{v}` is not a number of dB"))?;
+    if !db.is_finite() || db > 0.0 {
+        bail!("--normalize `{s}`: the target peak must be at most 0 dBFS");
+    }
+    Ok(db)
+}
+
+fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
+    let edge = match a.edge {
+        None => None,
+        Some(EdgeArg::Constant) => Some(Edge::Constant),
+        Some(EdgeArg::Reflect) => Some(Edge::Reflect),
+        Some(EdgeArg::Mirror) => Some(Edge::Mirror),
+        Some(EdgeArg::Nearest) => Some(Edge::Nearest),
+        Some(EdgeArg::Wrap) => Some(Edge::Wrap),
+        Some(EdgeArg::Interp) => {
+            let spec = a.kernel.as_deref().unwrap_or("");
+            match Savgol::from_spec(spec) {
+                Some(Ok(sg)) => Some(Edge::Interp(sg)),
+                Some(Err(e)) => bail!("--kernel `{spec}`: {e}"),
+                None => bail!(
+                    "--edge interp needs --kernel savgol:WINDOW,POLYORDER[,deriv=D][,delta=X]"
+                ),
+            }
+        }
+    };
+    let mode = match a.mode {
+        ModeArg::Full => Mode::Full,
+        ModeArg::Same => Mode::Same,
+        ModeArg::Valid => Mode::Valid,
+    };
+    if edge.is_some() && mode != Mode::Same {
+        bail!("--edge applies to --mode same only");
+    }
+    if !(0.0..=1.0).contains(&a.wet) {
+        bail!("--wet {} is outside 0..1", a.wet);
+    }
+    if !a.gain_db.is_finite() {
+        bail!("--gain-db must be a finite number");
+    }
+    Ok(Options {
+        mode,
+        edge,
+        format: match a.format {
+            FormatArg::Same => None,
+            FormatArg::F32 => Some(SampleFormat::F32),
+            FormatArg::I16 => Some(SampleFormat::I16),
+            FormatArg::I24 => Some(SampleFormat::I24),
+            FormatArg::I32 => Some(SampleFormat::I32),
+        },
+        dither: !a.no_dither,
+        allow_clip: a.allow_clip,
+        normalize_peak_db: a.normalize.as_deref().map(parse_normalize).transpose()?,
+        wet: a.wet,
+        gain_db: a.gain_db,
+        force: a.force,
+        ..Options::default()
+    })
+}
+
+/// The kernel for one input (specs need the input's rate).
+fn kernel_for(a: &ProcessArgs, ir: Option<&Kernel>, input: &Path) -> anyhow::Result<Kernel> {
+    if let Some(k) = ir {
+        return Ok(k.clone());
+    }
+    let spec = a.kernel.as_deref().unwrap_or_default();
+    let rate = faltung::wav::WavReader::open(input)?.info().sample_rate_hz;
+    Ok(kernel::parse_spec(spec, Some(rate))?)
+}
+
+fn summary_line(input: &Path, output: &Path, s: &Summary) -> String {
+    let secs = s.input_frames as f64 / s.sample_rate_hz as f64;
+    let norm = s
+        .normalize_gain
+        .map(|g| format!(", normalized by {:+.2} dB", 20.0 * g.log10()))
+        .unwrap_or_default();
+    let clip = if s.clipped > 0 {
+        format!(", {} samples clipped", s.clipped)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} -> {}: {} frames in, {} out ({:.2} s at {} Hz, {}->{} ch, {}), {:.0}x real time, plan: {}, peak out {:+.2} dBFS{norm}{clip}",
+        input.display(),
+        output.display(),
+        s.input_frames,
+        s.output_frames,
+        secs,
+        s.sample_rate_hz,
+        s.input_channels,
+        s.output_channels,
+        s.output_format,
+        s.realtime_factor(),
+        s.plan,
+        s.peak_dbfs(),
+    )
+}
+
+pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
+    let opts = options(&a)?;
+    let jobs: Vec<(PathBuf, PathBuf)> = match (&a.output, &a.out_dir) {
+        (Some(o), None) => {
+            if a.inputs.len() != 1 {
+                bail!(
+                    "-o names one output; with {} inputs use --out-dir",
+                    a.inputs.len()
+                );
+            }
+            vec![(a.inputs[0].clone(), o.clone())]
+        }
+        (None, Some(dir)) => {
+            if !dir.is_dir() {
+                bail!("{}: --out-dir is not a folder", dir.display());
+            }
+            let mut seen = std::collections::HashSet::new();
+            let mut v = Vec::new();
+            for i in &a.inputs {
+                let name = i
+                    .file_name()
+                    .ok_or_else(|| anyhow!("{}: not a file name", i.display()))?;
+                if !seen.insert(name.to_os_string()) {
+                    bail!(
+                        "{}: two inputs share the name {:?} and would write the same output",
+                        i.display(),
+                        name
+                    );
+                }
+                v.push((i.clone(), dir.join(name)));
+            }
+            v
+        }
+        _ => bail!("give -o OUTPUT.wav (one input) or --out-dir DIR"),
+    };
+    let ir = match &a.ir {
+        Some(p) => {
+            // More IR options are coming from the kernel module; keep their defaults.
+            #[allow(clippy::needless_update)]
+            let o = IrOptions {
+                max_seconds: a.max_ir_seconds,
+                ..IrOptions::default()
+            };
+            Some(kernel::load_ir(p, &o)?)
+        }
+        None => None,
+    };
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let mp = MultiProgress::with_draw_target(if show {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let style = ProgressStyle::with_template(
+        "{prefix:.bold} [{bar:32}] {percent:>3}% {elapsed_precise} eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let threads = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, jobs.len());
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(0usize);
+    let say = |line: String| {
+        if show {
+            let _ = mp.println(line);
+        } else {
+            println!("{line}");
+        }
+    };
+    let report_err = |line: String| {
+        if show {
+            let _ = mp.println(format!("faltung: error: {line}"));
+        } else {
+            eprintln!("faltung: error: {line}");
+        }
+    };
+
+    let one = |input: &Path, output: &Path| -> anyhow::Result<()> {
+        let kernel = kernel_for(&a, ir.as_ref(), input)?;
+        if a.verbose {
+            say(format!(
+                "{}: kernel {}: {} taps, {} channel(s){}",
+                input.display(),
+                kernel.name,
+                kernel.len_frames(),
+                kernel.channel_count(),
+                kernel
+                    .sample_rate_hz
+                    .map(|r| format!(", {r} Hz"))
+                    .unwrap_or_default()
+            ));
+        }
+        let bar = mp.add(ProgressBar::new(1));
+        bar.set_style(style.clone());
+        bar.set_prefix(
+            input
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let mut progress = |done: u64, total: u64| {
+            bar.set_length(total.max(1));
+            bar.set_position(done);
+        };
+        let res = offline::process_file(input, output, &kernel, &opts, &mut progress, &CANCEL);
+        bar.finish_and_clear();
+        mp.remove(&bar);
+        let s = res?;
+        if !a.quiet {
+            say(summary_line(input, output, &s));
+        }
+        if s.clipped > 0 {
+            say(format!(
+                "{}: warning: {} samples clipped (peak {:+.2} dBFS before clipping)",
+                output.display(),
+                s.clipped,
+                s.peak_dbfs()
+            ));
+        } else if s.output_format == SampleFormat::F32 && s.peak > 1.0 && !a.quiet {
+            say(format!(
+                "{}: note: float output peaks above full scale ({:+.2} dBFS)",
+                output.display(),
+                s.peak_dbfs()
+            ));
+        }
+        Ok(())
+    };
+
+    if jobs.len() == 1 {
+        let (input, output) = &jobs[0];
+        let res = one(input, output);
+        if CANCEL.load(Ordering::SeqCst) {
+            eprintln!("faltung: interrupted; no partial output written");
+            std::process::exit(130);
+        }
+        return res.map_err(|e| anyhow!(one_line(&e)));
+    }
+    std::thread::scope(|sc| {
+        for _ in 0..threads {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((input, output)) = jobs.get(i) else {
+                    break;
+                };
+                if CANCEL.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Err(e) = one(input, output) {
+                    if !CANCEL.load(Ordering::SeqCst) {
+                        report_err(one_line(&e));
+                    }
+                    *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                }
+            });
+        }
+    });
+    if CANCEL.load(Ordering::SeqCst) {
+        eprintln!("faltung: interrupted; no partial output written");
+        std::process::exit(130);
+    }
+    let failed = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+    if failed > 0 {
+        bail!("{failed} of {} files failed", jobs.len());
+    }
+    Ok(())
+}
+
+/// The error and its causes on one line, leaving out causes the message already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut s = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if s.is_empty() {
+            s = c;
+        } else if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+    }
+    s.replace('\n', " ")
+}

@@ -1,0 +1,59 @@
+//! Shared helpers for integration tests: a seeded PRNG and signal makers.
+#![allow(dead_code)]
+
+/// SplitMix64: small, seeded, good enough for test signals.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// White noise in [-1, 1), `f32`-representable values.
+pub fn noise(seed: u64, len: usize) -> Vec<f32> {
+    let mut r = Rng::new(seed);
+    (0..len).map(|_| r.uniform() as f32).collect()
+}
+
+/// An exponentially decaying noise IR, like a room: `exp(-6.9 t / len)` (-60 dB at the end).
+pub fn decaying_ir(seed: u64, len: usize) -> Vec<f32> {
+    let mut r = Rng::new(seed);
+    (0..len)
+        .map(|i| (r.uniform() * (-6.9 * i as f64 / len as f64).exp()) as f32)
+        .collect()
+}
+
+pub fn to_f64(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// Max |a - b| over the common length, and the peak of |b|.
+pub fn max_err(a: &[f32], b: &[f64]) -> (f64, f64) {
+    let mut e = 0.0f64;
+    let mut peak = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        e = e.max((*x as f64 - y).abs());
+        peak = peak.max(y.abs());
+    }
+    (e, peak)
+}
+
+/// Deinterleave channel `ch` of `channels`.
+pub fn channel(x: &[f32], channels: usize, ch: usize) -> Vec<f32> {
+    x.iter().skip(ch).step_by(channels).copied().collect()
+}
