@@ -42,6 +42,12 @@ pub const DIRECT_MAC_NS: f64 = 0.045;
 /// Largest partition the planner will use.
 pub const MAX_PARTITION: usize = 1 << 16;
 
+/// Spike guard for real-time plans: no level larger than this many times the base
+/// partition. A level's FFT runs whole inside one call; with `P <= 256 B` a single FFT of
+/// `2P` stays a small fraction of the call's deadline (measured: 6 s IR at 64-frame calls,
+/// a 32768-frame level gave a 380 us call, 28% of the deadline; capped at 16384, under 10%).
+pub const SPIKE_GUARD_RATIO: usize = 256;
+
 /// Overlap-save (the default) or overlap-add block convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Variant {
@@ -272,10 +278,15 @@ fn direct_cost(req: &PlanRequest) -> f64 {
 }
 
 fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec<LevelSpec>, f64) {
-    // Candidate larger sizes: base * 2^k up to MAX_PARTITION and not far beyond the IR.
+    // Candidate larger sizes: base * 2^k up to MAX_PARTITION (and the spike guard in real
+    // time) and not far beyond the IR.
+    let cap = match req.call_frames {
+        Some(_) => MAX_PARTITION.min(base.saturating_mul(SPIKE_GUARD_RATIO)),
+        None => MAX_PARTITION,
+    };
     let mut cands = Vec::new();
     let mut p = base * 2;
-    while p <= MAX_PARTITION && p <= req.ir_len.max(base) {
+    while p <= cap && p <= req.ir_len.max(base) {
         cands.push(p);
         p *= 2;
     }
