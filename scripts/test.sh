@@ -1,6 +1,48 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration and CLI tests, plus the end-to-end tests on a
 # JACK server with its dummy driver (started here if jackd is installed; no sound card needed).
+#
+# If no JACK server is running and jackd is installed, one is started in the background
+# (`jackd --no-realtime -d dummy -r 48000 -p 256`) and stopped by its PID on exit. In CI
+# (CI=true) the JACK tests are mandatory: FALTUNG_REQUIRE_JACK=1 makes them fail instead of
+# skipping when no server can be reached. FALTUNG_JACKD_FLAGS replaces `--no-realtime`
+# (e.g. `-R` for a real-time server on a busy machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${CI:-}" = "true" ]; then
+  export FALTUNG_REQUIRE_JACK=1
+fi
+
+jackd_pid=""
+stop_jackd() {
+  if [ -n "$jackd_pid" ]; then
+    kill "$jackd_pid" 2>/dev/null || true
+    wait "$jackd_pid" 2>/dev/null || true
+  fi
+}
+trap stop_jackd EXIT
+
+if command -v jackd >/dev/null && command -v jack_wait >/dev/null; then
+  if [ "$(jack_wait -c 2>/dev/null)" = "running" ]; then
+    echo "== using the running JACK server"
+  else
+    jackd_flags=${FALTUNG_JACKD_FLAGS:---no-realtime}
+    echo "== starting jackd $jackd_flags (dummy driver, 48000 Hz, 256-frame periods)"
+    # shellcheck disable=SC2086
+    JACK_NO_AUDIO_RESERVATION=1 jackd $jackd_flags -d dummy -r 48000 -p 256 \
+      >"${TMPDIR:-/tmp}/faltung-test-jackd.log" 2>&1 &
+    jackd_pid=$!
+    if ! jack_wait -w -t 10 >/dev/null; then
+      echo "jackd did not start; its log:" >&2
+      cat "${TMPDIR:-/tmp}/faltung-test-jackd.log" >&2 || true
+      exit 1
+    fi
+  fi
+else
+  echo "== jackd not installed: the JACK end-to-end tests will skip (or fail if FALTUNG_REQUIRE_JACK=1)"
+fi
+
+# Test binaries run one after another; inside tests/live_jack.rs the JACK tests take a
+# lock, so they run one at a time on the one server.
 cargo test --all-targets --no-fail-fast "$@"

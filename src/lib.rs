@@ -5,6 +5,8 @@ pub mod convolve;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+#[cfg(feature = "audio-io")]
+pub mod live;
 pub mod offline;
 pub mod reference;
 pub mod wav;

@@ -21,6 +21,12 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Measure per-call time, headroom and latency of the engine at each call size.
     Bench(cli::bench::BenchArgs),
+    /// Filter live audio: input device -> convolution -> output device.
+    #[cfg(feature = "audio-io")]
+    Live(cli::live::LiveArgs),
+    /// List audio hosts, devices and their supported configurations.
+    #[cfg(feature = "audio-io")]
+    Devices(cli::devices::DevicesArgs),
     /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
     Kernel(cli::kernel::KernelArgs),
     /// Convolve WAV files offline: one file with -o, or many with --out-dir.
@@ -32,6 +38,10 @@ fn main() {
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        #[cfg(feature = "audio-io")]
+        Command::Live(a) => cli::live::run(a),
+        #[cfg(feature = "audio-io")]
+        Command::Devices(a) => cli::devices::run(a),
         Command::Kernel(a) => cli::kernel::run(a),
         Command::Process(a) => cli::process::run(a),
     };

@@ -1,6 +1,10 @@
 //! Subcommands of the `faltung` binary.
 
 pub mod bench;
+#[cfg(feature = "audio-io")]
+pub mod devices;
 pub mod kernel;
+#[cfg(feature = "audio-io")]
+pub mod live;
 pub mod plan;
 pub mod process;

@@ -12,6 +12,7 @@
 //! The engine knows nothing of files, devices or terminals.
 
 mod core;
+pub mod crossfade;
 pub mod plan;
 mod routing;
 pub mod simd;

@@ -1,0 +1,298 @@
+//! `faltung live`: microphone in, filtered audio out, with a status line and key controls.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use faltung::kernel::{load_ir, parse_spec, IrOptions, Kernel};
+use faltung::live::{Control, LiveOptions, Session, Stats};
+
+#[derive(Args)]
+pub struct LiveArgs {
+    /// Impulse response WAV file; repeat to cycle through several with the `n` key.
+    #[arg(long = "ir", value_name = "IR.wav", required_unless_present = "kernel")]
+    pub ir: Vec<PathBuf>,
+    /// A generated kernel instead of a file, e.g. `flat:15`.
+    #[arg(long, value_name = "SPEC", conflicts_with = "ir")]
+    pub kernel: Option<String>,
+    /// Audio host (e.g. alsa, jack); default: the platform's.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Input device, by name (or a unique part of it) or index (see `faltung devices`).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Output device, by name or index.
+    #[arg(long)]
+    pub output: Option<String>,
+    /// Sample rate in Hz (default: the input device's).
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// Processing block in frames (default: the device period).
+    #[arg(long, value_name = "FRAMES")]
+    pub block: Option<usize>,
+    /// Input channels (default: 1, or 2 for a 4-channel true-stereo IR).
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Wet level 0..1 (dry gets the rest).
+    #[arg(long, default_value_t = 1.0)]
+    pub wet: f32,
+    /// Output gain in dB.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub gain_db: f32,
+    /// Stop after this many seconds (exit 0).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Write the filtered output to this WAV file (32-bit float).
+    #[arg(long, value_name = "OUT.wav")]
+    pub record: Option<PathBuf>,
+    /// Longest IR accepted, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub max_ir_seconds: f64,
+}
+
+/// Restores the terminal when dropped.
+struct RawMode;
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+}
+
+enum Key {
+    Quit,
+    Bypass,
+    WetUp,
+    WetDown,
+    Next,
+}
+
+fn key_thread(stop: Arc<AtomicBool>, tx: crossbeam_channel::Sender<Key>) {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(100)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let Ok(Event::Key(k)) = event::read() else {
+                continue;
+            };
+            if k.kind == KeyEventKind::Release {
+                continue;
+            }
+            let key = match k.code {
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Key::Quit,
+                KeyCode::Char('q') | KeyCode::Esc => Key::Quit,
+                KeyCode::Char('b') => Key::Bypass,
+                KeyCode::Char('+') | KeyCode::Char('=') => Key::WetUp,
+                KeyCode::Char('-') => Key::WetDown,
+                KeyCode::Char('n') => Key::Next,
+                _ => continue,
+            };
+            if tx.send(key).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn db(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:6.1}")
+    } else {
+        "  -inf".to_string()
+    }
+}
+
+fn status_line(s: &Stats, latency_ms: f64) -> String {
+    format!(
+        "in {} dBFS  out {} dBFS  underruns {} overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
+        db(s.in_peak_db),
+        db(s.out_peak_db),
+        s.underruns,
+        s.overruns,
+        s.xruns,
+        s.input_gaps,
+        s.load_p50_pct,
+        s.load_p99_pct,
+        latency_ms,
+        s.wet,
+        if s.bypass { " BYPASS" } else { "" },
+        s.ir_name
+    )
+}
+
+fn load_kernels(a: &LiveArgs) -> anyhow::Result<Vec<Kernel>> {
+    // With --rate the IRs are resampled to it; otherwise the session warns about an IR
+    // whose rate differs from the device's.
+    let opts = IrOptions {
+        max_seconds: a.max_ir_seconds,
+        target_rate_hz: a.rate,
+        resample: true,
+        ..IrOptions::default()
+    };
+    if let Some(spec) = &a.kernel {
+        return Ok(vec![parse_spec(spec, a.rate)?]);
+    }
+    a.ir.iter()
+        .map(|p| load_ir(p, &opts).map_err(anyhow::Error::from))
+        .collect()
+}
+
+pub fn run(a: LiveArgs) -> anyhow::Result<()> {
+    if let Some(d) = a.duration {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--duration must be a positive number of seconds, got {d}");
+        }
+    }
+    let kernels = load_kernels(&a)?;
+    let mut opts = LiveOptions::new(kernels);
+    opts.host = a.host.clone();
+    opts.input = a.input.clone();
+    opts.output = a.output.clone();
+    opts.rate_hz = a.rate;
+    opts.block_frames = a.block;
+    opts.input_channels = a.channels;
+    opts.wet = a.wet;
+    opts.gain_db = a.gain_db;
+    opts.record = a.record.clone();
+
+    let mut session = Session::start(&opts).context("cannot start live filtering")?;
+    let info = session.info().clone();
+    let period = info.period_frames.unwrap_or(info.block_frames);
+    let added = info.added_latency_frames();
+    println!(
+        "faltung live: host {}, input `{}` ({} ch) -> output `{}` ({} ch), {} Hz, device period {} frames{}",
+        info.host,
+        info.input_device,
+        info.input_channels,
+        info.output_device,
+        info.output_channels,
+        info.rate_hz,
+        period,
+        if info.period_frames.is_none() { " (requested)" } else { "" }
+    );
+    println!(
+        "engine: {}, block {} frames; processing thread at {} priority",
+        info.plan,
+        info.block_frames,
+        if info.realtime_priority {
+            "real-time (SCHED_FIFO)"
+        } else {
+            "normal"
+        }
+    );
+    println!(
+        "latency budget: input buffer {period} + ring prefill {} + engine {} + output buffer {period} = {} frames ({:.2} ms); faltung adds {added} frames ({:.2} ms) beyond the device buffers",
+        info.lag_frames,
+        info.engine_latency_frames,
+        2 * period + added,
+        info.ms(2 * period + added),
+        info.ms(added),
+    );
+    println!("added_latency_frames={added}");
+
+    let interactive = std::io::stdin().is_terminal();
+    let tty_out = std::io::stdout().is_terminal();
+    let quit = Arc::new(AtomicBool::new(false));
+    {
+        let q = quit.clone();
+        // SIGINT/SIGTERM when no raw terminal swallows Ctrl-C.
+        ctrlc::set_handler(move || q.store(true, Ordering::Relaxed))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let (key_tx, key_rx) = crossbeam_channel::unbounded::<Key>();
+    let _raw = if interactive {
+        println!("keys: q quit, b bypass, +/- wet, n next IR");
+        let raw = crossterm::terminal::enable_raw_mode().ok().map(|_| RawMode);
+        key_thread(quit.clone(), key_tx);
+        raw
+    } else {
+        drop(key_tx);
+        None
+    };
+
+    let started = Instant::now();
+    let mut last_print = Instant::now();
+    let print_every = if tty_out {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(5)
+    };
+    let latency_ms = info.ms(added);
+    let failure = loop {
+        std::thread::sleep(Duration::from_millis(20));
+        if let Some(msg) = session.failure() {
+            break Some(msg);
+        }
+        if quit.load(Ordering::Relaxed) {
+            break None;
+        }
+        if let Some(d) = a.duration {
+            if started.elapsed().as_secs_f64() >= d {
+                break None;
+            }
+        }
+        while let Ok(k) = key_rx.try_recv() {
+            match k {
+                Key::Quit => quit.store(true, Ordering::Relaxed),
+                Key::Bypass => session.control(Control::SetBypass(!session.bypass())),
+                Key::WetUp => session.control(Control::SetWet(session.wet() + 0.1)),
+                Key::WetDown => session.control(Control::SetWet(session.wet() - 0.1)),
+                Key::Next => session.control(Control::NextIr),
+            }
+        }
+        if last_print.elapsed() >= print_every {
+            last_print = Instant::now();
+            let s = session.stats();
+            let line = status_line(&s, latency_ms);
+            let mut out = std::io::stdout().lock();
+            if tty_out {
+                let _ = write!(out, "\r{line}\x1b[K");
+            } else {
+                let _ = writeln!(out, "[{:7.1} s] {line}", started.elapsed().as_secs_f64());
+            }
+            let _ = out.flush();
+        }
+    };
+    quit.store(true, Ordering::Relaxed);
+    drop(_raw);
+    if tty_out {
+        println!();
+    }
+    if let Some(msg) = failure {
+        // Finalise the recording, leave the dead streams alone, and fail.
+        let summary = session.abandon();
+        if let (Ok(s), Some(path)) = (&summary, &a.record) {
+            eprintln!(
+                "faltung: recording {} finalised ({} frames)",
+                path.display(),
+                s.recorded_frames.unwrap_or(0)
+            );
+        }
+        bail!("audio stream lost: {msg}");
+    }
+    let s = session.stop().context("stopping")?;
+    println!(
+        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} input_gaps={} overruns={} xruns={} record_dropped={}{}",
+        started.elapsed().as_secs_f64(),
+        s.input_frames,
+        s.output_frames,
+        s.underruns,
+        s.input_gaps,
+        s.overruns,
+        s.xruns,
+        s.record_dropped,
+        match (s.recorded_frames, &a.record) {
+            (Some(n), Some(p)) => format!(" recorded_frames={n} ({})", p.display()),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! Real-time safety: the audio path never allocates.
+//!
+//! A counting global allocator counts allocations, reallocations and frees made by the
+//! current thread while it is armed. The engine's `process_block` (every plan kind), the
+//! crossfade wrapper in the middle of a swap, and the live pipeline's callback bodies and
+//! processing step (run here without devices) must all count zero.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use faltung::engine::crossfade::Crossfade;
+use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing, Scheme, SchemeChoice};
+
+struct Counting;
+
+thread_local! {
+    // Const-initialised and without destructors: safe to touch from the allocator.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+    static EVENTS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: never touch a thread-local that is being torn down.
+    if ARMED.try_with(|a| a.get()).unwrap_or(false) {
+        let _ = EVENTS.try_with(|e| e.set(e.get() + 1));
+    }
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note();
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap events (alloc, realloc, free) made by this thread while running `f`. Tests run in
+/// parallel threads; only this thread's events are counted.
+fn heap_events<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    EVENTS.with(|e| e.set(0));
+    ARMED.with(|a| a.set(true));
+    let r = f();
+    ARMED.with(|a| a.set(false));
+    (EVENTS.with(|e| e.get()), r)
+}
+
+fn noise(seed: u64, n: usize) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn decaying_ir(seed: u64, len: usize) -> Vec<f32> {
+    noise(seed, len)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (-(i as f32) / (len as f32 / 4.0)).exp() * 0.1)
+        .collect()
+}
+
+/// Run `engine` over `calls` (frame counts per call) and count heap events.
+fn count_engine(engine: &mut dyn BlockProcessor, calls: &[usize]) -> usize {
+    let ic = engine.input_channels();
+    let oc = engine.output_channels();
+    let max = engine.max_call_frames();
+    let input = noise(9, max * ic);
+    let mut output = vec![0.0f32; max * oc];
+    let (events, ()) = heap_events(|| {
+        for &n in calls {
+            engine
+                .process_block(&input[..n * ic], &mut output[..n * oc])
+                .expect("valid call");
+        }
+    });
+    events
+}
+
+fn request(ir_len: usize, call: usize, max_call: usize, choice: SchemeChoice) -> PlanRequest {
+    PlanRequest {
+        max_call_frames: max_call,
+        choice,
+        ..PlanRequest::realtime(ir_len, 1, 1, call)
+    }
+}
+
+#[test]
+fn the_counter_sees_allocations_and_frees() {
+    let (events, v) = heap_events(|| vec![1u8; 100]);
+    assert_eq!(events, 1);
+    let (events, ()) = heap_events(move || drop(v));
+    assert_eq!(events, 1);
+}
+
+#[test]
+fn process_block_does_not_allocate_for_any_plan() {
+    let cases: Vec<(&str, usize, PlanRequest, Vec<usize>)> = vec![
+        (
+            "direct",
+            24,
+            request(24, 64, 64, SchemeChoice::Direct),
+            vec![64; 40],
+        ),
+        (
+            "uniform",
+            3000,
+            request(3000, 128, 128, SchemeChoice::Uniform(Some(128))),
+            vec![128; 80],
+        ),
+        (
+            "non-uniform",
+            40_000,
+            request(40_000, 64, 64, SchemeChoice::NonUniform),
+            vec![64; 1500],
+        ),
+        (
+            "zero-latency partial blocks (odd call sizes)",
+            2000,
+            request(2000, 64, 256, SchemeChoice::Auto),
+            [37, 1, 64, 200, 63, 256, 5, 129].repeat(30),
+        ),
+        (
+            "offline plan, odd call sizes",
+            5000,
+            PlanRequest::offline(5000, 1, 1),
+            [1000, 17, 4096, 333, 1].repeat(8),
+        ),
+    ];
+    for (name, ir_len, req, calls) in cases {
+        let ir = decaying_ir(1, ir_len);
+        // Stereo in, true-stereo routing: every path kind at once.
+        let irs = vec![ir.clone(), ir.clone(), ir.clone(), ir];
+        let mut e = Engine::new(&irs, Routing::true_stereo(), req).expect("engine");
+        let want = match name {
+            "direct" => Some(Scheme::Direct),
+            "uniform" => Some(Scheme::Uniform),
+            "non-uniform" => Some(Scheme::NonUniform),
+            _ => None,
+        };
+        if let Some(want) = want {
+            assert_eq!(e.plan().scheme, want, "{name}: got {}", e.plan());
+        }
+        let events = count_engine(&mut e, &calls);
+        assert_eq!(events, 0, "{name} ({}) allocated {events} times", e.plan());
+    }
+}
+
+#[test]
+fn crossfade_does_not_allocate_during_a_swap() {
+    let block = 128;
+    let make = |seed| {
+        let ir = decaying_ir(seed, 4000);
+        Box::new(Engine::realtime(&[ir.clone(), ir], Routing::mono_to_stereo(), block).unwrap())
+    };
+    let mut xf = Crossfade::new(make(1), 2400).unwrap();
+    let next = make(2);
+    let input = noise(3, block);
+    let mut output = vec![0.0f32; block * 2];
+    let (events, retired) = heap_events(|| {
+        for _ in 0..4 {
+            xf.process_block(&input, &mut output).unwrap();
+        }
+        assert!(xf.begin(next).is_ok());
+        // 2400 frames of fade = 18.75 calls: the fade ends inside a call.
+        for _ in 0..30 {
+            xf.process_block(&input, &mut output).unwrap();
+        }
+        xf.take_retired()
+    });
+    assert!(retired.is_some(), "the swap completed");
+    assert_eq!(events, 0, "crossfade allocated {events} times");
+}
+
+#[cfg(feature = "audio-io")]
+mod pipeline {
+    use super::*;
+    use faltung::live::pipeline::{
+        Command, InputPort, OutputPort, Processor, ProcessorConfig, ProcessorRings, Shared,
+    };
+    use ringbuf::traits::{Consumer, Observer, Producer, Split};
+    use ringbuf::HeapRb;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    #[test]
+    fn callbacks_and_processing_step_do_not_allocate() {
+        let period = 256;
+        let rate = 48_000u32;
+        let period_ns = period as u64 * 1_000_000_000 / rate as u64;
+        let ir = decaying_ir(4, 6000);
+        let make = |ir: &[f32]| {
+            Box::new(
+                Engine::realtime(
+                    &[ir.to_vec(), ir.to_vec()],
+                    Routing::mono_to_stereo(),
+                    period,
+                )
+                .unwrap(),
+            )
+        };
+        let (in_prod, in_cons) = HeapRb::<f32>::new(period * 16).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(period * 16 * 2).split();
+        let (rec_prod, mut rec_cons) = HeapRb::<f32>::new(period * 64 * 2).split();
+        let (mut cmd_prod, cmd_cons) = HeapRb::<Command>::new(8).split();
+        let (ret_prod, mut ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
+        let shared = Arc::new(Shared::default());
+        let mut processor = Processor::new(
+            make(&ir),
+            ProcessorRings {
+                input: in_cons,
+                output: out_prod,
+                record: Some(rec_prod),
+                commands: cmd_cons,
+                retired: ret_prod,
+            },
+            shared.clone(),
+            ProcessorConfig {
+                block_frames: period,
+                device_output_channels: 2,
+                rate_hz: rate,
+                gain: 0.5,
+                wet: 0.8,
+                fade_frames: 2400,
+            },
+        )
+        .unwrap();
+        let mut input = InputPort::new(in_prod, 1, shared.clone(), Some(std::thread::current()));
+        let mut output = OutputPort::new(out_cons, 2, shared.clone(), rate, period);
+        let mic = noise(5, period);
+        let mut speaker = vec![0.0f32; period * 2];
+        // Commands, including a whole new engine, are queued before arming: building and
+        // sending them is the loader thread's job.
+        assert!(cmd_prod.try_push(Command::Wet(0.5)).is_ok());
+        assert!(cmd_prod
+            .try_push(Command::Swap(make(&decaying_ir(6, 3000)), 1))
+            .is_ok());
+        let mut recorded = 0;
+        let (events, ()) = heap_events(|| {
+            for cycle in 0..60u64 {
+                let t = 1_000_000 + cycle * period_ns;
+                input.push(&mic, t);
+                processor.step();
+                output.fill(&mut speaker, t);
+                if cycle == 30 {
+                    let _ = cmd_prod.try_push(Command::Bypass(true));
+                }
+                // Drain the record ring as the writer thread would (without its I/O).
+                recorded += rec_cons.skip(rec_cons.occupied_len());
+            }
+        });
+        assert_eq!(events, 0, "audio path allocated {events} times");
+        // The run did what it claims: the swap finished, audio flowed, nothing underran.
+        assert!(
+            ret_cons.try_pop().is_some(),
+            "old engine handed back after the swap"
+        );
+        assert_eq!(shared.swaps_done.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.underruns.load(Ordering::Relaxed), 0);
+        assert_eq!(shared.overruns.load(Ordering::Relaxed), 0);
+        assert_eq!(recorded, 60 * period * 2);
+        assert!(output.started());
+    }
+}
