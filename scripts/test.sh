@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# System packages (ALSA/JACK headers, jackd): installed if missing (sudo when not root).
+scripts/setup.sh
+
 if [ "${CI:-}" = "true" ]; then
   export FALTUNG_REQUIRE_JACK=1
 fi
@@ -46,3 +49,5 @@ fi
 # Test binaries run one after another; inside tests/live_jack.rs the JACK tests take a
 # lock, so they run one at a time on the one server.
 cargo test --all-targets --no-fail-fast "$@"
+# --all-targets leaves out doctests (the README is the crate doc and its example is one).
+cargo test --doc --no-fail-fast "$@"

@@ -43,31 +43,46 @@
 //!
 //! # The cost model behind [`Method::Auto`]
 //!
-//! Estimated time, in nanoseconds, on the machine it was measured on (2 vCPU Xeon, release
-//! build, one core, `f64`):
+//! Estimated time in nanoseconds, on the machine it was measured on (2 vCPU Xeon shared
+//! with other work, release build, one thread, `f64`, default target features):
 //!
-//! - direct: [`DIRECT_NS_PER_MAC`] x (multiply-adds for the requested outputs) +
-//!   [`CALL_OVERHEAD_NS`];
-//! - FFT: [`FFT_NS_PER_UNIT`] x `3 n log2 n` for one transform length `n` (two forward real
-//!   FFTs and one inverse) + [`BIN_NS`] x `n` (the spectral product, padding and copies) +
-//!   [`FFT_OVERHEAD_NS`] (planning and allocation);
-//! - overlap-add with block `b` and `k` blocks: [`FFT_NS_PER_UNIT`] x `(2k + 1) b log2 b`
-//!   + [`BIN_NS`] x `k b` + [`FFT_OVERHEAD_NS`].
+//! - direct: [`DIRECT_NS_PER_MAC`] x (multiply-adds for the requested outputs, counted
+//!   exactly) + [`DIRECT_NS_PER_TAP`] x `m` + [`DIRECT_OVERHEAD_NS`];
+//! - FFT of length `b`: `T(b)` = [`FFT_NS_PER_UNIT`] x `b log2 b` (x [`FFT_LARGE_FACTOR`]
+//!   above [`FFT_LARGE_LEN`]); one-FFT convolution: `3 T(b)` + [`FFT_OVERHEAD_NS`];
+//! - overlap-add with `k` blocks of `b`: `(2k + 1) T(b)` + [`OA_NS_PER_BLOCK_SAMPLE`] x
+//!   `k b` + [`FFT_OVERHEAD_NS`].
 //!
-//! The constants were fitted to timings of [`Method::Direct`] and [`Method::Fft`] taken with
-//! `cargo bench --bench offline` (see `benches/offline.rs`, which also shows where `Auto`
-//! switches). Measured crossovers on that machine (full mode, direct vs FFT):
-//! equal lengths `N = M`: direct is faster up to about 120 samples each; a signal of 10 000
-//! samples: direct wins for kernels up to about 45 taps; a signal of 100 000 samples:
-//! up to about 55 taps. Overlap-add takes over from the single FFT once the signal is
-//! several times longer than the kernel and the kernel has more than a few dozen taps
-//! (for 100 000 samples it wins from about 60 taps upwards).
-//! A different machine moves these points, but the estimate only has to pick a method
-//! within a small factor of the best; every method gives the same numbers up to rounding.
+//! FFT plans and work buffers are cached per thread (plans for up to 32 lengths, buffers
+//! up to [`WORK_KEEP_MAX_LEN`] points), like scipy's pocketfft plan cache; the model
+//! describes such warm calls. The first call at a new length also pays for planning.
+//!
+//! The constants are least-squares fits to minimum-of-15 timings printed by
+//! `FALTUNG_CALIBRATE=1 cargo bench --bench offline -- --list` (the model's estimate is
+//! printed beside each measurement). Measured on that machine, full mode:
+//!
+//! - direct costs 0.17 ns per multiply-add at every length (0.95 ns at 8 x 8 where the
+//!   per-call overhead dominates); one FFT convolution costs 0.14 us at 4 x 4, 7.4 us at
+//!   1024 x 1024, 0.35 ms at 32 768 x 32 768, 17 ms at 262 144 x 262 144;
+//! - equal lengths `N = M`: direct wins up to about 24 samples each (16 x 16: direct
+//!   0.12 us, FFT 0.19 us; 32 x 32: direct 0.28 us, FFT 0.25 us);
+//! - a long signal (1 000 to 1 000 000 samples) and a short kernel: direct wins up to
+//!   about 16 taps (100 000 x 8: direct 0.14 ms, overlap-add 0.33 ms; 100 000 x 24:
+//!   direct 0.46 ms, overlap-add 0.27 ms), overlap-add above that;
+//! - overlap-add beats the single FFT as soon as the kernel is well shorter than the
+//!   signal (1 000 000 x 1 000: 6.9 ms against 66 ms; 100 000 x 4 096: 0.51 ms against
+//!   0.70 ms); the single FFT wins when the lengths are close, where overlap-add falls back
+//!   to it anyway.
+//!
+//! A different machine moves these points; the estimate only has to pick a method within
+//! a small factor of the best, and every method gives the same numbers up to rounding.
 
 use crate::error::ConvolveError;
 use realfft::num_complex::Complex;
-use realfft::RealFftPlanner;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Which part of the full linear convolution to return, as `numpy.convolve`'s `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,15 +110,28 @@ pub enum Method {
 }
 
 /// Nanoseconds per multiply-add of the direct sum (measured, see the module docs).
-pub const DIRECT_NS_PER_MAC: f64 = 0.33;
-/// Fixed cost of a direct call in nanoseconds (allocation of the output and the reversed kernel).
-pub const CALL_OVERHEAD_NS: f64 = 100.0;
-/// Nanoseconds per `n log2 n` of one real FFT of length `n` (measured).
-pub const FFT_NS_PER_UNIT: f64 = 0.45;
-/// Nanoseconds per transform bin for the spectral product, padding and copies (measured).
-pub const BIN_NS: f64 = 1.5;
-/// Fixed cost of an FFT-based call in nanoseconds (planning and buffer allocation).
-pub const FFT_OVERHEAD_NS: f64 = 3000.0;
+pub const DIRECT_NS_PER_MAC: f64 = 0.171;
+/// Nanoseconds per kernel tap of the direct sum (loop set-up per tap).
+pub const DIRECT_NS_PER_TAP: f64 = 2.8;
+/// Fixed cost of a direct call in nanoseconds (allocation of the output).
+pub const DIRECT_OVERHEAD_NS: f64 = 34.0;
+/// Nanoseconds per `n log2 n` of one real FFT of length `n` while its buffers stay in
+/// cache (measured; includes the spectral product and copies).
+pub const FFT_NS_PER_UNIT: f64 = 0.125;
+/// Fixed cost of an FFT-based call in nanoseconds (plan look-up and buffer allocation).
+pub const FFT_OVERHEAD_NS: f64 = 150.0;
+/// Nanoseconds per block sample of overlap-add's per-block work outside the transforms
+/// (zero padding, spectral product, adding the block into the output; measured).
+pub const OA_NS_PER_BLOCK_SAMPLE: f64 = 0.7;
+/// Transforms longer than this get fresh buffers on every call (see [`WORK_KEEP_MAX_LEN`]):
+/// they fault in new pages and leave the caches, and cost more per `n log2 n`.
+pub const FFT_LARGE_LEN: usize = WORK_KEEP_MAX_LEN;
+/// Cost factor per `n log2 n` for transforms longer than [`FFT_LARGE_LEN`] (measured 4.6x
+/// at 524 288 points against the in-cache constant).
+pub const FFT_LARGE_FACTOR: f64 = 4.5;
+/// Work buffers for transforms up to this length are kept per thread between calls
+/// (about 8 MB at most); longer ones are freed after the call.
+pub const WORK_KEEP_MAX_LEN: usize = 1 << 18;
 
 /// numpy-compatible one-shot convolution of `a` with `v`. See the module docs for what
 /// each [`Mode`] and [`Method`] mirrors.
@@ -165,7 +193,7 @@ pub fn choose_method(a_len: usize, v_len: usize, mode: Mode) -> Method {
     let (n, m) = (a_len.max(v_len), a_len.min(v_len));
     let direct = direct_cost_ns(n, m, mode);
     let fft = fft_cost_ns(n, m, mode);
-    let oa = oa_block_len(n, m).map(|b| oa_cost_ns(n, m, b));
+    let oa = oa_block_len(n, m).map(|b| oa_block_cost_ns(n, m, b));
     match oa {
         Some(oa) if oa < fft && oa < direct => Method::OverlapAdd,
         _ if fft < direct => Method::Fft,
@@ -177,32 +205,46 @@ pub fn choose_method(a_len: usize, v_len: usize, mode: Mode) -> Method {
 pub fn direct_cost_ns(a_len: usize, v_len: usize, mode: Mode) -> f64 {
     let (n, m) = (a_len.max(v_len), a_len.min(v_len));
     let (lo, hi) = output_range(n, m, mode);
-    DIRECT_NS_PER_MAC * (mac_prefix(n, m, hi) - mac_prefix(n, m, lo)) as f64 + CALL_OVERHEAD_NS
+    DIRECT_NS_PER_MAC * (mac_prefix(n, m, hi) - mac_prefix(n, m, lo)) as f64
+        + DIRECT_NS_PER_TAP * m as f64
+        + DIRECT_OVERHEAD_NS
 }
 
 /// Estimated cost in nanoseconds of [`Method::Fft`] for these lengths (see module docs).
 pub fn fft_cost_ns(a_len: usize, v_len: usize, mode: Mode) -> f64 {
     let (n, m) = (a_len.max(v_len), a_len.min(v_len));
     let (lo, hi) = output_range(n, m, mode);
-    let len = fast_len(fft_need(n, m, lo, hi)) as f64;
-    FFT_NS_PER_UNIT * 3.0 * len * len.log2() + BIN_NS * len + FFT_OVERHEAD_NS
+    3.0 * transform_cost_ns(fast_len(fft_need(n, m, lo, hi))) + FFT_OVERHEAD_NS
 }
 
 /// Estimated cost in nanoseconds of [`Method::OverlapAdd`] for these lengths (whole output;
-/// falls back to [`fft_cost_ns`] of the full result when overlap-add has no useful block).
-pub fn oa_cost_ns_for(a_len: usize, v_len: usize) -> f64 {
+/// the plain FFT's cost when overlap-add has no useful block).
+pub fn oa_cost_ns(a_len: usize, v_len: usize) -> f64 {
     let (n, m) = (a_len.max(v_len), a_len.min(v_len));
     match oa_block_len(n, m) {
-        Some(b) => oa_cost_ns(n, m, b),
+        Some(b) => oa_block_cost_ns(n, m, b),
         None => fft_cost_ns(n, m, Mode::Full),
     }
 }
 
-fn oa_cost_ns(n: usize, m: usize, block: usize) -> f64 {
-    let step = block - m + 1;
-    let blocks = n.div_ceil(step) as f64;
-    let b = block as f64;
-    FFT_NS_PER_UNIT * (2.0 * blocks + 1.0) * b * b.log2() + BIN_NS * blocks * b + FFT_OVERHEAD_NS
+/// One real transform of length `len`, in nanoseconds.
+fn transform_cost_ns(len: usize) -> f64 {
+    let l = len as f64;
+    let factor = if len > FFT_LARGE_LEN {
+        FFT_LARGE_FACTOR
+    } else {
+        1.0
+    };
+    FFT_NS_PER_UNIT * factor * l * l.log2()
+}
+
+/// Overlap-add with blocks of `block`: `k` forward and `k` inverse block transforms plus
+/// the kernel's transform.
+fn oa_block_cost_ns(n: usize, m: usize, block: usize) -> f64 {
+    let blocks = n.div_ceil(block - m + 1) as f64;
+    (2.0 * blocks + 1.0) * transform_cost_ns(block)
+        + OA_NS_PER_BLOCK_SAMPLE * blocks * block as f64
+        + FFT_OVERHEAD_NS
 }
 
 /// The overlap-add block (FFT) length for a signal of `n` and a kernel of `m` samples
@@ -219,7 +261,7 @@ pub fn oa_block_len(a_len: usize, v_len: usize) -> Option<usize> {
     let single_cost = fft_cost_ns(n, m, Mode::Full);
     let mut best: Option<(f64, usize)> = None;
     for b in fast_lens_between(m + 1, single) {
-        let c = oa_cost_ns(n, m, b);
+        let c = oa_block_cost_ns(n, m, b);
         if best.is_none_or(|(bc, _)| c < bc) {
             best = Some((c, b));
         }
@@ -234,12 +276,12 @@ pub fn oa_block_len(a_len: usize, v_len: usize) -> Option<usize> {
 /// used here (realfft is fastest for even lengths, RustFFT for these radices). At least 2.
 pub fn fast_len(n: usize) -> usize {
     let target = n.max(2);
-    let mut best = target.next_power_of_two();
+    let mut best = usize::MAX;
     let mut p5 = 1usize;
-    while p5 < best {
+    while p5 < 2 * target {
         let mut p35 = p5;
-        while p35 < best {
-            let mut q = p35 * 2;
+        while p35 < 2 * target {
+            let mut q = 2 * p35;
             while q < target {
                 q *= 2;
             }
@@ -302,7 +344,7 @@ fn output_range(n: usize, m: usize, mode: Mode) -> (usize, usize) {
 fn mac_prefix(n: usize, m: usize, k: usize) -> u128 {
     let (n, m, k) = (n as u128, m as u128, k as u128);
     let len = n + m - 1;
-    if k <= m - 1 {
+    if k < m {
         k * (k + 1) / 2
     } else if k <= n {
         (m - 1) * m / 2 + (k - (m - 1)) * m
@@ -326,39 +368,25 @@ fn wrap(x: &[f64], n: usize) -> Vec<f64> {
     y
 }
 
-/// Direct sum of the full-result samples `lo..hi` of `x * h` (`x` the longer input).
+/// Direct sum of the full-result samples `lo..hi` of `x * h` (`x` the longer input):
+/// `y[k] += h[j] x[k - j]` tap by tap, each tap one long contiguous loop that the compiler
+/// vectorises. (Measured against one dot product per output sample: as fast or faster at
+/// every length tried, 3-4x faster for kernels under 16 taps.)
 fn direct_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
-    let (n, m) = (x.len(), h.len());
-    let hr: Vec<f64> = h.iter().rev().copied().collect();
-    (lo..hi)
-        .map(|k| {
-            // y[k] = sum_j x[j] h[k - j] for j in j0..=j1; h[k - j] = hr[j + m - 1 - k].
-            let j0 = k.saturating_sub(m - 1);
-            let j1 = k.min(n - 1);
-            let o0 = j0 + m - 1 - k;
-            let len = j1 + 1 - j0;
-            dot(&x[j0..j0 + len], &hr[o0..o0 + len])
-        })
-        .collect()
-}
-
-/// Dot product with four partial sums, so that the compiler can vectorise it.
-fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let xc = x.chunks_exact(4);
-    let yc = y.chunks_exact(4);
-    let tail: f64 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (xs, ys) in xc.zip(yc) {
-        for i in 0..4 {
-            acc[i] += xs[i] * ys[i];
+    let n = x.len();
+    let mut y = vec![0.0f64; hi - lo];
+    for (j, &hj) in h.iter().enumerate() {
+        // k - j must lie in 0..n.
+        let k0 = lo.max(j);
+        let k1 = hi.min(j + n);
+        if k0 >= k1 {
+            continue;
+        }
+        for (yk, xk) in y[k0 - lo..k1 - lo].iter_mut().zip(&x[k0 - j..k1 - j]) {
+            *yk += hj * xk;
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    y
 }
 
 /// The transform length needed so that full-result samples `lo..hi` are free of circular
@@ -368,33 +396,103 @@ fn fft_need(n: usize, m: usize, lo: usize, hi: usize) -> usize {
     hi.max(len - lo).max(n)
 }
 
+/// Most distinct transform lengths whose plans a thread keeps; past it the cache starts over.
+const PLAN_CACHE_LENGTHS: usize = 32;
+
+struct PlanCache {
+    planner: RealFftPlanner<f64>,
+    lengths: HashSet<usize>,
+}
+
+thread_local! {
+    /// Per-thread FFT plans (like scipy's pocketfft plan cache): planning a transform costs
+    /// several times its execution, and one-shot calls often repeat the same lengths.
+    static PLANS: RefCell<PlanCache> = RefCell::new(PlanCache {
+        planner: RealFftPlanner::new(),
+        lengths: HashSet::new(),
+    });
+}
+
+type Plans = (Arc<dyn RealToComplex<f64>>, Arc<dyn ComplexToReal<f64>>);
+
+/// Forward and inverse real FFT plans of length `len`, from this thread's cache.
+fn plans(len: usize) -> Plans {
+    PLANS.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        if !cache.lengths.contains(&len) && cache.lengths.len() >= PLAN_CACHE_LENGTHS {
+            cache.planner = RealFftPlanner::new();
+            cache.lengths.clear();
+        }
+        cache.lengths.insert(len);
+        (
+            cache.planner.plan_fft_forward(len),
+            cache.planner.plan_fft_inverse(len),
+        )
+    })
+}
+
+/// Work buffers for one transform length, kept per thread between calls so that repeated
+/// calls do not fault in fresh pages for every buffer.
+#[derive(Default)]
+struct Work {
+    time: Vec<f64>,
+    spec_a: Vec<Complex<f64>>,
+    spec_b: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+}
+
+thread_local! {
+    static WORK: RefCell<Work> = RefCell::new(Work::default());
+}
+
+/// Run `f` with this thread's work buffers sized for a real transform of length `len`
+/// (`time`: `len`, spectra: `len / 2 + 1`, `scratch`: `scratch_len`).
+fn with_work<R>(len: usize, scratch_len: usize, f: impl FnOnce(&mut Work) -> R) -> R {
+    let mut w = WORK.with(|c| c.take());
+    w.time.resize(len, 0.0);
+    w.spec_a.resize(len / 2 + 1, Complex::default());
+    w.spec_b.resize(len / 2 + 1, Complex::default());
+    w.scratch.resize(scratch_len, Complex::default());
+    let r = f(&mut w);
+    if len <= WORK_KEEP_MAX_LEN {
+        WORK.with(|c| c.replace(w));
+    }
+    r
+}
+
 /// One-FFT convolution, returning full-result samples `lo..hi`.
 fn fft_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
     let nfft = fast_len(fft_need(x.len(), h.len(), lo, hi));
-    let mut planner = RealFftPlanner::<f64>::new();
-    let r2c = planner.plan_fft_forward(nfft);
-    let c2r = planner.plan_fft_inverse(nfft);
-    let mut scratch = vec![Complex::default(); r2c.get_scratch_len().max(c2r.get_scratch_len())];
+    let (r2c, c2r) = plans(nfft);
+    with_work(
+        nfft,
+        r2c.get_scratch_len().max(c2r.get_scratch_len()),
+        |w| {
+            let Work {
+                time,
+                spec_a: xs,
+                spec_b: hs,
+                scratch,
+            } = w;
+            time[..x.len()].copy_from_slice(x);
+            time[x.len()..].fill(0.0);
+            r2c.process_with_scratch(time, xs, scratch)
+                .expect("buffer lengths come from the plan");
+            time[..h.len()].copy_from_slice(h);
+            time[h.len()..].fill(0.0);
+            r2c.process_with_scratch(time, hs, scratch)
+                .expect("buffer lengths come from the plan");
 
-    let mut time = r2c.make_input_vec();
-    let mut xs = r2c.make_output_vec();
-    let mut hs = r2c.make_output_vec();
-    time[..x.len()].copy_from_slice(x);
-    r2c.process_with_scratch(&mut time, &mut xs, &mut scratch)
-        .expect("buffer lengths come from the plan");
-    time.fill(0.0);
-    time[..h.len()].copy_from_slice(h);
-    r2c.process_with_scratch(&mut time, &mut hs, &mut scratch)
-        .expect("buffer lengths come from the plan");
-
-    let scale = 1.0 / nfft as f64;
-    for (xi, hi) in xs.iter_mut().zip(&hs) {
-        *xi = *xi * *hi * scale;
-    }
-    clear_edge_imag(&mut xs);
-    c2r.process_with_scratch(&mut xs, &mut time, &mut scratch)
-        .expect("buffer lengths come from the plan");
-    time[lo..hi].to_vec()
+            let scale = 1.0 / nfft as f64;
+            for (xi, hi) in xs.iter_mut().zip(hs.iter()) {
+                *xi = *xi * *hi * scale;
+            }
+            clear_edge_imag(xs);
+            c2r.process_with_scratch(xs, time, scratch)
+                .expect("buffer lengths come from the plan");
+            time[lo..hi].to_vec()
+        },
+    )
 }
 
 /// The DC and Nyquist bins of a real signal's spectrum are real; products keep them real
@@ -416,49 +514,55 @@ fn oa_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
         return fft_range(x, h, lo, hi);
     };
     let step = block - m + 1;
-    let mut planner = RealFftPlanner::<f64>::new();
-    let r2c = planner.plan_fft_forward(block);
-    let c2r = planner.plan_fft_inverse(block);
-    let mut scratch = vec![Complex::default(); r2c.get_scratch_len().max(c2r.get_scratch_len())];
-    let mut time = r2c.make_input_vec();
-    let mut hs = r2c.make_output_vec();
-    let mut spec = r2c.make_output_vec();
+    let (r2c, c2r) = plans(block);
+    with_work(
+        block,
+        r2c.get_scratch_len().max(c2r.get_scratch_len()),
+        |w| {
+            let Work {
+                time,
+                spec_a: hs,
+                spec_b: spec,
+                scratch,
+            } = w;
+            time[..m].copy_from_slice(h);
+            time[m..].fill(0.0);
+            r2c.process_with_scratch(time, hs, scratch)
+                .expect("buffer lengths come from the plan");
+            let scale = 1.0 / block as f64;
+            for c in hs.iter_mut() {
+                *c *= scale;
+            }
 
-    time[..m].copy_from_slice(h);
-    r2c.process_with_scratch(&mut time, &mut hs, &mut scratch)
-        .expect("buffer lengths come from the plan");
-    let scale = 1.0 / block as f64;
-    for c in hs.iter_mut() {
-        *c *= scale;
-    }
-
-    let mut y = vec![0.0f64; hi - lo];
-    for start in (0..n).step_by(step) {
-        let len = step.min(n - start);
-        // This block contributes to full-result samples start..start + len + m - 1.
-        let (b_lo, b_hi) = (start, start + len + m - 1);
-        if b_hi <= lo || b_lo >= hi {
-            continue;
-        }
-        time[..len].copy_from_slice(&x[start..start + len]);
-        time[len..].fill(0.0);
-        r2c.process_with_scratch(&mut time, &mut spec, &mut scratch)
-            .expect("buffer lengths come from the plan");
-        for (s, hc) in spec.iter_mut().zip(&hs) {
-            *s *= *hc;
-        }
-        clear_edge_imag(&mut spec);
-        c2r.process_with_scratch(&mut spec, &mut time, &mut scratch)
-            .expect("buffer lengths come from the plan");
-        let (c_lo, c_hi) = (b_lo.max(lo), b_hi.min(hi));
-        for (yi, ti) in y[c_lo - lo..c_hi - lo]
-            .iter_mut()
-            .zip(&time[c_lo - start..c_hi - start])
-        {
-            *yi += ti;
-        }
-    }
-    y
+            let mut y = vec![0.0f64; hi - lo];
+            for start in (0..n).step_by(step) {
+                let len = step.min(n - start);
+                // This block contributes to full-result samples start..start + len + m - 1.
+                let (b_lo, b_hi) = (start, start + len + m - 1);
+                if b_hi <= lo || b_lo >= hi {
+                    continue;
+                }
+                time[..len].copy_from_slice(&x[start..start + len]);
+                time[len..].fill(0.0);
+                r2c.process_with_scratch(time, spec, scratch)
+                    .expect("buffer lengths come from the plan");
+                for (s, hc) in spec.iter_mut().zip(hs.iter()) {
+                    *s *= *hc;
+                }
+                clear_edge_imag(spec);
+                c2r.process_with_scratch(spec, time, scratch)
+                    .expect("buffer lengths come from the plan");
+                let (c_lo, c_hi) = (b_lo.max(lo), b_hi.min(hi));
+                for (yi, ti) in y[c_lo - lo..c_hi - lo]
+                    .iter_mut()
+                    .zip(&time[c_lo - start..c_hi - start])
+                {
+                    *yi += ti;
+                }
+            }
+            y
+        },
+    )
 }
 
 #[cfg(test)]
@@ -478,17 +582,21 @@ mod tests {
             }
             k == 1
         };
-        for n in 0..5000usize {
+        let allowed = smooth;
+        for n in (0..5000usize).chain(60_000..70_000).chain(130_000..132_000) {
             let f = fast_len(n);
-            assert!(f >= n.max(2) && smooth(f), "n={n} f={f}");
-            assert!((n.max(2)..f).all(|k| !smooth(k)), "n={n} f={f} not smallest");
+            assert!(f >= n.max(2) && allowed(f), "n={n} f={f}");
+            assert!(
+                (n.max(2)..f).all(|k| !allowed(k)),
+                "n={n} f={f} not smallest"
+            );
         }
     }
 
     #[test]
     fn fast_lens_between_lists_exactly_the_fast_lengths() {
-        let listed = fast_lens_between(10, 400);
-        let want: Vec<usize> = (10..400).filter(|&k| fast_len(k) == k).collect();
+        let listed = fast_lens_between(10, 140_000);
+        let want: Vec<usize> = (10..140_000).filter(|&k| fast_len(k) == k).collect();
         assert_eq!(listed, want);
     }
 
@@ -519,6 +627,10 @@ mod tests {
         assert_eq!(oa_block_len(100, 50), None);
         let b = oa_block_len(100_000, 100).expect("long signal, short kernel");
         assert!(b > 100 && b < fast_len(100_099) && fast_len(b) == b);
-        assert_eq!(oa_block_len(100, 100_000), Some(b), "order of the inputs is irrelevant");
+        assert_eq!(
+            oa_block_len(100, 100_000),
+            Some(b),
+            "order of the inputs is irrelevant"
+        );
     }
 }

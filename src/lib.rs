@@ -1,13 +1,6 @@
-//! # faltung
-//!
-//! A real-time streaming audio convolution engine: partitioned FFT convolution (uniform and
-//! non-uniform partitions, overlap-save and overlap-add) for live audio, WAV files and
-//! latency benchmarks, checked against a direct `f64` reference and against numpy/scipy.
-//!
-//! Layers (arrows point down):
-//! `cli` → `live` / `offline` / `bench` → [`engine`] → [`kernel`], [`reference`](mod@reference), [`convolve`]
-//! → [`wav`], [`error`].
+#![doc = include_str!("../README.md")]
 
+pub mod bench;
 pub mod convolve;
 pub mod engine;
 pub mod error;

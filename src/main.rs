@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Show the plan the engine would choose for an IR length and call size.
     Plan(cli::plan::PlanArgs),
+    /// Measure per-call time, headroom and latency of the engine at each call size.
+    Bench(cli::bench::BenchArgs),
     /// Filter live audio: input device -> convolution -> output device.
     #[cfg(feature = "audio-io")]
     Live(cli::live::LiveArgs),
@@ -35,6 +37,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(a) => cli::plan::run(a),
+        Command::Bench(a) => cli::bench::run(a),
         #[cfg(feature = "audio-io")]
         Command::Live(a) => cli::live::run(a),
         #[cfg(feature = "audio-io")]

@@ -55,16 +55,20 @@ impl Golden {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/convolve")
             .join(format!("a{na}_v{nv}.bin"));
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/golden/gen_convolve.py)", path.display()));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run scripts/golden/gen_convolve.py)",
+                path.display()
+            )
+        });
         let nl = bytes.iter().position(|&b| b == b'\n').expect("header line");
         let header = std::str::from_utf8(&bytes[..nl]).expect("ASCII header");
         let mut fields = header.split(' ');
         assert_eq!(fields.next(), Some("faltung-golden-f64le"));
         assert_eq!(fields.next(), Some("1"));
-        let mut data = bytes[nl + 1..].chunks_exact(8).map(|c| {
-            f64::from_le_bytes(c.try_into().expect("8 bytes"))
-        });
+        let mut data = bytes[nl + 1..]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")));
         let mut arrays = Vec::new();
         for f in fields {
             let (name, len) = f.split_once(':').expect("name:len");
@@ -222,7 +226,11 @@ fn full_mode_is_commutative_and_same_valid_ignore_argument_order() {
             for method in METHODS {
                 let av = convolve(&a, &v, mode, method).unwrap();
                 let va = convolve(&v, &a, mode, method).unwrap();
-                check(&av, &va, &format!("a{na} v{nv} {mname} {method:?} a*v vs v*a"));
+                check(
+                    &av,
+                    &va,
+                    &format!("a{na} v{nv} {mname} {method:?} a*v vs v*a"),
+                );
             }
         }
     }
@@ -241,7 +249,11 @@ fn all_methods_give_the_same_numbers() {
             let direct = convolve(&a, &v, mode, Method::Direct).unwrap();
             for method in [Method::Auto, Method::Fft, Method::OverlapAdd] {
                 let got = convolve(&a, &v, mode, method).unwrap();
-                check(&got, &direct, &format!("a{na} v{nv} {mname} {method:?} vs Direct"));
+                check(
+                    &got,
+                    &direct,
+                    &format!("a{na} v{nv} {mname} {method:?} vs Direct"),
+                );
             }
         }
     }
@@ -275,11 +287,29 @@ fn circular_matches_the_reference_for_periods_below_and_above_the_length() {
 #[test]
 fn numpy_documented_examples() {
     // From the numpy.convolve docstring.
-    let y = convolve(&[1.0, 2.0, 3.0], &[0.0, 1.0, 0.5], Mode::Full, Method::Direct).unwrap();
+    let y = convolve(
+        &[1.0, 2.0, 3.0],
+        &[0.0, 1.0, 0.5],
+        Mode::Full,
+        Method::Direct,
+    )
+    .unwrap();
     assert_eq!(y, vec![0.0, 1.0, 2.5, 4.0, 1.5]);
-    let y = convolve(&[1.0, 2.0, 3.0], &[0.0, 1.0, 0.5], Mode::Same, Method::Direct).unwrap();
+    let y = convolve(
+        &[1.0, 2.0, 3.0],
+        &[0.0, 1.0, 0.5],
+        Mode::Same,
+        Method::Direct,
+    )
+    .unwrap();
     assert_eq!(y, vec![1.0, 2.5, 4.0]);
-    let y = convolve(&[1.0, 2.0, 3.0], &[0.0, 1.0, 0.5], Mode::Valid, Method::Direct).unwrap();
+    let y = convolve(
+        &[1.0, 2.0, 3.0],
+        &[0.0, 1.0, 0.5],
+        Mode::Valid,
+        Method::Direct,
+    )
+    .unwrap();
     assert_eq!(y, vec![2.5]);
 }
 

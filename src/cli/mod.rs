@@ -1,5 +1,6 @@
 //! Subcommands of the `faltung` binary.
 
+pub mod bench;
 #[cfg(feature = "audio-io")]
 pub mod devices;
 pub mod kernel;

@@ -2,13 +2,20 @@
 //! convolve — direct FIR, uniform partitions, or non-uniform partitions — and say why.
 //!
 //! ## Cost model
-//! Costs are estimated in nanoseconds per frame from three constants measured on the
-//! reference machine (2 vCPU Xeon, AVX2, release build) with `benches/engine.rs`
-//! (`planner_constants` group) and set below. Only their ratios matter for the choice:
+//! Costs are estimated in nanoseconds per frame. The constants below were fitted by
+//! non-negative least squares (`scripts/fit_planner.py`, rms error 10%) to whole-engine
+//! timings of 31 layouts on the reference machine (2 vCPU AMD EPYC, AVX2+FMA, 1 MiB L2 per
+//! core, release build) taken with `cargo run --release --example plan_layouts`:
 //! - a real FFT of size `n` (forward or inverse) costs `FFT_NS_PER_POINT * n * log2(n) +
 //!   FFT_NS_CALL` (sizes that are not powers of two cost `NON_POW2_FACTOR` times more);
-//! - one complex multiply-accumulate in the frequency-domain delay line costs `CMAC_NS`;
-//! - one direct-form multiply-accumulate costs `DIRECT_MAC_NS`.
+//! - one complex multiply-accumulate (one bin of one partition) costs `CMAC_NS`, and
+//!   `CMAC_OUT_OF_CACHE_FACTOR` times that when a path's delay line and kernel spectra for
+//!   the level exceed `CACHE_BYTES` (the loop then streams from L3/memory);
+//! - one direct-form tap costs `DIRECT_MAC_NS` (register-blocked FIR, measured against the
+//!   63-tap case).
+//!
+//! Only ratios matter for the choice. On this machine Auto's pick was within 5% of the
+//! fastest measured layout for 0.5 s, 2 s and 6 s IRs at 64 and 1024-frame calls.
 //!
 //! ## Non-uniform layout
 //! Level 0 has partitions of the base size `B` starting at tap 0. Each later level of size
@@ -22,18 +29,24 @@ use std::fmt;
 use crate::error::EngineError;
 
 /// Measured cost constants (see the module docs).
-pub const FFT_NS_PER_POINT: f64 = 0.19;
-pub const FFT_NS_CALL: f64 = 40.0;
+pub const FFT_NS_PER_POINT: f64 = 0.10;
+pub const FFT_NS_CALL: f64 = 20.0;
 pub const NON_POW2_FACTOR: f64 = 1.6;
-pub const CMAC_NS: f64 = 0.25;
+pub const CMAC_NS: f64 = 0.28;
 /// Multiply-accumulates whose spectra do not fit in cache (more than
 /// `CACHE_BYTES` per level) run at memory speed, this many times slower.
-pub const CMAC_OUT_OF_CACHE_FACTOR: f64 = 2.5;
-pub const CACHE_BYTES: usize = 1 << 20;
+pub const CMAC_OUT_OF_CACHE_FACTOR: f64 = 2.3;
+pub const CACHE_BYTES: usize = 2 << 20;
 pub const DIRECT_MAC_NS: f64 = 0.045;
 
 /// Largest partition the planner will use.
 pub const MAX_PARTITION: usize = 1 << 16;
+
+/// Spike guard for real-time plans: no level larger than this many times the base
+/// partition. A level's FFT runs whole inside one call; with `P <= 256 B` a single FFT of
+/// `2P` stays a small fraction of the call's deadline (measured: 6 s IR at 64-frame calls,
+/// a 32768-frame level gave a 380 us call, 28% of the deadline; capped at 16384, under 10%).
+pub const SPIKE_GUARD_RATIO: usize = 256;
 
 /// Overlap-save (the default) or overlap-add block convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -236,7 +249,8 @@ fn partitioned_cost(req: &PlanRequest, levels: &[LevelSpec], buffering: Bufferin
         let p = l.size as f64;
         ns += ffts * fft_ns(2 * l.size) / p;
         // Working set of the level's multiply-accumulates: delay lines and kernel spectra.
-        let bytes = (req.input_channels + req.paths) * l.count * (l.size + 1) * 8;
+        // (per path: its input's delay line and its kernel's spectra, split complex f32).
+        let bytes = l.count * (l.size + 1) * 16;
         let cmac = if bytes > CACHE_BYTES {
             CMAC_NS * CMAC_OUT_OF_CACHE_FACTOR
         } else {
@@ -264,10 +278,15 @@ fn direct_cost(req: &PlanRequest) -> f64 {
 }
 
 fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec<LevelSpec>, f64) {
-    // Candidate larger sizes: base * 2^k up to MAX_PARTITION and not far beyond the IR.
+    // Candidate larger sizes: base * 2^k up to MAX_PARTITION (and the spike guard in real
+    // time) and not far beyond the IR.
+    let cap = match req.call_frames {
+        Some(_) => MAX_PARTITION.min(base.saturating_mul(SPIKE_GUARD_RATIO)),
+        None => MAX_PARTITION,
+    };
     let mut cands = Vec::new();
     let mut p = base * 2;
-    while p <= MAX_PARTITION && p <= req.ir_len.max(base) {
+    while p <= cap && p <= req.ir_len.max(base) {
         cands.push(p);
         p *= 2;
     }

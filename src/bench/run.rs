@@ -1,0 +1,383 @@
+//! Timing block processors call by call over a stream, several side by side.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use crate::engine::{BlockProcessor, ProcessError};
+
+/// A small seeded generator (SplitMix64) so that benchmark signals are the same on every
+/// run and every machine.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[-1, 1)`.
+    pub fn next_bipolar(&mut self) -> f32 {
+        // 24 random bits -> exact f32 in [0, 1), then scaled.
+        let u = (self.next_u64() >> 40) as f32 / (1u32 << 24) as f32;
+        2.0 * u - 1.0
+    }
+}
+
+/// `len` samples of seeded uniform noise in `[-amplitude, amplitude)`.
+pub fn noise(len: usize, amplitude: f32, seed: u64) -> Vec<f32> {
+    let mut g = SplitMix64::new(seed);
+    (0..len).map(|_| amplitude * g.next_bipolar()).collect()
+}
+
+/// A synthetic reverb IR: seeded noise under an exponential envelope that falls by 60 dB
+/// over the IR's `len` taps, scaled to unit energy.
+pub fn decaying_noise_ir(len: usize, seed: u64) -> Vec<f32> {
+    let mut g = SplitMix64::new(seed);
+    // exp(-k n) reaches 1e-3 (-60 dB) at n = len: k = ln(1000) / len.
+    let k = 1000f64.ln() / len.max(1) as f64;
+    let mut h: Vec<f64> = (0..len)
+        .map(|n| f64::from(g.next_bipolar()) * (-k * n as f64).exp())
+        .collect();
+    let energy: f64 = h.iter().map(|v| v * v).sum();
+    if energy > 0.0 {
+        let s = energy.sqrt().recip();
+        h.iter_mut().for_each(|v| *v *= s);
+    }
+    h.into_iter().map(|v| v as f32).collect()
+}
+
+/// CPU time consumed so far by the calling thread (`CLOCK_THREAD_CPUTIME_ID`), where the
+/// platform tells it. Unlike wall-clock time it does not grow while the thread is
+/// preempted, so it measures the engine's cost even on a loaded machine.
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos"))]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; the call only writes into it.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        if rc == 0 && ts.tv_sec >= 0 && ts.tv_nsec >= 0 {
+            return Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+        }
+        None
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+    {
+        None
+    }
+}
+
+/// Give the calling thread real-time (`SCHED_FIFO`) priority `priority` (1..=99), as an
+/// audio callback thread has, so that ordinary processes on the machine no longer preempt
+/// the timed calls. Needs the right to do so (root, `CAP_SYS_NICE` or an rtprio limit);
+/// Linux only. The kernel's real-time throttling still leaves 5% of each second to others.
+pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = priority;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "real-time priority is only supported on Linux",
+        ))
+    }
+}
+
+/// One contender's per-call times over the whole stream, in nanoseconds.
+#[derive(Debug, Clone, Default)]
+pub struct CallTimes {
+    /// Wall-clock time of every call.
+    pub per_call_ns: Vec<u64>,
+    /// Thread CPU time over all timed calls (read once per segment, so it includes the
+    /// per-call clock reads), if the platform tells it.
+    pub cpu_ns: Option<u64>,
+}
+
+impl CallTimes {
+    /// Sum of all call times in seconds.
+    pub fn busy_seconds(&self) -> f64 {
+        self.per_call_ns.iter().map(|&n| n as f64).sum::<f64>() * 1e-9
+    }
+
+    /// Thread CPU time of all calls in seconds, if known.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        self.cpu_ns.map(|n| n as f64 * 1e-9)
+    }
+}
+
+/// How to drive the contenders.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSpec {
+    /// Frames per call.
+    pub call_frames: usize,
+    /// Contenders take turns every `segment_frames` frames (rounded up to whole calls), so
+    /// that slow drifts of the machine's load hit all of them alike. The order of turns
+    /// rotates every segment.
+    pub segment_frames: usize,
+    /// Frames to process per contender. The input is used cyclically in whole calls, so a
+    /// short buffer of noise can drive a long run.
+    pub total_frames: usize,
+    /// Frames each contender processes before timing starts (then it is `reset()`), so
+    /// that page faults and cold caches of the first calls are not counted.
+    pub warmup_frames: usize,
+    /// After each turn, sleep this fraction of the turn's duration (untimed). A thread at
+    /// real-time priority that never sleeps hits the kernel's real-time throttling (on
+    /// Linux 50 ms of every second go to other threads), which would show up as a 50 ms
+    /// call; an audio thread is idle most of the time and never meets it. 0 for none.
+    pub rest_fraction: f64,
+}
+
+/// Run every contender over `spec.total_frames` frames of the interleaved `input` (of
+/// `channels` channels; used cyclically, call `k` reads the `k`-th whole call of `input`
+/// modulo the calls it holds) in calls of `spec.call_frames` frames, taking turns segment
+/// by segment, and time each call. A trailing partial call is dropped, of the run and of
+/// `input`; an `input` shorter than one call runs nothing. `progress` is told the fraction done (0..=1) after
+/// every segment, outside the timed region.
+///
+/// All contenders must take `channels` input channels; their outputs are discarded.
+pub fn run_interleaved(
+    contenders: &mut [&mut dyn BlockProcessor],
+    input: &[f32],
+    channels: usize,
+    spec: RunSpec,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<CallTimes>, ProcessError> {
+    let call = spec.call_frames.max(1);
+    let input_calls = input.len() / channels.max(1) / call;
+    let total_calls = if input_calls == 0 {
+        0
+    } else {
+        spec.total_frames / call
+    };
+    let chunk = |k: usize| {
+        let k = k % input_calls;
+        &input[k * call * channels..(k + 1) * call * channels]
+    };
+    let seg_calls = spec.segment_frames.div_ceil(call).max(1);
+    let max_out = contenders
+        .iter()
+        .map(|c| c.output_channels())
+        .max()
+        .unwrap_or(1);
+    let mut out = vec![0.0f32; call * max_out];
+
+    // Warm-up.
+    let warm_calls = spec.warmup_frames.div_ceil(call).min(total_calls);
+    for c in contenders.iter_mut() {
+        let oc = c.output_channels();
+        for k in 0..warm_calls {
+            c.process_block(chunk(k), &mut out[..call * oc])?;
+        }
+        c.reset();
+    }
+
+    let mut times: Vec<CallTimes> = contenders
+        .iter()
+        .map(|_| CallTimes {
+            per_call_ns: Vec::with_capacity(total_calls),
+            cpu_ns: thread_cpu_time().map(|_| 0),
+        })
+        .collect();
+    let n = contenders.len();
+    let segments = total_calls.div_ceil(seg_calls);
+    for seg in 0..segments {
+        let first = seg * seg_calls;
+        let last = (first + seg_calls).min(total_calls);
+        for turn in 0..n {
+            let i = (seg + turn) % n;
+            let c = &mut *contenders[i];
+            let oc = c.output_channels();
+            let o = &mut out[..call * oc];
+            let cpu0 = thread_cpu_time();
+            let turn_start = Instant::now();
+            let t = &mut times[i].per_call_ns;
+            for k in first..last {
+                let x = chunk(k);
+                let t0 = Instant::now();
+                c.process_block(black_box(x), o)?;
+                let dt = t0.elapsed();
+                black_box(&*o);
+                t.push(dt.as_nanos() as u64);
+            }
+            let cpu = match (cpu0, thread_cpu_time(), times[i].cpu_ns) {
+                (Some(a), Some(b), Some(sum)) => Some(sum + b.saturating_sub(a).as_nanos() as u64),
+                _ => None,
+            };
+            times[i].cpu_ns = cpu;
+            if spec.rest_fraction > 0.0 {
+                std::thread::sleep(turn_start.elapsed().mul_f64(spec.rest_fraction));
+            }
+        }
+        progress((seg + 1) as f64 / segments as f64);
+    }
+    Ok(times)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A processor that records the frames it sees, to check the runner's slicing.
+    struct Recorder {
+        seen: Vec<f32>,
+        resets: usize,
+    }
+
+    impl BlockProcessor for Recorder {
+        fn process_block(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), ProcessError> {
+            self.seen.extend_from_slice(input);
+            output.copy_from_slice(input);
+            Ok(())
+        }
+        fn reset(&mut self) {
+            self.seen.clear();
+            self.resets += 1;
+        }
+        fn latency_frames(&self) -> usize {
+            0
+        }
+        fn input_channels(&self) -> usize {
+            2
+        }
+        fn output_channels(&self) -> usize {
+            2
+        }
+        fn max_call_frames(&self) -> usize {
+            usize::MAX
+        }
+    }
+
+    #[test]
+    fn every_contender_sees_the_whole_stream_in_order_after_warmup() {
+        // 1000 stereo frames, calls of 64: 15 whole calls (960 frames), the rest dropped.
+        let input: Vec<f32> = (0..2000).map(|v| v as f32).collect();
+        let mut a = Recorder {
+            seen: vec![],
+            resets: 0,
+        };
+        let mut b = Recorder {
+            seen: vec![],
+            resets: 0,
+        };
+        let mut fractions = vec![];
+        let times = run_interleaved(
+            &mut [&mut a, &mut b],
+            &input,
+            2,
+            RunSpec {
+                call_frames: 64,
+                segment_frames: 200,
+                total_frames: 1000,
+                warmup_frames: 100,
+                rest_fraction: 0.0,
+            },
+            &mut |f| fractions.push(f),
+        )
+        .unwrap();
+        for r in [&a, &b] {
+            assert_eq!(r.resets, 1);
+            assert_eq!(r.seen, input[..960 * 2].to_vec());
+        }
+        assert_eq!(times.len(), 2);
+        assert!(times.iter().all(|t| t.per_call_ns.len() == 15));
+        // Segments of ceil(200 / 64) = 4 calls: 4 segments for 15 calls.
+        assert_eq!(fractions, vec![0.25, 0.5, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn thread_cpu_time_grows_with_work_and_not_with_sleep() {
+        let Some(t0) = thread_cpu_time() else {
+            return; // platform without a thread CPU clock
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let t1 = thread_cpu_time().unwrap();
+        let mut x = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(30) {
+            x = black_box(x.wrapping_add(1));
+        }
+        let t2 = thread_cpu_time().unwrap();
+        // Sleeping 50 ms costs far less than 50 ms of CPU; spinning 30 ms of wall time
+        // costs at most 30 ms of CPU (less if preempted) and more than nothing.
+        assert!(t1 - t0 < Duration::from_millis(25), "{:?}", t1 - t0);
+        assert!(
+            t2 - t1 <= Duration::from_millis(31) && t2 > t1,
+            "{:?}",
+            t2 - t1
+        );
+    }
+
+    #[test]
+    fn a_short_input_is_used_cyclically() {
+        // 3 calls of input, 7 calls of run: calls 0 1 2 0 1 2 0.
+        let input: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
+        let mut a = Recorder {
+            seen: vec![],
+            resets: 0,
+        };
+        let spec = RunSpec {
+            call_frames: 4,
+            segment_frames: 8,
+            total_frames: 30,
+            warmup_frames: 0,
+            rest_fraction: 0.1,
+        };
+        let times = run_interleaved(&mut [&mut a], &input, 2, spec, &mut |_| {}).unwrap();
+        assert_eq!(times[0].per_call_ns.len(), 7);
+        let mut expect = Vec::new();
+        for k in [0, 1, 2, 0, 1, 2, 0] {
+            expect.extend_from_slice(&input[k * 8..(k + 1) * 8]);
+        }
+        assert_eq!(a.seen, expect);
+        // An input shorter than one call runs nothing.
+        let none = run_interleaved(&mut [&mut a], &input[..6], 2, spec, &mut |_| {}).unwrap();
+        assert!(none[0].per_call_ns.is_empty());
+    }
+
+    #[test]
+    fn decaying_ir_has_unit_energy_and_falls_60_db() {
+        let h = decaying_noise_ir(48_000, 7);
+        let e: f64 = h.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+        assert!((e - 1.0).abs() < 1e-5, "energy {e}");
+        // Envelope ratio between the first and last tenth: exp(-ln(1000) * 0.9) ~ -54 dB.
+        let rms = |s: &[f32]| {
+            (s.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
+        };
+        let db = 20.0 * (rms(&h[43_200..]) / rms(&h[..4_800])).log10();
+        assert!((-60.0..-48.0).contains(&db), "{db} dB");
+        assert_eq!(h, decaying_noise_ir(48_000, 7));
+        assert_ne!(h, decaying_noise_ir(48_000, 8));
+    }
+
+    #[test]
+    fn noise_is_bounded_and_seeded() {
+        let a = noise(10_000, 0.5, 1);
+        assert!(a.iter().all(|v| (-0.5..0.5).contains(v)));
+        let mean: f32 = a.iter().sum::<f32>() / a.len() as f32;
+        // Uniform on [-0.5, 0.5): sd 0.289, sd of the mean 0.0029.
+        assert!(mean.abs() < 0.015, "{mean}");
+        assert_eq!(a, noise(10_000, 0.5, 1));
+    }
+}

@@ -1,0 +1,313 @@
+//! `faltung bench`: what each call size costs — per-call time percentiles, headroom against
+//! the deadline, real-time factor, verdict — and what latency it adds, for one or more
+//! plans side by side.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use faltung::bench::plot::{plot_distribution, Curve, Panel};
+use faltung::bench::{noise, run_interleaved, set_realtime_priority, Report, RunInfo, RunSpec};
+use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing, SchemeChoice};
+use faltung::kernel::{load_ir, parse_spec, IrOptions, Kernel};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Impulse response WAV file (every channel; see --channels for the routing).
+    #[arg(long, required_unless_present = "kernel", conflicts_with = "kernel")]
+    pub ir: Option<PathBuf>,
+    /// Kernel spec instead of a file, e.g. `flat:63`.
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// Frames per call to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128,256,1024")]
+    pub block: Vec<usize>,
+    /// Sample rate in Hz (sets the deadline). Default: the IR file's rate, else 48000.
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Input channels. Default: 2 for a mono, stereo or 4-channel (true stereo) IR, else
+    /// the IR's channel count.
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Seconds of audio per call size and plan.
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    /// Plans to measure side by side (comma-separated or repeated).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "auto")]
+    pub plan: Vec<PlanArg>,
+    /// Latency the engine may add, in frames (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub latency_budget: usize,
+    /// Write the results as JSON to OUT (`-` or no value: standard output; the table then
+    /// goes to standard error).
+    #[arg(long, value_name = "OUT|-", num_args = 0..=1, default_missing_value = "-")]
+    pub json: Option<String>,
+    /// Run the timed calls at real-time priority (SCHED_FIFO, 1..=99), as an audio thread
+    /// runs, so that other processes do not preempt them. Needs the right to (Linux).
+    #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
+    pub rt_priority: Option<i32>,
+    /// Draw the per-call time distribution per call size into an SVG file.
+    #[arg(long, value_name = "OUT.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanArg {
+    Auto,
+    Uniform,
+    Nonuniform,
+    Direct,
+}
+
+impl PlanArg {
+    fn choice(self) -> SchemeChoice {
+        match self {
+            PlanArg::Auto => SchemeChoice::Auto,
+            PlanArg::Uniform => SchemeChoice::Uniform(None),
+            PlanArg::Nonuniform => SchemeChoice::NonUniform,
+            PlanArg::Direct => SchemeChoice::Direct,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            PlanArg::Auto => "auto",
+            PlanArg::Uniform => "uniform",
+            PlanArg::Nonuniform => "nonuniform",
+            PlanArg::Direct => "direct",
+        }
+    }
+}
+
+/// Seconds of distinct noise generated; longer runs reuse it cyclically.
+const NOISE_SECONDS: f64 = 10.0;
+const DEFAULT_RATE_HZ: u32 = 48_000;
+
+fn load_kernel(a: &BenchArgs) -> anyhow::Result<Kernel> {
+    match (&a.ir, &a.kernel) {
+        (Some(path), _) => Ok(load_ir(path, &IrOptions::default())?),
+        (None, Some(spec)) => Ok(parse_spec(spec, Some(a.rate.unwrap_or(DEFAULT_RATE_HZ)))?),
+        (None, None) => bail!("give an impulse response (--ir FILE) or a kernel (--kernel SPEC)"),
+    }
+}
+
+pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    if let Some(b) = a.block.iter().find(|&&b| b == 0) {
+        bail!("--block {b}: a call needs at least 1 frame");
+    }
+    if !(a.seconds.is_finite() && a.seconds > 0.0) {
+        bail!("--seconds {}: must be a positive number", a.seconds);
+    }
+    if a.rate == Some(0) {
+        bail!("--rate 0: the sample rate must be positive");
+    }
+    let kernel = load_kernel(&a)?;
+    let rate_hz = a.rate.or(kernel.sample_rate_hz).unwrap_or(DEFAULT_RATE_HZ);
+    let ir_channels = kernel.channel_count();
+    let channels = a.channels.unwrap_or(match ir_channels {
+        1 | 2 | 4 => 2,
+        n => n,
+    });
+    let routing = Routing::auto(channels, ir_channels)
+        .with_context(|| format!("{}: cannot route {channels} input channels", kernel.name))?;
+    let irs = kernel.to_f32();
+    let total_frames = (a.seconds * f64::from(rate_hz)).round() as usize;
+    if let Some(&b) = a.block.iter().find(|&&b| b > total_frames) {
+        bail!(
+            "--seconds {}: shorter than one call of {b} frames at {rate_hz} Hz",
+            a.seconds
+        );
+    }
+    let mut plans = a.plan.clone();
+    plans.dedup();
+    let noise_frames = total_frames.min((NOISE_SECONDS * f64::from(rate_hz)) as usize);
+    let input = noise(noise_frames * channels, 0.5, 1);
+
+    if let Some(prio) = a.rt_priority {
+        set_realtime_priority(prio)
+            .with_context(|| format!("--rt-priority {prio}: cannot get real-time priority"))?;
+    }
+    let json_to_stdout = a.json.as_deref() == Some("-");
+    let mut table: Box<dyn Write> = if json_to_stdout {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    writeln!(
+        table,
+        "{}: {} taps x {ir_channels} channel(s), {channels} input channel(s), {rate_hz} Hz, \
+         {} s of noise per call size and plan",
+        kernel.name,
+        kernel.len_frames(),
+        a.seconds
+    )?;
+
+    let runs = (a.block.len() * plans.len()) as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(runs * 1000);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} (eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut reports = Vec::new();
+    let mut panels = Vec::new();
+    for (bi, &block) in a.block.iter().enumerate() {
+        // Build every plan's engine for this call size, then run them taking turns.
+        let mut engines: Vec<(PlanArg, Engine)> = Vec::new();
+        for &p in &plans {
+            let req = PlanRequest {
+                choice: p.choice(),
+                latency_budget_frames: a.latency_budget,
+                ..PlanRequest::realtime(0, channels, routing.paths.len(), block)
+            };
+            match Engine::new(&irs, routing.clone(), req) {
+                Ok(e) => engines.push((p, e)),
+                Err(e) => writeln!(
+                    table,
+                    "  {block} frames, plan {}: not available: {e}",
+                    p.name()
+                )?,
+            }
+        }
+        if engines.is_empty() {
+            continue;
+        }
+        bar.set_message(format!("{block} frames"));
+        let base = (bi * plans.len()) as u64 * 1000;
+        let n_eng = engines.len() as u64;
+        let mut procs: Vec<&mut dyn BlockProcessor> = engines
+            .iter_mut()
+            .map(|(_, e)| e as &mut dyn BlockProcessor)
+            .collect();
+        let times = run_interleaved(
+            &mut procs,
+            &input,
+            channels,
+            RunSpec {
+                call_frames: block,
+                segment_frames: rate_hz as usize,
+                total_frames,
+                warmup_frames: rate_hz as usize / 4,
+                rest_fraction: if a.rt_priority.is_some() { 0.15 } else { 0.0 },
+            },
+            &mut |f| bar.set_position(base + (f * 1000.0 * n_eng as f64) as u64),
+        )
+        .with_context(|| format!("{}: processing failed", kernel.name))?;
+        let mut curves = Vec::new();
+        let mut rows = Vec::new();
+        for ((p, e), t) in engines.iter().zip(&times) {
+            let info = RunInfo {
+                block_frames: block,
+                latency_frames: e.latency_frames(),
+                plan_request: p.name().to_string(),
+                plan: e.plan().to_string(),
+                rate_hz,
+                channels,
+            };
+            if let Some(r) = Report::new(&info, t) {
+                rows.push(r);
+            }
+            curves.push(Curve {
+                label: p.name().to_string(),
+                per_call_ns: t.per_call_ns.clone(),
+            });
+        }
+        bar.suspend(|| print_rows(&mut table, block, rate_hz, &rows))?;
+        panels.push(Panel {
+            block_frames: block,
+            deadline_us: block as f64 / f64::from(rate_hz) * 1e6,
+            curves,
+        });
+        reports.extend(rows);
+    }
+    bar.finish_and_clear();
+    // Wall time well above CPU time means the calls were preempted: say so, since the
+    // percentiles then describe the machine's load as much as the engine.
+    let worst = reports
+        .iter()
+        .filter_map(|r| r.rtf_cpu.map(|c| c / r.rtf))
+        .fold(1.0f64, f64::max);
+    if worst > 1.25 {
+        writeln!(
+            table,
+            "note: calls took up to {worst:.1}x more wall time than CPU time: other processes \
+             preempted them, and p99/p99.9/max include that. Measure on a quiet machine or \
+             with --rt-priority."
+        )?;
+    }
+    writeln!(
+        table,
+        "verdict: safe = p99.9 <= 50% of the deadline and no call over it; will drop out = \
+         p99.9 >= deadline or RTF < 1; tight = in between. RTF = audio time / summed \
+         wall time of the calls; RTF cpu = the same by the thread's CPU time (unaffected by \
+         other load on the machine)"
+    )?;
+
+    if let Some(out) = &a.json {
+        let text = serde_json::to_string_pretty(&reports)?;
+        if out == "-" {
+            println!("{text}");
+        } else {
+            std::fs::write(out, text + "\n").with_context(|| format!("{out}: cannot write"))?;
+        }
+    }
+    if let Some(svg) = &a.plot {
+        plot_distribution(svg, &panels)?;
+    }
+    Ok(())
+}
+
+fn print_rows(
+    w: &mut dyn Write,
+    block: usize,
+    rate_hz: u32,
+    rows: &[Report],
+) -> std::io::Result<()> {
+    let deadline_us = block as f64 / f64::from(rate_hz) * 1e6;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{block} frames per call: deadline {deadline_us:.1} us; times per call in us"
+    )?;
+    writeln!(
+        w,
+        "  {:<10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}  {:<13} plan",
+        "request",
+        "latency",
+        "min",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "headroom",
+        "RTF",
+        "RTF cpu",
+        "verdict"
+    )?;
+    for r in rows {
+        writeln!(
+            w,
+            "  {:<10} {:>17} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7.1}% {:>8.1}x {:>9}  {:<13} {}",
+            r.plan_request,
+            format!("{} fr ({:.2} ms)", r.latency_frames, r.latency_ms),
+            r.min_us,
+            r.p50_us,
+            r.p99_us,
+            r.p999_us,
+            r.max_us,
+            r.headroom_pct,
+            r.rtf,
+            r.rtf_cpu.map_or("-".to_string(), |v| format!("{v:.1}x")),
+            r.verdict,
+            r.plan
+        )?;
+    }
+    Ok(())
+}
