@@ -30,6 +30,12 @@ if command -v jackd >/dev/null && command -v jack_wait >/dev/null; then
   if [ "$(jack_wait -c 2>/dev/null)" = "running" ]; then
     echo "== using the running JACK server"
   else
+    # A server killed with SIGKILL leaves its slot in JACK's shared-memory registry;
+    # enough of them and new servers fail with "Too many servers already active". With no
+    # jackd process alive, those entries are stale: remove ours.
+    if ! pgrep -x jackd >/dev/null && ! pgrep -x jackdbus >/dev/null; then
+      find /dev/shm -maxdepth 1 -user "$(id -u)" -name 'jack*' -exec rm -rf {} + 2>/dev/null || true
+    fi
     jackd_flags=${FALTUNG_JACKD_FLAGS:---no-realtime}
     echo "== starting jackd $jackd_flags (dummy driver, 48000 Hz, 256-frame periods)"
     # shellcheck disable=SC2086
