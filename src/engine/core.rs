@@ -136,13 +136,17 @@ impl Engine {
                 Inner::Partitioned(Box::new(Partitioned::new(irs, &routing, &plan, cmac)?))
             }
         };
-        Ok(Engine {
+        let mut engine = Engine {
             inner,
             plan,
             routing,
             max_call_frames,
             isa,
-        })
+        };
+        // Zeroed allocations are mapped lazily: write every buffer once here, so the first
+        // calls on the audio thread do not take page faults.
+        engine.reset();
+        Ok(engine)
     }
 
     pub fn plan(&self) -> &Plan {
