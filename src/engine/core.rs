@@ -476,7 +476,8 @@ impl Level {
             fwd,
             inv,
             window: vec![vec![0.0; n]; ic],
-            frozen: vec![vec![0.0; n]; ic],
+            // Only levels whose work spans several calls need a snapshot of their window.
+            frozen: vec![vec![0.0; if slots > 1 { n } else { 0 }]; ic],
             fdl_re: vec![vec![0.0; 2 * spec.count * bins]; ic],
             fdl_im: vec![vec![0.0; 2 * spec.count * bins]; ic],
             newest: 0,
@@ -526,15 +527,22 @@ impl Level {
             w[at..at + base].copy_from_slice(b);
         }
         self.fill += base;
-        if self.fill == self.p {
+        let boundary = self.fill == self.p;
+        let in_place = self.slots == 1;
+        if boundary {
             let p = self.p;
-            for (f, w) in self.frozen.iter_mut().zip(self.window.iter_mut()) {
-                match self.variant {
-                    Variant::OverlapSave => {
-                        f.copy_from_slice(w);
-                        w.copy_within(p..2 * p, 0);
+            // A level whose period is one block runs all its tasks now, so its forward
+            // transforms read the window in place (shifted after them); longer periods
+            // snapshot it, because the window keeps filling while their tasks are spread.
+            if !in_place {
+                for (f, w) in self.frozen.iter_mut().zip(self.window.iter_mut()) {
+                    match self.variant {
+                        Variant::OverlapSave => {
+                            f.copy_from_slice(w);
+                            w.copy_within(p..2 * p, 0);
+                        }
+                        Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
                     }
-                    Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
                 }
             }
             self.fill = 0;
@@ -550,13 +558,30 @@ impl Level {
             }
             self.slot += 1;
         }
+        if boundary && in_place && self.variant == Variant::OverlapSave {
+            let p = self.p;
+            for w in &mut self.window {
+                w.copy_within(p..2 * p, 0);
+            }
+        }
     }
 
     fn run(&mut self, task: Task, ring: &mut Ring, cmac: CmacFn) {
         let bins = self.bins;
         match task {
             Task::Fwd { input } => {
-                self.time.copy_from_slice(&self.frozen[input]);
+                if self.slots > 1 {
+                    self.time.copy_from_slice(&self.frozen[input]);
+                } else {
+                    let p = self.p;
+                    match self.variant {
+                        Variant::OverlapSave => self.time.copy_from_slice(&self.window[input]),
+                        Variant::OverlapAdd => {
+                            self.time[..p].copy_from_slice(&self.window[input][..p]);
+                            self.time[p..].fill(0.0);
+                        }
+                    }
+                }
                 self.fwd
                     .process_with_scratch(&mut self.time, &mut self.freq, &mut self.scratch)
                     .expect("buffer sizes fixed at construction");
@@ -928,10 +953,6 @@ impl Partitioned {
                     }
                 }
                 Buffering::ZeroLatency => {
-                    for ch in 0..ic {
-                        self.xwin[ch][b + fill..b + fill + n]
-                            .copy_from_slice(&self.block[ch][fill..fill + n]);
-                    }
                     if fill + n == b {
                         self.complete_block();
                         for o in 0..oc {
@@ -944,10 +965,15 @@ impl Partitioned {
                         self.t_block += b as u64;
                         self.fill = 0;
                         self.hist_valid = false;
-                        for w in &mut self.xwin {
-                            w.copy_within(b..2 * b, 0);
+                        // The direct head of the next block's partial calls needs this
+                        // block as its "previous" half.
+                        for (w, blk) in self.xwin.iter_mut().zip(&self.block) {
+                            w[..b].copy_from_slice(blk);
                         }
                     } else {
+                        for (w, blk) in self.xwin.iter_mut().zip(&self.block) {
+                            w[b + fill..b + fill + n].copy_from_slice(&blk[fill..fill + n]);
+                        }
                         self.partial(output, done, fill, n);
                         self.fill += n;
                     }
