@@ -27,11 +27,13 @@
 //!     `max(N, M)` for `Valid`), which is cheaper than scipy's full-length transform and gives
 //!     the same numbers up to rounding;
 //!   - [`Method::OverlapAdd`]: `scipy.signal.oaconvolve`: the shorter input is transformed
-//!     once and the longer one is cut into blocks; the block length is the cheapest even fast
-//!     length for the two lengths under the same `N log2 N` cost as scipy's `_calc_oa_lens`
-//!     (which solves the continuous version with a Lambert W). Like scipy, it falls back to
-//!     one plain FFT when the lengths are equal, when either input has length 1, when the
-//!     shorter input is at least half the longer one, or when no block is cheaper;
+//!     once and the longer one is cut into blocks; the block length is the even fast length
+//!     that minimises the measured cost model below for these exact lengths (scipy's
+//!     `_calc_oa_lens` minimises a continuous `N log2 N / (N - M + 1)` with a Lambert W and
+//!     rounds up to a fast length; the choices land close). Like scipy, it falls back to one
+//!     plain FFT when the lengths are equal, when either input has length 1, when the shorter
+//!     input is at least half the longer one, or when no block is cheaper; only the blocks
+//!     that touch the requested output range are computed;
 //!   - [`Method::Auto`]: like `scipy.signal.convolve(method='auto')` / `choose_conv_method`,
 //!     picks the cheapest of the three by a cost model (see below), see [`choose_method`].
 //! - [`circular`]`(a, v, n)` is MATLAB's `cconv(a, v, n)`: the full linear convolution
