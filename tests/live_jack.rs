@@ -9,6 +9,7 @@
 //! unless `FALTUNG_REQUIRE_JACK=1` (set in CI), where they fail.
 #![cfg(all(feature = "audio-io", feature = "jack"))]
 
+mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -47,16 +48,9 @@ fn jack_client(name: &str) -> Option<jack::Client> {
     }
 }
 
+/// Seeded noise in [-1, 1), as f64 (the shared test generator).
 fn noise(seed: u64, n: usize) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0
-        })
-        .collect()
+    common::to_f64(&common::noise(seed, n))
 }
 
 /// A stereo IR: decaying noise, different on each side.

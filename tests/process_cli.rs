@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use faltung::reference::convolve_full;
-use faltung::wav::{SampleFormat, WavReader, WavWriter};
+use faltung::wav::SampleFormat;
+
+mod common;
+use common::wav::{read_wav, write_wav};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faltung"))
@@ -35,47 +38,6 @@ fn seeded(n: usize, seed: u64, amp: f64) -> Vec<f64> {
             ((u * 2.0 - 1.0) * amp) as f32 as f64
         })
         .collect()
-}
-
-fn write_wav(path: &Path, chans: &[Vec<f64>], rate: u32, format: SampleFormat) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut w =
-        WavWriter::new(std::io::BufWriter::new(f), path, chans.len(), rate, format).unwrap();
-    let n = chans[0].len();
-    let inter: Vec<f64> = (0..n)
-        .flat_map(|i| chans.iter().map(move |c| c[i]))
-        .collect();
-    if format.is_float() {
-        w.write_f32(&inter.iter().map(|&v| v as f32).collect::<Vec<_>>())
-            .unwrap();
-    } else {
-        let full = (1i64 << (format.bits() - 1)) as f64;
-        w.write_int(
-            &inter
-                .iter()
-                .map(|&v| (v * full).round().clamp(-full, full - 1.0) as i32)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap();
-    }
-    w.finalize().unwrap();
-}
-
-fn read_wav(path: &Path) -> (Vec<Vec<f64>>, SampleFormat) {
-    let mut r = WavReader::open(path).unwrap();
-    let info = r.info();
-    let mut buf = vec![0f32; info.frames as usize * info.channels];
-    r.read_frames(&mut buf).unwrap();
-    let chans = (0..info.channels)
-        .map(|c| {
-            buf.iter()
-                .skip(c)
-                .step_by(info.channels)
-                .map(|&v| v as f64)
-                .collect()
-        })
-        .collect();
-    (chans, info.format)
 }
 
 fn max_err(got: &[f64], want: &[f64]) -> f64 {

@@ -5,6 +5,8 @@
 //! crossfade wrapper in the middle of a swap, and the live pipeline's callback bodies and
 //! processing step (run here without devices) must all count zero.
 
+mod common;
+use common::noise;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -56,18 +58,6 @@ fn heap_events<R>(f: impl FnOnce() -> R) -> (usize, R) {
     let r = f();
     ARMED.with(|a| a.set(false));
     (EVENTS.with(|e| e.get()), r)
-}
-
-fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
 }
 
 fn decaying_ir(seed: u64, len: usize) -> Vec<f32> {

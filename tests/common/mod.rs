@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: a seeded PRNG and signal makers.
 #![allow(dead_code)]
 
+pub mod wav;
+
 /// SplitMix64: small, seeded, good enough for test signals.
 pub struct Rng(u64);
 
