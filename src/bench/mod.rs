@@ -8,8 +8,12 @@
 //! - [`plot`]: the per-call time distribution as SVG.
 //! - [`Report`]: one (call size, plan) result, serialisable to the JSON schema documented
 //!   in BENCHMARKS.md.
+//! - [`roundtrip`] (cargo feature `jack`): the live pipeline's real latency on a JACK
+//!   server, measured with impulses, next to the sum of its parts.
 
 pub mod plot;
+#[cfg(feature = "jack")]
+pub mod roundtrip;
 pub mod run;
 pub mod stats;
 

@@ -1,6 +1,7 @@
 //! `faltung bench`: what each call size costs — per-call time percentiles, headroom against
 //! the deadline, real-time factor, verdict — and what latency it adds, for one or more
-//! plans side by side.
+//! plans side by side. With `--roundtrip --host jack`: the live pipeline's real latency on
+//! a JACK server, measured with impulses, next to the sum of its parts.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -21,8 +22,9 @@ pub struct BenchArgs {
     /// Kernel spec instead of a file, e.g. `flat:63`.
     #[arg(long)]
     pub kernel: Option<String>,
-    /// Frames per call to measure (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "32,64,128,256,1024")]
+    /// Frames per call to measure (comma-separated) [default: 32,64,128,256,1024; with
+    /// --roundtrip: the server period].
+    #[arg(long, value_delimiter = ',')]
     pub block: Vec<usize>,
     /// Sample rate in Hz (sets the deadline). Default: the IR file's rate, else 48000.
     #[arg(long)]
@@ -51,7 +53,20 @@ pub struct BenchArgs {
     /// Draw the per-call time distribution per call size into an SVG file.
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
+    /// Measure the live pipeline's round trip on an audio server instead: impulses sent
+    /// through `faltung live`'s path and detected in its output (needs --host jack).
+    #[arg(long, conflicts_with_all = ["plan", "seconds", "plot", "rt_priority", "latency_budget"])]
+    pub roundtrip: bool,
+    /// Audio host for --roundtrip (only `jack` is supported).
+    #[arg(long, requires = "roundtrip")]
+    pub host: Option<String>,
+    /// Impulses per round-trip measurement.
+    #[arg(long, default_value_t = 8, requires = "roundtrip")]
+    pub repeats: usize,
 }
+
+/// Call sizes measured when --block is not given.
+const DEFAULT_BLOCKS: [usize; 5] = [32, 64, 128, 256, 1024];
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanArg {
@@ -93,9 +108,15 @@ fn load_kernel(a: &BenchArgs) -> anyhow::Result<Kernel> {
     }
 }
 
-pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     if let Some(b) = a.block.iter().find(|&&b| b == 0) {
         bail!("--block {b}: a call needs at least 1 frame");
+    }
+    if a.roundtrip {
+        return roundtrip(&a);
+    }
+    if a.block.is_empty() {
+        a.block = DEFAULT_BLOCKS.to_vec();
     }
     if !(a.seconds.is_finite() && a.seconds > 0.0) {
         bail!("--seconds {}: must be a positive number", a.seconds);
@@ -310,4 +331,186 @@ fn print_rows(
         )?;
     }
     Ok(())
+}
+
+/// `--roundtrip`: check the host, then measure (JACK only).
+fn roundtrip(a: &BenchArgs) -> anyhow::Result<()> {
+    match a.host.as_deref() {
+        Some(h) if h.eq_ignore_ascii_case("jack") => {}
+        Some(h) => bail!(
+            "--roundtrip --host {h}: the round trip can only be measured on JACK (--host jack)"
+        ),
+        None => bail!(
+            "--roundtrip needs --host jack: the round trip can only be measured on a JACK server"
+        ),
+    }
+    if a.repeats == 0 {
+        bail!("--repeats 0: measure at least one impulse");
+    }
+    #[cfg(feature = "jack")]
+    {
+        roundtrip_jack::run(a)
+    }
+    #[cfg(not(feature = "jack"))]
+    {
+        bail!("--roundtrip: this faltung was built without JACK support (cargo feature `jack`)")
+    }
+}
+
+#[cfg(feature = "jack")]
+mod roundtrip_jack {
+    use super::*;
+    use faltung::bench::roundtrip::{Harness, RoundTripOptions, RoundTripReport};
+
+    pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
+        let mut harness = Harness::connect()?;
+        let rate_hz = harness.rate_hz();
+        let period = harness.period_frames();
+        if let Some(r) = a.rate.filter(|&r| r != rate_hz) {
+            bail!("--rate {r}: the JACK server runs at {rate_hz} Hz (the round trip uses the server's rate)");
+        }
+        let kernel = match (&a.ir, &a.kernel) {
+            (Some(path), _) => load_ir(path, &IrOptions::default())?,
+            (None, Some(spec)) => parse_spec(spec, Some(rate_hz))?,
+            (None, None) => {
+                bail!("give an impulse response (--ir FILE) or a kernel (--kernel SPEC)")
+            }
+        };
+        let blocks: Vec<Option<usize>> = if a.block.is_empty() {
+            vec![None]
+        } else {
+            a.block.iter().map(|&b| Some(b)).collect()
+        };
+        let json_to_stdout = a.json.as_deref() == Some("-");
+        let mut out: Box<dyn Write> = if json_to_stdout {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
+        };
+        writeln!(
+            out,
+            "round trip through faltung's live path on JACK ({rate_hz} Hz, period {period} frames): \
+             {}, {} taps x {} channel(s)",
+            kernel.name,
+            kernel.len_frames(),
+            kernel.channel_count()
+        )?;
+        let mut reports = Vec::new();
+        for block in blocks {
+            let mut opts = RoundTripOptions::new(kernel.clone());
+            opts.block_frames = block;
+            opts.input_channels = a.channels;
+            opts.repeats = a.repeats;
+            let r = harness.measure(&opts).with_context(|| {
+                format!(
+                    "{}: round trip at block {}",
+                    kernel.name,
+                    block.map_or("= period".to_string(), |b| b.to_string())
+                )
+            })?;
+            print_roundtrip(&mut out, &r)?;
+            reports.push(r);
+        }
+        if let Some(dest) = &a.json {
+            let text = serde_json::to_string_pretty(&reports)?;
+            if dest == "-" {
+                println!("{text}");
+            } else {
+                std::fs::write(dest, text + "\n")
+                    .with_context(|| format!("{dest}: cannot write"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn print_roundtrip(w: &mut dyn Write, r: &RoundTripReport) -> std::io::Result<()> {
+        let fr = |f: usize| format!("{f:>6} fr {:>7.2} ms", r.ms(f as f64));
+        writeln!(w)?;
+        writeln!(
+            w,
+            "block {} frames, {} in / {} out channel(s), {} impulses at offsets {}..{} in the period{}",
+            r.block_frames,
+            r.input_channels,
+            r.output_channels,
+            r.repeats,
+            r.offsets_frames.first().copied().unwrap_or(0),
+            r.offsets_frames.last().copied().unwrap_or(0),
+            if r.realtime_priority {
+                ""
+            } else {
+                " (processing thread without real-time priority)"
+            }
+        )?;
+        writeln!(
+            w,
+            "  measured round trip: min {} fr ({:.2} ms), median {} fr ({:.2} ms), max {} fr ({:.2} ms)",
+            r.min_frames,
+            r.min_ms,
+            r.median_frames,
+            r.median_ms,
+            r.max_frames,
+            r.max_ms
+        )?;
+        writeln!(w, "  sum of the parts:")?;
+        writeln!(
+            w,
+            "    input buffer    {}  JACK capture latency of what feeds faltung (the harness)",
+            fr(r.input_buffer_frames)
+        )?;
+        writeln!(
+            w,
+            "    ring prefill    {}  the {}-frame block rounded up to whole {}-frame periods",
+            fr(r.ring_prefill_frames),
+            r.block_frames,
+            r.period_frames
+        )?;
+        writeln!(
+            w,
+            "    engine latency  {}  {}",
+            fr(r.engine_latency_frames),
+            r.plan
+        )?;
+        writeln!(
+            w,
+            "    output buffer   {}  JACK playback latency of what faltung feeds (the harness)",
+            fr(r.output_buffer_frames)
+        )?;
+        writeln!(w, "    total           {}", fr(r.budget_frames))?;
+        let verdict = if r.min_frames == r.budget_frames && r.max_frames == r.budget_frames {
+            "every impulse came back exactly at the budget".to_string()
+        } else {
+            format!(
+                "measured - budget: {:+} .. {:+} frames",
+                r.min_frames as i64 - r.budget_frames as i64,
+                r.max_frames as i64 - r.budget_frames as i64
+            )
+        };
+        writeln!(
+            w,
+            "  {verdict}; detection mismatch at most {:.1e} of the response peak",
+            r.match_error
+        )?;
+        if let (Some(c), Some(p), Some(t), Some(ms)) = (
+            r.system_capture_frames,
+            r.system_playback_frames,
+            r.system_round_trip_frames,
+            r.system_round_trip_ms,
+        ) {
+            writeln!(
+                w,
+                "  through the sound card's ports: system:capture {c} + faltung {} + \
+                 system:playback {p} = {t} fr ({ms:.2} ms)",
+                r.ring_prefill_frames + r.engine_latency_frames
+            )?;
+        }
+        if r.disturbed() {
+            writeln!(
+                w,
+                "  warning: disturbed by {} server xrun(s), {} underrun(s), {} input gap(s), \
+                 {} overrun(s): the figures may be off; measure again on a quieter machine",
+                r.server_xruns, r.underruns, r.input_gaps, r.overruns
+            )?;
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,741 @@
+//! Round trip through the live pipeline on a JACK server: what latency a user really gets,
+//! next to the sum of the parts that faltung reports.
+//!
+//! [`Harness::connect`] opens a JACK client of its own (the harness). [`Harness::measure`]
+//! starts faltung's live path in this process ([`Session::start`] on the JACK host), takes
+//! faltung's ports away from the sound card's (`system:*`) ports and patches them to the
+//! harness instead:
+//!
+//! ```text
+//!   harness:feed ──> cpal_client_<pid>_in:in_N   (faltung)   cpal_client_<pid>_out:out_N ──> harness:cap_N
+//! ```
+//!
+//! The harness then plays single impulses, spaced so that the responses do not overlap and
+//! at different offsets within the server period, and records faltung's output from the
+//! same cycle on. The response to an impulse is the impulse convolved with the kernel, so
+//! each one is found by matching against the known response (the argmax of the
+//! cross-correlation of the captured audio with the expected response, summed over the
+//! output ports): a kernel's own leading zeros or group delay are part of the response and
+//! do not count as latency. The round trip of an impulse is the frame it was detected at
+//! minus the frame it was played at, in the harness's own frame count.
+//!
+//! ## The budget
+//! The measured round trip is compared with the sum of the parts:
+//! - *input buffer*: the JACK capture latency of faltung's input ports, i.e. of what feeds
+//!   them (the harness: 0; a sound card's `system:capture_N`: what
+//!   `jack_port_get_latency_range` reports for it, [`RoundTripReport::system_capture_frames`]);
+//! - *ring prefill* ([`SessionInfo::lag_frames`]) and *engine latency*
+//!   ([`SessionInfo::engine_latency_frames`]): what faltung adds;
+//! - *output buffer*: the JACK playback latency of faltung's output ports, i.e. of what
+//!   they feed (the harness: 0; `system:playback_N`:
+//!   [`RoundTripReport::system_playback_frames`]).
+//!
+//! JACK runs the clients of one cycle in graph order (faltung's output client, the
+//! harness, faltung's input client), so between the harness's ports the round trip is
+//! exactly the budget; through a sound card's ports the server adds the two system
+//! latencies on top.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::convolve::{convolve, Method, Mode};
+use crate::engine::Routing;
+use crate::kernel::Kernel;
+use crate::live::{LiveError, LiveOptions, Session, SessionInfo};
+
+/// Errors of the round-trip measurement.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoundTripError {
+    #[error(
+        "no JACK server is running{server} ({reason}); start one, e.g. \
+         `jackd -d dummy -r 48000 -p 256` (no sound card needed)"
+    )]
+    NoServer { server: String, reason: String },
+    #[error("{0}")]
+    Live(#[from] LiveError),
+    #[error("JACK: cannot {what}: {reason}")]
+    Jack { what: String, reason: String },
+    #[error("faltung's JACK port `{port}` did not appear; the server's ports: {available}")]
+    MissingPort { port: String, available: String },
+    #[error("the live pipeline failed during the measurement: {reason}")]
+    Failed { reason: String },
+    #[error(
+        "the harness did not finish within {seconds:.0} s (is the JACK server running its cycles?)"
+    )]
+    Timeout { seconds: f64 },
+    #[error(
+        "impulse {index} of {count}: no response in faltung's output within {window_frames} \
+         frames (silent output, or a kernel that is all zeros)"
+    )]
+    NoResponse {
+        index: usize,
+        count: usize,
+        window_frames: usize,
+    },
+    #[error("invalid setting: {what}")]
+    Invalid { what: String },
+}
+
+fn jack_err(what: &str) -> impl Fn(jack::Error) -> RoundTripError + '_ {
+    move |e| RoundTripError::Jack {
+        what: what.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct RoundTripOptions {
+    pub kernel: Kernel,
+    /// Processing block in frames (default: the server period).
+    pub block_frames: Option<usize>,
+    /// faltung's input channels (default: as `faltung live`).
+    pub input_channels: Option<usize>,
+    /// Number of impulses.
+    pub repeats: usize,
+}
+
+impl RoundTripOptions {
+    pub fn new(kernel: Kernel) -> Self {
+        RoundTripOptions {
+            kernel,
+            block_frames: None,
+            input_channels: None,
+            repeats: 8,
+        }
+    }
+}
+
+/// One measurement, serialisable to the JSON schema documented in BENCHMARKS.md.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundTripReport {
+    /// Kernel name and length in frames.
+    pub kernel: String,
+    pub kernel_frames: usize,
+    pub rate_hz: u32,
+    /// The server's period (JACK buffer size).
+    pub period_frames: usize,
+    /// faltung's processing block.
+    pub block_frames: usize,
+    pub input_channels: usize,
+    pub output_channels: usize,
+    /// The engine plan (`Display` of the plan).
+    pub plan: String,
+    /// Whether faltung's processing thread got real-time scheduling.
+    pub realtime_priority: bool,
+    /// Number of impulses measured.
+    pub repeats: usize,
+    /// Each impulse's offset within the server period when it was played.
+    pub offsets_frames: Vec<usize>,
+    /// Each impulse's measured round trip.
+    pub measured_frames: Vec<usize>,
+    pub min_frames: usize,
+    /// Median (numpy's, the mean of the middle two for an even count).
+    pub median_frames: f64,
+    pub max_frames: usize,
+    pub min_ms: f64,
+    pub median_ms: f64,
+    pub max_ms: f64,
+    /// Largest difference between a captured response and the expected one (the
+    /// impulse times the kernel, placed at the measured round trip), relative to the
+    /// expected response's peak: small when every detection is a true match.
+    pub match_error: f64,
+    /// The budget: JACK capture latency of faltung's input ports (what feeds them).
+    pub input_buffer_frames: usize,
+    /// faltung's ring prefill (`SessionInfo::lag_frames`).
+    pub ring_prefill_frames: usize,
+    /// The engine's latency at this block (`SessionInfo::engine_latency_frames`).
+    pub engine_latency_frames: usize,
+    /// JACK playback latency of faltung's output ports (what they feed).
+    pub output_buffer_frames: usize,
+    /// input buffer + ring prefill + engine latency + output buffer.
+    pub budget_frames: usize,
+    pub budget_ms: f64,
+    /// JACK capture latency of the sound card's first capture port (`system:capture_1`),
+    /// if the server has one: what a microphone adds in front of faltung.
+    pub system_capture_frames: Option<usize>,
+    /// JACK playback latency of `system:playback_1`: what the speaker side adds.
+    pub system_playback_frames: Option<usize>,
+    /// The round trip from the sound card's capture to its playback: system capture +
+    /// ring prefill + engine latency + system playback.
+    pub system_round_trip_frames: Option<usize>,
+    pub system_round_trip_ms: Option<f64>,
+    /// Disturbances during the measurement: the server's xruns, faltung's output
+    /// underruns, input gaps and input overruns. With any of them the figures may be off.
+    pub server_xruns: u64,
+    pub underruns: u64,
+    pub input_gaps: u64,
+    pub overruns: u64,
+}
+
+impl RoundTripReport {
+    /// Whether anything disturbed the measurement (see the counters).
+    pub fn disturbed(&self) -> bool {
+        self.server_xruns + self.underruns + self.input_gaps + self.overruns > 0
+    }
+
+    pub fn ms(&self, frames: f64) -> f64 {
+        frames * 1000.0 / f64::from(self.rate_hz)
+    }
+}
+
+/// Amplitude of the impulses.
+const AMPLITUDE: f32 = 0.5;
+/// How long the pipeline runs before the first impulse.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// The harness: a JACK client of its own, on the default server (`JACK_DEFAULT_SERVER`).
+pub struct Harness {
+    client: Option<jack::Client>,
+    rate_hz: u32,
+    period_frames: usize,
+}
+
+impl Harness {
+    /// Connect to the running JACK server (never starts one).
+    pub fn connect() -> Result<Harness, RoundTripError> {
+        let (client, _) =
+            jack::Client::new("faltung_roundtrip", jack::ClientOptions::NO_START_SERVER).map_err(
+                |e| RoundTripError::NoServer {
+                    server: std::env::var("JACK_DEFAULT_SERVER")
+                        .map(|s| format!(" (server name `{s}` from JACK_DEFAULT_SERVER)"))
+                        .unwrap_or_default(),
+                    reason: e.to_string(),
+                },
+            )?;
+        Ok(Harness {
+            rate_hz: client.sample_rate(),
+            period_frames: client.buffer_size() as usize,
+            client: Some(client),
+        })
+    }
+
+    pub fn rate_hz(&self) -> u32 {
+        self.rate_hz
+    }
+
+    pub fn period_frames(&self) -> usize {
+        self.period_frames
+    }
+
+    /// Start faltung's live path, play `opts.repeats` impulses through it and measure
+    /// each one's round trip. The session is stopped before this returns.
+    pub fn measure(&mut self, opts: &RoundTripOptions) -> Result<RoundTripReport, RoundTripError> {
+        if opts.repeats == 0 {
+            return Err(RoundTripError::Invalid {
+                what: "--repeats must be at least 1".into(),
+            });
+        }
+        let client = self.client.take().ok_or_else(|| RoundTripError::Failed {
+            reason: "the harness's JACK client was lost in an earlier measurement".into(),
+        })?;
+        let mut live = LiveOptions::new(vec![opts.kernel.clone()]);
+        live.host = Some("jack".into());
+        live.rate_hz = Some(self.rate_hz);
+        live.block_frames = opts.block_frames;
+        live.input_channels = opts.input_channels;
+        let session = match Session::start(&live) {
+            Ok(s) => s,
+            Err(e) => {
+                self.client = Some(client);
+                return Err(e.into());
+            }
+        };
+        let result = self.run(client, session, opts);
+        match result {
+            Ok((client, report)) => {
+                self.client = Some(client);
+                Ok(report)
+            }
+            Err((client, e)) => {
+                self.client = client;
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn run(
+        &self,
+        client: jack::Client,
+        mut session: Session,
+        opts: &RoundTripOptions,
+    ) -> Result<(jack::Client, RoundTripReport), (Option<jack::Client>, RoundTripError)> {
+        let info = session.info().clone();
+        let period = self.period_frames;
+        let kernel = &opts.kernel;
+        let expected = match expected_responses(kernel, &info) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = session.stop();
+                return Err((Some(client), e));
+            }
+        };
+        let response_frames = expected.iter().map(Vec::len).max().unwrap_or(0);
+        let budget_faltung = info.lag_frames + info.engine_latency_frames;
+        // Search window for a response: well past the budget, so that a pipeline that is
+        // later than it claims is still measured rather than missed.
+        let max_lag = budget_faltung + 8 * period.max(info.block_frames);
+        let spacing = (max_lag + response_frames + period).div_ceil(period) * period;
+        let offsets: Vec<usize> = (0..opts.repeats)
+            .map(|i| {
+                if opts.repeats == 1 {
+                    0
+                } else {
+                    i * (period - 1) / (opts.repeats - 1)
+                }
+            })
+            .collect();
+        let lead = 2 * period;
+        let starts: Vec<usize> = offsets
+            .iter()
+            .enumerate()
+            .map(|(i, &o)| lead + i * spacing + o)
+            .collect();
+        let total = starts.last().copied().unwrap_or(0) + max_lag + response_frames + period;
+
+        // Ports and the process handler, all buffers allocated here.
+        let feed = match client.register_port("feed", jack::AudioOut::default()) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = session.stop();
+                return Err((Some(client), jack_err("register the harness's port")(e)));
+            }
+        };
+        let mut caps = Vec::new();
+        for c in 0..info.output_channels {
+            match client.register_port(&format!("cap_{c}"), jack::AudioIn::default()) {
+                Ok(p) => caps.push(p),
+                Err(e) => {
+                    let _ = session.stop();
+                    return Err((Some(client), jack_err("register the harness's port")(e)));
+                }
+            }
+        }
+        let names = |p: Result<String, jack::Error>| p.unwrap_or_default();
+        let feed_name = names(feed.name());
+        let cap_names: Vec<String> = caps.iter().map(|p| names(p.name())).collect();
+        let armed = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let xruns = Arc::new(AtomicU64::new(0));
+        let probe = Probe {
+            feed,
+            capture: vec![vec![0.0; total]; caps.len()],
+            caps,
+            armed: armed.clone(),
+            done: done.clone(),
+            impulses: starts.clone(),
+            next: 0,
+            frame: 0,
+            total,
+        };
+        let notes = Notes {
+            xruns: xruns.clone(),
+        };
+        let active = match client.activate_async(notes, probe) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = session.stop();
+                return Err((None, jack_err("activate the harness")(e)));
+            }
+        };
+        let measured = (|| {
+            let c = active.as_client();
+            let pid = std::process::id();
+            let in_ports: Vec<String> = (0..info.input_channels)
+                .map(|i| format!("cpal_client_{pid}_in:in_{i}"))
+                .collect();
+            let out_ports: Vec<String> = (0..info.output_channels)
+                .map(|i| format!("cpal_client_{pid}_out:out_{i}"))
+                .collect();
+            wait_ports(c, in_ports.iter().chain(&out_ports))?;
+            // Only the harness feeds faltung and hears it.
+            for p in in_ports.iter().chain(&out_ports) {
+                if let Some(port) = c.port_by_name(p) {
+                    for other in port.get_connections() {
+                        let _ = c.disconnect_ports_by_name(&other, p);
+                        let _ = c.disconnect_ports_by_name(p, &other);
+                    }
+                }
+            }
+            for p in &in_ports {
+                c.connect_ports_by_name(&feed_name, p)
+                    .map_err(jack_err("connect the harness to faltung's input"))?;
+            }
+            for (p, cap) in out_ports.iter().zip(&cap_names) {
+                c.connect_ports_by_name(p, cap)
+                    .map_err(jack_err("connect faltung's output to the harness"))?;
+            }
+            std::thread::sleep(SETTLE);
+            let range = |name: &str, mode| {
+                c.port_by_name(name)
+                    .map(|p| p.get_latency_range(mode).1 as usize)
+            };
+            let port_latency = |ports: &[String], mode| {
+                ports
+                    .iter()
+                    .filter_map(|p| range(p, mode))
+                    .max()
+                    .unwrap_or(0)
+            };
+            let input_buffer = port_latency(&in_ports, jack::LatencyType::Capture);
+            let output_buffer = port_latency(&out_ports, jack::LatencyType::Playback);
+            let system_capture = range("system:capture_1", jack::LatencyType::Capture);
+            let system_playback = range("system:playback_1", jack::LatencyType::Playback);
+
+            let before = session.stats();
+            let xruns_before = xruns.load(Ordering::Relaxed);
+            armed.store(true, Ordering::Release);
+            let seconds = total as f64 / f64::from(self.rate_hz) + 10.0;
+            let t0 = Instant::now();
+            while !done.load(Ordering::Acquire) {
+                if let Some(reason) = session.failure() {
+                    return Err(RoundTripError::Failed { reason });
+                }
+                if t0.elapsed().as_secs_f64() > seconds {
+                    return Err(RoundTripError::Timeout { seconds });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let after = session.stats();
+            Ok(Parts {
+                input_buffer,
+                output_buffer,
+                system_capture,
+                system_playback,
+                server_xruns: xruns.load(Ordering::Relaxed) - xruns_before,
+                underruns: after.underruns - before.underruns,
+                input_gaps: after.input_gaps - before.input_gaps,
+                overruns: after.overruns - before.overruns,
+            })
+        })();
+        let back = active.deactivate();
+        let _ = session.stop();
+        let (client, probe) = match back {
+            Ok((client, _, probe)) => (client, probe),
+            Err(e) => return Err((None, jack_err("deactivate the harness")(e))),
+        };
+        let parts = match measured {
+            Ok(p) => p,
+            Err(e) => return Err((Some(client), e)),
+        };
+        let _ = client.unregister_port(probe.feed);
+        for p in probe.caps {
+            let _ = client.unregister_port(p);
+        }
+        let detections = match detect_all(&probe.capture, &expected, &starts, max_lag) {
+            Ok(d) => d,
+            Err(e) => return Err((Some(client), e)),
+        };
+        Ok((
+            client,
+            report(kernel, &info, period, &offsets, &detections, &parts),
+        ))
+    }
+}
+
+struct Parts {
+    input_buffer: usize,
+    output_buffer: usize,
+    system_capture: Option<usize>,
+    system_playback: Option<usize>,
+    server_xruns: u64,
+    underruns: u64,
+    input_gaps: u64,
+    overruns: u64,
+}
+
+fn report(
+    kernel: &Kernel,
+    info: &SessionInfo,
+    period: usize,
+    offsets: &[usize],
+    detections: &[(usize, f64)],
+    parts: &Parts,
+) -> RoundTripReport {
+    let ms = |f: f64| f * 1000.0 / f64::from(info.rate_hz);
+    let measured: Vec<usize> = detections.iter().map(|d| d.0).collect();
+    let mut sorted: Vec<f64> = measured.iter().map(|&m| m as f64).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = super::quantile_sorted(&sorted, 0.5).unwrap_or(0.0);
+    let min = measured.iter().copied().min().unwrap_or(0);
+    let max = measured.iter().copied().max().unwrap_or(0);
+    let faltung = info.lag_frames + info.engine_latency_frames;
+    let budget = parts.input_buffer + faltung + parts.output_buffer;
+    let system = match (parts.system_capture, parts.system_playback) {
+        (Some(c), Some(p)) => Some(c + faltung + p),
+        _ => None,
+    };
+    RoundTripReport {
+        kernel: kernel.name.clone(),
+        kernel_frames: kernel.len_frames(),
+        rate_hz: info.rate_hz,
+        period_frames: period,
+        block_frames: info.block_frames,
+        input_channels: info.input_channels,
+        output_channels: info.output_channels,
+        plan: info.plan.clone(),
+        realtime_priority: info.realtime_priority,
+        repeats: measured.len(),
+        offsets_frames: offsets.to_vec(),
+        min_frames: min,
+        median_frames: median,
+        max_frames: max,
+        min_ms: ms(min as f64),
+        median_ms: ms(median),
+        max_ms: ms(max as f64),
+        measured_frames: measured,
+        match_error: detections.iter().map(|d| d.1).fold(0.0, f64::max),
+        input_buffer_frames: parts.input_buffer,
+        ring_prefill_frames: info.lag_frames,
+        engine_latency_frames: info.engine_latency_frames,
+        output_buffer_frames: parts.output_buffer,
+        budget_frames: budget,
+        budget_ms: ms(budget as f64),
+        system_capture_frames: parts.system_capture,
+        system_playback_frames: parts.system_playback,
+        system_round_trip_frames: system,
+        system_round_trip_ms: system.map(|s| ms(s as f64)),
+        server_xruns: parts.server_xruns,
+        underruns: parts.underruns,
+        input_gaps: parts.input_gaps,
+        overruns: parts.overruns,
+    }
+}
+
+/// Wait (up to 10 s) until the named ports exist.
+fn wait_ports<'a>(
+    c: &jack::Client,
+    names: impl Iterator<Item = &'a String> + Clone,
+) -> Result<(), RoundTripError> {
+    let t0 = Instant::now();
+    loop {
+        let missing = names.clone().find(|n| c.port_by_name(n).is_none());
+        let Some(missing) = missing else {
+            return Ok(());
+        };
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err(RoundTripError::MissingPort {
+                port: missing.clone(),
+                available: c.ports(None, None, jack::PortFlags::empty()).join(", "),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What faltung's device output port `c` plays for a unit impulse on every input channel
+/// (the harness feeds all of faltung's inputs): the sum of the kernels routed to the engine
+/// output that the port carries, at wet 1 and gain 0 dB (as [`Session::start`] is called).
+pub fn expected_responses(
+    kernel: &Kernel,
+    info: &SessionInfo,
+) -> Result<Vec<Vec<f64>>, RoundTripError> {
+    let routing = Routing::auto(info.input_channels, kernel.channel_count()).map_err(|e| {
+        RoundTripError::Invalid {
+            what: format!("{}: {e}", kernel.name),
+        }
+    })?;
+    let eng_out = routing.output_channels.max(1);
+    let per_engine_output: Vec<Vec<f64>> = (0..eng_out)
+        .map(|o| {
+            let mut r = vec![0.0; kernel.len_frames()];
+            for p in routing.paths.iter().filter(|p| p.output == o) {
+                for (acc, v) in r.iter_mut().zip(&kernel.channels[p.ir]) {
+                    *acc += v;
+                }
+            }
+            r
+        })
+        .collect();
+    // The pipeline maps device channel c to engine output c % engine outputs.
+    Ok((0..info.output_channels)
+        .map(|c| per_engine_output[c % eng_out].clone())
+        .collect())
+}
+
+/// Find one impulse's response in `captured` (one slice per output port), which starts at
+/// the frame the impulse was played: the lag in `0..=max_lag` at which the summed
+/// cross-correlation with the expected responses peaks, and the largest difference from the
+/// expected response at that lag relative to the response's peak, `amplitude` being the
+/// impulse's. `None` if the captured audio does not correlate with the response at all.
+pub fn detect(
+    captured: &[&[f32]],
+    expected: &[Vec<f64>],
+    max_lag: usize,
+    amplitude: f64,
+) -> Option<(usize, f64)> {
+    let mut total = vec![0.0f64; max_lag + 1];
+    for (cap, resp) in captured.iter().zip(expected) {
+        if resp.iter().all(|&v| v == 0.0) {
+            continue;
+        }
+        let window: Vec<f64> = cap
+            .iter()
+            .take(max_lag + resp.len())
+            .map(|&v| f64::from(v))
+            .chain(std::iter::repeat(0.0))
+            .take(max_lag + resp.len())
+            .collect();
+        let reversed: Vec<f64> = resp.iter().rev().copied().collect();
+        // 'valid': corr[s] = sum_k window[s + k] * resp[k], s = 0..=max_lag.
+        let corr = convolve(&window, &reversed, Mode::Valid, Method::Auto).ok()?;
+        for (t, v) in total.iter_mut().zip(corr) {
+            *t += v;
+        }
+    }
+    let (lag, &best) = total.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    if best.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    let peak = expected
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        * amplitude;
+    let mut err = 0.0f64;
+    for (cap, resp) in captured.iter().zip(expected) {
+        for (t, &got) in cap.iter().take(max_lag + resp.len()).enumerate() {
+            let want = t
+                .checked_sub(lag)
+                .and_then(|k| resp.get(k))
+                .map_or(0.0, |v| amplitude * v);
+            err = err.max((f64::from(got) - want).abs());
+        }
+    }
+    Some((lag, err / peak))
+}
+
+fn detect_all(
+    capture: &[Vec<f32>],
+    expected: &[Vec<f64>],
+    starts: &[usize],
+    max_lag: usize,
+) -> Result<Vec<(usize, f64)>, RoundTripError> {
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let windows: Vec<&[f32]> = capture.iter().map(|c| &c[t.min(c.len())..]).collect();
+            detect(&windows, expected, max_lag, f64::from(AMPLITUDE)).ok_or(
+                RoundTripError::NoResponse {
+                    index: i + 1,
+                    count: starts.len(),
+                    window_frames: max_lag,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The harness's process callback: silence on `feed` except the scheduled impulses, and
+/// everything faltung plays into `capture`, both counted from the first armed cycle.
+/// Allocates nothing.
+struct Probe {
+    feed: jack::Port<jack::AudioOut>,
+    caps: Vec<jack::Port<jack::AudioIn>>,
+    capture: Vec<Vec<f32>>,
+    armed: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+    impulses: Vec<usize>,
+    next: usize,
+    frame: usize,
+    total: usize,
+}
+
+impl jack::ProcessHandler for Probe {
+    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
+        let out = self.feed.as_mut_slice(ps);
+        out.fill(0.0);
+        if !self.armed.load(Ordering::Acquire) || self.frame >= self.total {
+            return jack::Control::Continue;
+        }
+        let n = out.len();
+        let take = n.min(self.total - self.frame);
+        // What faltung played in this cycle (it runs before the harness), then this
+        // cycle's input for it.
+        for (buf, port) in self.capture.iter_mut().zip(&self.caps) {
+            buf[self.frame..self.frame + take].copy_from_slice(&port.as_slice(ps)[..take]);
+        }
+        while let Some(&t) = self.impulses.get(self.next) {
+            if t >= self.frame + n {
+                break;
+            }
+            if t >= self.frame {
+                out[t - self.frame] = AMPLITUDE;
+            }
+            self.next += 1;
+        }
+        self.frame += take;
+        if self.frame >= self.total {
+            self.done.store(true, Ordering::Release);
+        }
+        jack::Control::Continue
+    }
+}
+
+/// Counts the server's xruns.
+struct Notes {
+    xruns: Arc<AtomicU64>,
+}
+
+impl jack::NotificationHandler for Notes {
+    fn xrun(&mut self, _: &jack::Client) -> jack::Control {
+        self.xruns.fetch_add(1, Ordering::Relaxed);
+        jack::Control::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel with 40 leading zeros and a smooth body, as f32 audio placed at `lag`.
+    fn delayed_kernel() -> Vec<f64> {
+        let mut k = vec![0.0; 40];
+        k.extend((0..200).map(|i| (-(i as f64) / 50.0).exp() * ((i as f64) * 0.3).sin()));
+        k
+    }
+
+    fn place(resp: &[f64], lag: usize, len: usize, amplitude: f64) -> Vec<f32> {
+        let mut v = vec![0.0f32; len];
+        for (i, r) in resp.iter().enumerate() {
+            if lag + i < len {
+                v[lag + i] = (amplitude * r) as f32;
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn detection_finds_the_placement_not_the_kernels_own_delay() {
+        let k = delayed_kernel();
+        for lag in [0, 1, 255, 256, 300, 511] {
+            let cap = place(&k, lag, 512 + k.len(), 0.5);
+            let (got, err) = detect(&[&cap], &[k.clone()], 512, 0.5).unwrap();
+            assert_eq!(got, lag);
+            assert!(err < 1e-6, "{err}");
+        }
+    }
+
+    #[test]
+    fn detection_sums_the_output_ports_and_reports_a_wrong_response() {
+        let k = delayed_kernel();
+        let other: Vec<f64> = k.iter().map(|v| -0.5 * v).collect();
+        let a = place(&k, 77, 400 + k.len(), 0.5);
+        let b = place(&other, 77, 400 + k.len(), 0.5);
+        let (lag, err) = detect(&[&a, &b], &[k.clone(), other.clone()], 400, 0.5).unwrap();
+        assert_eq!((lag, err < 1e-6), (77, true));
+        // Twice the expected amplitude: found, but the mismatch is the response's size.
+        let loud = place(&k, 77, 400 + k.len(), 1.0);
+        let (lag, err) = detect(&[&loud], &[k.clone()], 400, 0.5).unwrap();
+        assert_eq!(lag, 77);
+        assert!((err - 1.0).abs() < 1e-6, "{err}");
+        // Silence: nothing to find.
+        assert!(detect(&[&vec![0.0f32; 800]], &[k], 400, 0.5).is_none());
+    }
+}
