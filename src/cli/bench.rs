@@ -337,12 +337,10 @@ fn print_rows(
 fn roundtrip(a: &BenchArgs) -> anyhow::Result<()> {
     match a.host.as_deref() {
         Some(h) if h.eq_ignore_ascii_case("jack") => {}
-        Some(h) => bail!(
-            "--roundtrip --host {h}: the round trip can only be measured on JACK (--host jack)"
-        ),
-        None => bail!(
-            "--roundtrip needs --host jack: the round trip can only be measured on a JACK server"
-        ),
+        Some(h) => {
+            bail!("--roundtrip --host {h}: only JACK is supported for the round trip (--host jack)")
+        }
+        None => bail!("--roundtrip needs --host jack (only JACK is supported for the round trip)"),
     }
     if a.repeats == 0 {
         bail!("--repeats 0: measure at least one impulse");
