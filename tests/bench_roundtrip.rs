@@ -113,11 +113,12 @@ fn roundtrip(args: &[&str]) -> Vec<Value> {
         assert!(stderr.contains("measured round trip"), "{stderr}");
         let xruns: usize = reports.iter().map(|r| int(r, "server_xruns")).sum();
         eprintln!(
-            "{args:?} attempt {attempt}: measured {:?}, budgets {:?}, server xruns {xruns}",
+            "{args:?} attempt {attempt}: measured {}, budgets {:?}, server xruns {xruns}",
             reports
                 .iter()
-                .map(|r| r["measured_frames"].clone())
-                .collect::<Vec<_>>(),
+                .map(|r| r["measured_frames"].to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             reports
                 .iter()
                 .map(|r| int(r, "budget_frames"))

@@ -716,7 +716,7 @@ mod tests {
         let k = delayed_kernel();
         for lag in [0, 1, 255, 256, 300, 511] {
             let cap = place(&k, lag, 512 + k.len(), 0.5);
-            let (got, err) = detect(&[&cap], &[k.clone()], 512, 0.5).unwrap();
+            let (got, err) = detect(&[&cap], std::slice::from_ref(&k), 512, 0.5).unwrap();
             assert_eq!(got, lag);
             assert!(err < 1e-6, "{err}");
         }
@@ -732,7 +732,7 @@ mod tests {
         assert_eq!((lag, err < 1e-6), (77, true));
         // Twice the expected amplitude: found, but the mismatch is the response's size.
         let loud = place(&k, 77, 400 + k.len(), 1.0);
-        let (lag, err) = detect(&[&loud], &[k.clone()], 400, 0.5).unwrap();
+        let (lag, err) = detect(&[&loud], std::slice::from_ref(&k), 400, 0.5).unwrap();
         assert_eq!(lag, 77);
         assert!((err - 1.0).abs() < 1e-6, "{err}");
         // Silence: nothing to find.
