@@ -364,7 +364,9 @@ fn bad_invocations_give_clear_errors() {
     );
     assert_eq!(code, Some(1), "{e}");
     assert!(
-        e.contains("no JACK server is running") && e.contains(&server) && e.contains("jackd"),
+        e.contains(&format!("no JACK server named `{server}`"))
+            && e.contains("is running")
+            && e.contains(&format!("jackd -n {server} -d dummy")),
         "{e}"
     );
 }

@@ -51,10 +51,14 @@ use crate::live::{LiveError, LiveOptions, Session, SessionInfo};
 #[non_exhaustive]
 pub enum RoundTripError {
     #[error(
-        "no JACK server is running{server} ({reason}); start one, e.g. \
-         `jackd -d dummy -r 48000 -p 256` (no sound card needed)"
+        "no JACK server{server} is running (JACK: {reason}); start one, e.g. `{start}` \
+         (the dummy driver needs no sound card)"
     )]
-    NoServer { server: String, reason: String },
+    NoServer {
+        server: String,
+        reason: String,
+        start: String,
+    },
     #[error("{0}")]
     Live(#[from] LiveError),
     #[error("JACK: cannot {what}: {reason}")]
@@ -198,15 +202,7 @@ pub struct Harness {
 impl Harness {
     /// Connect to the running JACK server (never starts one).
     pub fn connect() -> Result<Harness, RoundTripError> {
-        let (client, _) =
-            jack::Client::new("faltung_roundtrip", jack::ClientOptions::NO_START_SERVER).map_err(
-                |e| RoundTripError::NoServer {
-                    server: std::env::var("JACK_DEFAULT_SERVER")
-                        .map(|s| format!(" (server name `{s}` from JACK_DEFAULT_SERVER)"))
-                        .unwrap_or_default(),
-                    reason: e.to_string(),
-                },
-            )?;
+        let client = open_client()?;
         Ok(Harness {
             rate_hz: client.sample_rate(),
             period_frames: client.buffer_size() as usize,
@@ -223,57 +219,51 @@ impl Harness {
     }
 
     /// Start faltung's live path, play `opts.repeats` impulses through it and measure
-    /// each one's round trip. The session is stopped before this returns.
+    /// each one's round trip. The session is stopped and the harness's ports are removed
+    /// before this returns.
     pub fn measure(&mut self, opts: &RoundTripOptions) -> Result<RoundTripReport, RoundTripError> {
         if opts.repeats == 0 {
             return Err(RoundTripError::Invalid {
                 what: "--repeats must be at least 1".into(),
             });
         }
-        let client = self.client.take().ok_or_else(|| RoundTripError::Failed {
-            reason: "the harness's JACK client was lost in an earlier measurement".into(),
-        })?;
+        // After a failed measurement the client was closed (with its ports): open anew.
+        let client = match self.client.take() {
+            Some(c) => c,
+            None => open_client()?,
+        };
+        self.rate_hz = client.sample_rate();
+        self.period_frames = client.buffer_size() as usize;
         let mut live = LiveOptions::new(vec![opts.kernel.clone()]);
         live.host = Some("jack".into());
         live.rate_hz = Some(self.rate_hz);
         live.block_frames = opts.block_frames;
         live.input_channels = opts.input_channels;
-        let session = match Session::start(&live) {
-            Ok(s) => s,
-            Err(e) => {
-                self.client = Some(client);
-                return Err(e.into());
-            }
-        };
-        let result = self.run(client, session, opts);
-        match result {
-            Ok((client, report)) => {
-                self.client = Some(client);
-                Ok(report)
-            }
-            Err((client, e)) => {
-                self.client = client;
-                Err(e)
-            }
-        }
+        let mut session = Session::start(&live)?;
+        let (client, result) = self.run(client, &mut session, opts);
+        // The harness is inactive by now: faltung stops without anyone waiting on it.
+        let _ = session.stop();
+        self.client = client;
+        result
     }
 
-    #[allow(clippy::type_complexity)]
+    /// One measurement on a running session. Gives the client back when it is clean
+    /// (inactive, no ports of ours); drops it otherwise.
     fn run(
         &self,
         client: jack::Client,
-        mut session: Session,
+        session: &mut Session,
         opts: &RoundTripOptions,
-    ) -> Result<(jack::Client, RoundTripReport), (Option<jack::Client>, RoundTripError)> {
+    ) -> (
+        Option<jack::Client>,
+        Result<RoundTripReport, RoundTripError>,
+    ) {
         let info = session.info().clone();
         let period = self.period_frames;
         let kernel = &opts.kernel;
         let expected = match expected_responses(kernel, &info) {
             Ok(e) => e,
-            Err(e) => {
-                let _ = session.stop();
-                return Err((Some(client), e));
-            }
+            Err(e) => return (Some(client), Err(e)),
         };
         let response_frames = expected.iter().map(Vec::len).max().unwrap_or(0);
         let budget_faltung = info.lag_frames + info.engine_latency_frames;
@@ -298,27 +288,29 @@ impl Harness {
             .collect();
         let total = starts.last().copied().unwrap_or(0) + max_lag + response_frames + period;
 
-        // Ports and the process handler, all buffers allocated here.
-        let feed = match client.register_port("feed", jack::AudioOut::default()) {
+        // Ports and the process handler, all buffers allocated here. On an error the
+        // client is dropped, and its ports with it.
+        let ports = (|| {
+            let register = jack_err("register the harness's ports");
+            let feed = client
+                .register_port("feed", jack::AudioOut::default())
+                .map_err(&register)?;
+            let caps = (0..info.output_channels)
+                .map(|c| client.register_port(&format!("cap_{c}"), jack::AudioIn::default()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&register)?;
+            let feed_name = feed.name().map_err(&register)?;
+            let cap_names = caps
+                .iter()
+                .map(|p| p.name())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&register)?;
+            Ok((feed, caps, feed_name, cap_names))
+        })();
+        let (feed, caps, feed_name, cap_names) = match ports {
             Ok(p) => p,
-            Err(e) => {
-                let _ = session.stop();
-                return Err((Some(client), jack_err("register the harness's port")(e)));
-            }
+            Err(e) => return (None, Err(e)),
         };
-        let mut caps = Vec::new();
-        for c in 0..info.output_channels {
-            match client.register_port(&format!("cap_{c}"), jack::AudioIn::default()) {
-                Ok(p) => caps.push(p),
-                Err(e) => {
-                    let _ = session.stop();
-                    return Err((Some(client), jack_err("register the harness's port")(e)));
-                }
-            }
-        }
-        let names = |p: Result<String, jack::Error>| p.unwrap_or_default();
-        let feed_name = names(feed.name());
-        let cap_names: Vec<String> = caps.iter().map(|p| names(p.name())).collect();
         let armed = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
         let xruns = Arc::new(AtomicU64::new(0));
@@ -338,10 +330,7 @@ impl Harness {
         };
         let active = match client.activate_async(notes, probe) {
             Ok(a) => a,
-            Err(e) => {
-                let _ = session.stop();
-                return Err((None, jack_err("activate the harness")(e)));
-            }
+            Err(e) => return (None, Err(jack_err("activate the harness")(e))),
         };
         let measured = (|| {
             let c = active.as_client();
@@ -413,29 +402,45 @@ impl Harness {
                 overruns: after.overruns - before.overruns,
             })
         })();
-        let back = active.deactivate();
-        let _ = session.stop();
-        let (client, probe) = match back {
+        let (client, probe) = match active.deactivate() {
             Ok((client, _, probe)) => (client, probe),
-            Err(e) => return Err((None, jack_err("deactivate the harness")(e))),
+            Err(e) => return (None, Err(jack_err("deactivate the harness")(e))),
         };
         let parts = match measured {
             Ok(p) => p,
-            Err(e) => return Err((Some(client), e)),
+            Err(e) => return (None, Err(e)),
         };
-        let _ = client.unregister_port(probe.feed);
+        let mut clean = client.unregister_port(probe.feed).is_ok();
         for p in probe.caps {
-            let _ = client.unregister_port(p);
+            clean &= client.unregister_port(p).is_ok();
         }
-        let detections = match detect_all(&probe.capture, &expected, &starts, max_lag) {
-            Ok(d) => d,
-            Err(e) => return Err((Some(client), e)),
-        };
-        Ok((
-            client,
-            report(kernel, &info, period, &offsets, &detections, &parts),
-        ))
+        let client = clean.then_some(client);
+        let result = detect_all(&probe.capture, &expected, &starts, max_lag)
+            .map(|d| report(kernel, &info, period, &offsets, &d, &parts));
+        (client, result)
     }
+}
+
+/// A client of the running server, or why there is none.
+fn open_client() -> Result<jack::Client, RoundTripError> {
+    jack::Client::new("faltung_roundtrip", jack::ClientOptions::NO_START_SERVER)
+        .map(|(client, _)| client)
+        .map_err(|e| {
+            let named = std::env::var("JACK_DEFAULT_SERVER")
+                .ok()
+                .filter(|s| !s.is_empty());
+            RoundTripError::NoServer {
+                server: named
+                    .as_ref()
+                    .map(|s| format!(" named `{s}` (JACK_DEFAULT_SERVER)"))
+                    .unwrap_or_default(),
+                reason: e.to_string(),
+                start: match &named {
+                    Some(s) => format!("jackd -n {s} -d dummy -r 48000 -p 256"),
+                    None => "jackd -d dummy -r 48000 -p 256".into(),
+                },
+            }
+        })
 }
 
 struct Parts {

@@ -399,7 +399,21 @@ mod roundtrip_jack {
             opts.block_frames = block;
             opts.input_channels = a.channels;
             opts.repeats = a.repeats;
-            let r = harness.measure(&opts).with_context(|| {
+            let spinner = if std::io::stderr().is_terminal() {
+                let s = ProgressBar::new_spinner();
+                s.set_message(format!(
+                    "measuring the round trip at block {}: {} impulses",
+                    block.map_or_else(|| period.to_string(), |b| b.to_string()),
+                    a.repeats
+                ));
+                s.enable_steady_tick(std::time::Duration::from_millis(100));
+                s
+            } else {
+                ProgressBar::hidden()
+            };
+            let r = harness.measure(&opts);
+            spinner.finish_and_clear();
+            let r = r.with_context(|| {
                 format!(
                     "{}: round trip at block {}",
                     kernel.name,
