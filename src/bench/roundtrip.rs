@@ -31,9 +31,10 @@
 //!   [`RoundTripReport::system_playback_frames`]).
 //!
 //! JACK runs the clients of one cycle in graph order (faltung's output client, the
-//! harness, faltung's input client), so between the harness's ports the round trip is
-//! exactly the budget; through a sound card's ports the server adds the two system
-//! latencies on top.
+//! harness, faltung's input client), so between the harness's ports the round trip should
+//! be exactly the budget, wherever in the period an impulse falls (`tests/bench_roundtrip.rs`
+//! checks that); through a sound card's ports the server adds the two system latencies on
+//! top.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -417,7 +417,7 @@ mod roundtrip_jack {
                 format!(
                     "{}: round trip at block {}",
                     kernel.name,
-                    block.map_or("= period".to_string(), |b| b.to_string())
+                    block.unwrap_or(period)
                 )
             })?;
             print_roundtrip(&mut out, &r)?;
