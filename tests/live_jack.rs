@@ -638,3 +638,48 @@ fn devices_lists_jack_and_a_missing_device_names_the_available_ones() {
         "{err}"
     );
 }
+
+#[test]
+fn without_rate_kernels_are_made_for_the_servers_rate_and_irs_resampled_to_it() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_rate_probe") else {
+        return;
+    };
+    let rate = client.sample_rate();
+    drop(client);
+    // A design with cutoffs in Hz needs the rate: taken from the server.
+    let out = faltung()
+        .args(["live", "--host", "jack", "--duration", "0.5"])
+        .args(["--kernel", "lowpass:63,cutoff=3000"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&format!("{rate} Hz")), "{text}");
+
+    // An IR recorded at another rate is resampled to the server's, and says so.
+    let other_rate = if rate == 44100 { 48000 } else { 44100 };
+    let ir = tmp("rate_ir.wav");
+    write_ir(&ir, &stereo_ir(64), other_rate);
+    let out = faltung()
+        .args(["live", "--host", "jack", "--duration", "0.5", "--ir"])
+        .arg(&ir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("resampled from {other_rate} Hz to {rate} Hz")),
+        "{text}"
+    );
+}

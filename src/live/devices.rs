@@ -141,6 +141,27 @@ pub fn pick_device(
     }
 }
 
+/// The sample rate an input device runs at by default (its default input config).
+pub fn default_input_rate(device: &cpal::Device, name: &str) -> Result<u32, LiveError> {
+    device
+        .default_input_config()
+        .map(|c| c.sample_rate())
+        .map_err(|e| LiveError::Stream {
+            direction: Direction::Input,
+            device: name.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The rate a live session on `host`'s input device `input` (default: the host's default
+/// device) runs at unless told otherwise, so that kernels can be designed and IRs
+/// resampled for it before the session starts.
+pub fn session_rate(host: Option<&str>, input: Option<&str>) -> Result<u32, LiveError> {
+    let host = open_host(host)?;
+    let (dev, name) = pick_device(&host, Direction::Input, input)?;
+    default_input_rate(&dev, &name)
+}
+
 /// One supported configuration range, for listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigRange {
