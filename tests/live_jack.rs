@@ -81,9 +81,7 @@ fn write_ir(path: &Path, ir: &[Vec<f64>; 2], rate: u32) {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("faltung-live-jack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch_path("live-jack", name)
 }
 
 /// A running `faltung live` with its stdout collected line by line.

@@ -3,6 +3,43 @@
 
 pub mod wav;
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh path for a scratch file under cargo's temp dir for integration tests
+/// (`target/tmp`), so that test runs leave nothing in the system temp dir.
+pub fn scratch_path(group: &str, name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faltung-{group}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Write interleaved samples as a 32-bit float WAV with hound (not faltung's own writer),
+/// at a fresh scratch path.
+pub fn write_float_wav(
+    group: &str,
+    name: &str,
+    channels: u16,
+    rate: u32,
+    samples: &[f32],
+) -> PathBuf {
+    let path = scratch_path(group, name);
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    path
+}
+
 /// SplitMix64: small, seeded, good enough for test signals.
 pub struct Rng(u64);
 
