@@ -96,3 +96,18 @@ pub fn max_err(a: &[f32], b: &[f64]) -> (f64, f64) {
 pub fn channel(x: &[f32], channels: usize, ch: usize) -> Vec<f32> {
     x.iter().skip(ch).step_by(channels).copied().collect()
 }
+
+/// `n` seeded uniform values in [-amp, amp), each exactly representable as `f32` so a
+/// float WAV holds them exactly.
+pub fn seeded(n: usize, seed: u64, amp: f64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+            ((u * 2.0 - 1.0) * amp) as f32 as f64
+        })
+        .collect()
+}
