@@ -91,7 +91,11 @@ fn device_list(host: &cpal::Host, dir: Direction) -> String {
         .enumerate()
         .map(|(i, d)| format!("[{i}] {}", device_name(d)))
         .collect();
-    if names.is_empty() {
+    if names.is_empty() && host.id().name() == "JACK" {
+        // cpal's JACK host lists its devices only while it can reach a server.
+        "none (is a JACK server running? start one with e.g. `jackd -d alsa`, or see `jack_lsp`)"
+            .to_string()
+    } else if names.is_empty() {
         "none".to_string()
     } else {
         names.join(", ")
