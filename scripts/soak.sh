@@ -59,7 +59,8 @@ echo "== faltung live for $seconds s"
 
 summary=$(grep '^summary:' "$work/live.log")
 underruns=$(sed -n 's/.*underruns=\([0-9]*\).*/\1/p' <<<"$summary")
+late=$(sed -n 's/.*late_input=\([0-9]*\).*/\1/p' <<<"$summary")
 gaps=$(sed -n 's/.*input_gaps=\([0-9]*\).*/\1/p' <<<"$summary")
 xruns=$(sed -n 's/.*xruns=\([0-9]*\).*/\1/p' <<<"$summary")
-echo "== soak: $seconds s, 2 s IR, $period-frame periods: underruns=$underruns input_gaps=$gaps server_xruns=$xruns"
+echo "== soak: $seconds s, 2 s IR, $period-frame periods: underruns=$underruns (late input: $late) input_gaps=$gaps server_xruns=$xruns"
 [ "$underruns" = "0" ]

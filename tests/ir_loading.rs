@@ -2,24 +2,17 @@
 //! every bad input gives its own error naming the file, the shaping options give their
 //! closed-form results, and resampling keeps the filter's gain.
 
+mod common;
+
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use faltung::kernel::{
     self, apply_options, load_ir, load_ir_with_notes, IrOptions, Kernel, KernelError, Normalize,
 };
 
-/// A fresh file path in a per-process directory under the system temp dir.
-fn temp_path(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("faltung-ir-loading-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)))
-}
-
 fn write_int(name: &str, bits: u16, channels: u16, rate: u32, samples: &[i32]) -> PathBuf {
-    let path = temp_path(name);
+    let path = common::scratch_path("ir-loading", name);
     let spec = hound::WavSpec {
         channels,
         sample_rate: rate,
@@ -33,22 +26,6 @@ fn write_int(name: &str, bits: u16, channels: u16, rate: u32, samples: &[i32]) -
         } else {
             w.write_sample(s).unwrap();
         }
-    }
-    w.finalize().unwrap();
-    path
-}
-
-fn write_float(name: &str, channels: u16, rate: u32, samples: &[f32]) -> PathBuf {
-    let path = temp_path(name);
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
     }
     w.finalize().unwrap();
     path
@@ -120,7 +97,13 @@ fn float_files_round_trip_exactly_and_channels_keep_their_file_order() {
         let samples: Vec<f32> = (0..frames * channels as usize)
             .map(|i| ((i as f32) * 0.37).sin() * 0.9 + (i % channels as usize) as f32)
             .collect();
-        let path = write_float(&format!("float-{channels}.wav"), channels, 48000, &samples);
+        let path = common::write_float_wav(
+            "ir-loading",
+            &format!("float-{channels}.wav"),
+            channels,
+            48000,
+            &samples,
+        );
         let k = load_ir(&path, &IrOptions::default()).unwrap();
         assert_eq!(k.channel_count(), channels as usize);
         for (i, &s) in samples.iter().enumerate() {
@@ -177,7 +160,7 @@ fn nan_and_inf_samples_are_reported_with_frame_and_channel() {
     ] {
         let mut s = vec![0.25f32; 20];
         s[13] = bad; // frame 6, channel 1 of a stereo file
-        let path = write_float(&format!("{what}.wav"), 2, 48000, &s);
+        let path = common::write_float_wav("ir-loading", &format!("{what}.wav"), 2, 48000, &s);
         let e = load_ir(&path, &IrOptions::default()).unwrap_err();
         match &e {
             KernelError::NonFinite { frame, channel, .. } => {
@@ -191,13 +174,13 @@ fn nan_and_inf_samples_are_reported_with_frame_and_channel() {
 
 #[test]
 fn a_file_that_is_not_a_wav_is_unreadable() {
-    let path = temp_path("text.wav");
+    let path = common::scratch_path("ir-loading", "text.wav");
     std::fs::write(&path, b"this is not a RIFF file at all, just some text").unwrap();
     let e = load_ir(&path, &IrOptions::default()).unwrap_err();
     assert!(matches!(e, KernelError::Wav { .. }), "{e:?}");
     assert_names_file(&e, &path);
 
-    let missing = temp_path("missing.wav");
+    let missing = common::scratch_path("ir-loading", "missing.wav");
     let e = load_ir(&missing, &IrOptions::default()).unwrap_err();
     assert!(matches!(e, KernelError::Open { .. }), "{e:?}");
     assert_names_file(&e, &missing);
@@ -207,7 +190,7 @@ fn a_file_that_is_not_a_wav_is_unreadable() {
 fn a_truncated_file_is_an_error_not_a_short_ir() {
     for (bits, float) in [(16u16, false), (24, false), (32, true)] {
         let path = if float {
-            write_float("trunc-f.wav", 2, 48000, &vec![0.5f32; 2000])
+            common::write_float_wav("ir-loading", "trunc-f.wav", 2, 48000, &vec![0.5f32; 2000])
         } else {
             write_int(
                 &format!("trunc-{bits}.wav"),
@@ -262,14 +245,14 @@ fn raw_wav(
 #[test]
 fn compressed_and_64_bit_files_are_refused_with_a_reason() {
     // WAVE_FORMAT_ADPCM (2).
-    let path = temp_path("adpcm.wav");
+    let path = common::scratch_path("ir-loading", "adpcm.wav");
     std::fs::write(&path, raw_wav(2, 1, 48000, 16, 8, &[0; 8])).unwrap();
     let e = load_ir(&path, &IrOptions::default()).unwrap_err();
     assert!(matches!(e, KernelError::Unsupported { .. }), "{e:?}");
     assert_names_file(&e, &path);
 
     // 64-bit IEEE float: not supported by the reader; the error names the file and the bits.
-    let path = temp_path("f64.wav");
+    let path = common::scratch_path("ir-loading", "f64.wav");
     std::fs::write(&path, raw_wav(3, 1, 48000, 64, 16, &[0; 16])).unwrap();
     let e = load_ir(&path, &IrOptions::default()).unwrap_err();
     assert_names_file(&e, &path);
@@ -330,7 +313,7 @@ fn too_long_is_decided_from_the_header_before_reading_samples() {
 
     // A header announcing ~2 GB of data (about 6 hours at 48 kHz stereo 16-bit) in a tiny
     // file: rejected as too long from the header alone, not read, not truncated.
-    let path = temp_path("huge-header.wav");
+    let path = common::scratch_path("ir-loading", "huge-header.wav");
     std::fs::write(&path, raw_wav(1, 2, 48000, 16, 0x7FFF_0000, &[1; 64])).unwrap();
     let e = load_ir(&path, &IrOptions::default()).unwrap_err();
     match &e {
@@ -620,7 +603,7 @@ fn resampling_keeps_dc_gain_scales_energy_by_the_rate_ratio_and_matches_the_cont
 fn a_rate_mismatch_without_resampling_is_an_error_naming_both_rates() {
     let k = ir_at(44100);
     let samples: Vec<f32> = k.channels[0].iter().map(|&v| v as f32).collect();
-    let path = write_float("rate.wav", 1, 44100, &samples);
+    let path = common::write_float_wav("ir-loading", "rate.wav", 1, 44100, &samples);
     let opts = IrOptions {
         target_rate_hz: Some(48000),
         resample: false,

@@ -1,17 +1,11 @@
 //! `faltung kernel` run as a real process: summary, `--text`, `-o`, `--plot`, options
 //! under `--verbose`, and bad files giving one-line errors that name the file.
 
+mod common;
+
 use std::f64::consts::PI;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn temp_path(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("faltung-kernel-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)))
-}
 
 fn faltung(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_faltung"))
@@ -26,22 +20,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn write_float(name: &str, channels: u16, rate: u32, samples: &[f32]) -> PathBuf {
-    let path = temp_path(name);
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-    path
 }
 
 /// The number after `label` on the summary line starting with it.
@@ -103,7 +81,7 @@ fn summary_of_a_moving_average_gives_its_closed_form_numbers() {
 #[test]
 fn text_prints_every_tap_round_trippable_one_frame_per_line() {
     let samples: Vec<f32> = (0..40).map(|i| ((i as f32) * 0.731).sin() / 3.0).collect();
-    let path = write_float("text.wav", 2, 44100, &samples);
+    let path = common::write_float_wav("kernel-cli", "text.wav", 2, 44100, &samples);
     let o = faltung(&["kernel", path.to_str().unwrap(), "--text"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -121,7 +99,7 @@ fn text_prints_every_tap_round_trippable_one_frame_per_line() {
 
 #[test]
 fn output_writes_a_32_bit_float_wav_with_the_taps() {
-    let path = temp_path("k.wav");
+    let path = common::scratch_path("kernel-cli", "k.wav");
     let o = faltung(&[
         "kernel",
         "flat:7",
@@ -149,7 +127,7 @@ fn output_writes_a_32_bit_float_wav_with_the_taps() {
 
 #[test]
 fn plot_writes_an_svg_with_both_panels_and_png_is_refused_clearly() {
-    let path = temp_path("k.svg");
+    let path = common::scratch_path("kernel-cli", "k.svg");
     let o = faltung(&[
         "kernel",
         "flat:31",
@@ -165,7 +143,7 @@ fn plot_writes_an_svg_with_both_panels_and_png_is_refused_clearly() {
     assert!(svg.contains("magnitude (dB)") && svg.contains("amplitude"));
     assert!(svg.matches("<polyline").count() >= 2, "two curves");
 
-    let png = temp_path("k.png");
+    let png = common::scratch_path("kernel-cli", "k.png");
     let o = faltung(&["kernel", "flat:31", "--plot", png.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = stderr(&o);
@@ -180,7 +158,7 @@ fn verbose_reports_the_numbers_each_option_applied() {
     for (i, v) in s.iter_mut().enumerate().skip(100) {
         *v = (-((i - 100) as f32) / 20.0).exp() * 0.5;
     }
-    let path = write_float("opts.wav", 1, 44100, &s);
+    let path = common::write_float_wav("kernel-cli", "opts.wav", 1, 44100, &s);
     let o = faltung(&[
         "kernel",
         path.to_str().unwrap(),
@@ -237,14 +215,15 @@ fn assert_clean_failure(o: &Output, name: &str) -> String {
 
 #[test]
 fn bad_files_fail_with_one_line_naming_the_file() {
-    let garbage = temp_path("garbage.wav");
+    let garbage = common::scratch_path("kernel-cli", "garbage.wav");
     std::fs::write(&garbage, b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").unwrap();
     assert_clean_failure(
         &faltung(&["kernel", garbage.to_str().unwrap()]),
         "garbage.wav",
     );
 
-    let truncated = write_float("truncated.wav", 1, 48000, &vec![0.5f32; 1000]);
+    let truncated =
+        common::write_float_wav("kernel-cli", "truncated.wav", 1, 48000, &vec![0.5f32; 1000]);
     let bytes = std::fs::read(&truncated).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() - 1001]).unwrap();
     let err = assert_clean_failure(
@@ -253,11 +232,11 @@ fn bad_files_fail_with_one_line_naming_the_file() {
     );
     assert!(err.contains("truncated"), "{err}");
 
-    let zeros = write_float("zeros.wav", 1, 48000, &[0.0; 10]);
+    let zeros = common::write_float_wav("kernel-cli", "zeros.wav", 1, 48000, &[0.0; 10]);
     let err = assert_clean_failure(&faltung(&["kernel", zeros.to_str().unwrap()]), "zeros.wav");
     assert!(err.contains("all zeros"), "{err}");
 
-    let missing = temp_path("missing.wav");
+    let missing = common::scratch_path("kernel-cli", "missing.wav");
     assert_clean_failure(
         &faltung(&["kernel", missing.to_str().unwrap()]),
         "missing.wav",
@@ -301,7 +280,7 @@ fn a_true_stereo_file_is_summarised_per_path_in_ll_lr_rl_rr_order() {
             s.push(if f == 0 { 0.1 * (c + 1) as f32 } else { 0.0 });
         }
     }
-    let path = write_float("ts.wav", 4, 48000, &s);
+    let path = common::write_float_wav("kernel-cli", "ts.wav", 4, 48000, &s);
     let o = faltung(&["kernel", path.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);

@@ -81,9 +81,7 @@ fn write_ir(path: &Path, ir: &[Vec<f64>; 2], rate: u32) {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("faltung-live-jack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch_path("live-jack", name)
 }
 
 /// A running `faltung live` with its stdout collected line by line.
@@ -636,5 +634,46 @@ fn devices_lists_jack_and_a_missing_device_names_the_available_ones() {
         err.contains(&format!("{other_rate} Hz"))
             && err.contains(&format!("supports: 1-64 ch, {rate} Hz")),
         "{err}"
+    );
+}
+
+/// `faltung live --host jack --duration 0.5 ARGS...` with no stdin; it must succeed.
+/// Returns its standard output.
+fn live_half_second(args: &[&std::ffi::OsStr]) -> String {
+    let out = faltung()
+        .args(["live", "--host", "jack", "--duration", "0.5"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn without_rate_kernels_are_made_for_the_servers_rate_and_irs_resampled_to_it() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_rate_probe") else {
+        return;
+    };
+    let rate = client.sample_rate();
+    drop(client);
+    // A design with cutoffs in Hz needs the rate: taken from the server.
+    let text = live_half_second(&["--kernel".as_ref(), "lowpass:63,cutoff=3000".as_ref()]);
+    assert!(text.contains(&format!("{rate} Hz")), "{text}");
+
+    // An IR recorded at another rate is resampled to the server's, and says so.
+    let other_rate = if rate == 44100 { 48000 } else { 44100 };
+    let ir = tmp("rate_ir.wav");
+    write_ir(&ir, &stereo_ir(64), other_rate);
+    let text = live_half_second(&["--ir".as_ref(), ir.as_os_str()]);
+    assert!(
+        text.contains(&format!("resampled from {other_rate} Hz to {rate} Hz")),
+        "{text}"
     );
 }

@@ -16,6 +16,7 @@ use faltung::reference::convolve_full;
 use faltung::wav::SampleFormat;
 
 mod common;
+use common::seeded;
 use common::wav::{read_wav, write_wav};
 
 fn golden() -> HashMap<String, Vec<f64>> {
@@ -70,20 +71,6 @@ fn max_err(got: &[f64], want: &[f64]) -> f64 {
 
 fn peak(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
-fn seeded(n: usize, seed: u64, amp: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
-            // f32-representable values so a float WAV holds them exactly.
-            ((u * 2.0 - 1.0) * amp) as f32 as f64
-        })
-        .collect()
 }
 
 fn tmp() -> tempfile::TempDir {

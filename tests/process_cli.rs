@@ -8,6 +8,7 @@ use faltung::reference::convolve_full;
 use faltung::wav::SampleFormat;
 
 mod common;
+use common::seeded;
 use common::wav::{read_wav, write_wav};
 
 fn bin() -> Command {
@@ -25,19 +26,6 @@ fn process(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn seeded(n: usize, seed: u64, amp: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
-            ((u * 2.0 - 1.0) * amp) as f32 as f64
-        })
-        .collect()
 }
 
 fn max_err(got: &[f64], want: &[f64]) -> f64 {
@@ -89,6 +77,12 @@ impl Fixture {
     fn p(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+    /// Write channels as a 48 kHz float WAV named `name` in the fixture's folder.
+    fn f32_wav(&self, name: &str, chans: &[Vec<f64>]) -> PathBuf {
+        let path = self.p(name);
+        write_wav(&path, chans, 48_000, SampleFormat::F32);
+        path
+    }
 }
 
 #[test]
@@ -96,13 +90,8 @@ fn single_file_equals_the_reference_and_prints_a_summary() {
     let f = Fixture::new();
     let x = vec![seeded(6000, 1, 0.5), seeded(6000, 2, 0.5)];
     let h = seeded(1500, 3, 0.02);
-    write_wav(&f.p("in.wav"), &x, 48_000, SampleFormat::F32);
-    write_wav(
-        &f.p("ir.wav"),
-        std::slice::from_ref(&h),
-        48_000,
-        SampleFormat::F32,
-    );
+    f.f32_wav("in.wav", &x);
+    f.f32_wav("ir.wav", std::slice::from_ref(&h));
     let o = process(&[
         &f.p("in.wav"),
         &"-o",
@@ -163,13 +152,8 @@ fn edge_mode_from_the_command_line_equals_scipy() {
     })
     .collect();
     let f = Fixture::new();
-    write_wav(
-        &f.p("x.wav"),
-        &[g["x_long"].clone()],
-        48_000,
-        SampleFormat::F32,
-    );
-    write_wav(&f.p("h.wav"), &[g["h8"].clone()], 48_000, SampleFormat::F32);
+    f.f32_wav("x.wav", &[g["x_long"].clone()]);
+    f.f32_wav("h.wav", &[g["h8"].clone()]);
     for edge in ["reflect", "wrap"] {
         let out = f.p(&format!("{edge}.wav"));
         let o = process(&[
@@ -349,22 +333,17 @@ fn clipping_fails_with_count_and_peak_unless_allowed_and_normalize_fixes_it() {
 #[test]
 fn bad_inputs_give_one_line_errors_naming_the_file() {
     let f = Fixture::new();
-    write_wav(
-        &f.p("good.wav"),
-        &[seeded(1000, 6, 0.5)],
-        48_000,
-        SampleFormat::F32,
-    );
+    f.f32_wav("good.wav", &[seeded(1000, 6, 0.5)]);
     std::fs::write(f.p("text.wav"), b"this is not a wav file at all, just text").unwrap();
     // Truncated: a header announcing 1000 frames, with half of the data.
     let good = std::fs::read(f.p("good.wav")).unwrap();
     std::fs::write(f.p("trunc.wav"), &good[..good.len() / 2]).unwrap();
     // Zero frames.
-    write_wav(&f.p("empty.wav"), &[vec![]], 48_000, SampleFormat::F32);
+    f.f32_wav("empty.wav", &[vec![]]);
     // A NaN in a float WAV.
     let mut nan = seeded(1000, 7, 0.5);
     nan[500] = f64::NAN;
-    write_wav(&f.p("nan.wav"), &[nan], 48_000, SampleFormat::F32);
+    f.f32_wav("nan.wav", &[nan]);
     for bad in [
         "missing.wav",
         "text.wav",
@@ -462,12 +441,7 @@ fn bad_inputs_give_one_line_errors_naming_the_file() {
 #[test]
 fn never_overwrites_the_input_or_an_existing_output_without_force() {
     let f = Fixture::new();
-    write_wav(
-        &f.p("in.wav"),
-        &[seeded(500, 11, 0.5)],
-        48_000,
-        SampleFormat::F32,
-    );
+    f.f32_wav("in.wav", &[seeded(500, 11, 0.5)]);
     let before = std::fs::read(f.p("in.wav")).unwrap();
     let o = process(&[
         &f.p("in.wav"),
@@ -509,12 +483,7 @@ fn disk_full_leaves_no_partial_file() {
     // RLIMIT_FSIZE makes writes past 64 KiB fail (SIGXFSZ ignored, so write() returns
     // EFBIG) — the same path as a full disk.
     let f = Fixture::new();
-    write_wav(
-        &f.p("in.wav"),
-        &[seeded(100_000, 12, 0.5)],
-        48_000,
-        SampleFormat::F32,
-    );
+    f.f32_wav("in.wav", &[seeded(100_000, 12, 0.5)]);
     std::fs::write(f.p("out.wav"), b"old").unwrap();
     let o = Command::new("sh")
         .arg("-c")
@@ -578,7 +547,7 @@ fn ctrl_c_mid_file_leaves_no_output_and_the_old_file_untouched() {
     // 150 s of stereo at 48 kHz and a 1 s stereo IR: long enough to interrupt.
     let n = 48_000 * 150;
     let x = seeded(n, 30, 0.3);
-    write_wav(&f.p("long.wav"), &[x.clone(), x], 48_000, SampleFormat::F32);
+    f.f32_wav("long.wav", &[x.clone(), x]);
     write_wav(
         &f.p("ir.wav"),
         &vec![seeded(48_000, 31, 0.001); 2],
@@ -641,18 +610,8 @@ fn block_renders_with_the_live_plan() {
     let f = Fixture::new();
     let x = seeded(5000, 50, 0.5);
     let h = seeded(2000, 51, 0.02);
-    write_wav(
-        &f.p("in.wav"),
-        std::slice::from_ref(&x),
-        48_000,
-        SampleFormat::F32,
-    );
-    write_wav(
-        &f.p("ir.wav"),
-        std::slice::from_ref(&h),
-        48_000,
-        SampleFormat::F32,
-    );
+    f.f32_wav("in.wav", std::slice::from_ref(&x));
+    f.f32_wav("ir.wav", std::slice::from_ref(&h));
     let o = process(&[
         &f.p("in.wav"),
         &"-o",

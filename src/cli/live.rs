@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use faltung::kernel::{load_ir, parse_spec, IrOptions, Kernel};
+use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
 use faltung::live::{Control, LiveOptions, Session, Stats};
 
 #[derive(Args)]
@@ -112,10 +112,11 @@ fn db(v: f64) -> String {
 
 fn status_line(s: &Stats, latency_ms: f64) -> String {
     format!(
-        "in {} dBFS  out {} dBFS  underruns {} overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
+        "in {} dBFS  out {} dBFS  underruns {} (late input {}) overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
         db(s.in_peak_db),
         db(s.out_peak_db),
         s.underruns,
+        s.late_input,
         s.overruns,
         s.xruns,
         s.input_gaps,
@@ -128,20 +129,26 @@ fn status_line(s: &Stats, latency_ms: f64) -> String {
     )
 }
 
-fn load_kernels(a: &LiveArgs) -> anyhow::Result<Vec<Kernel>> {
-    // With --rate the IRs are resampled to it; otherwise the session warns about an IR
-    // whose rate differs from the device's.
+/// Kernels for a session at `rate_hz`: specs in Hz are designed for it and IRs recorded at
+/// another rate are resampled to it.
+fn load_kernels(a: &LiveArgs, rate_hz: u32) -> anyhow::Result<Vec<Kernel>> {
     let opts = IrOptions {
         max_seconds: a.max_ir_seconds,
-        target_rate_hz: a.rate,
+        target_rate_hz: Some(rate_hz),
         resample: true,
         ..IrOptions::default()
     };
     if let Some(spec) = &a.kernel {
-        return Ok(vec![parse_spec(spec, a.rate)?]);
+        return Ok(vec![parse_spec(spec, Some(rate_hz))?]);
     }
     a.ir.iter()
-        .map(|p| load_ir(p, &opts).map_err(anyhow::Error::from))
+        .map(|p| {
+            let l = load_ir_with_notes(p, &opts)?;
+            for n in &l.notes {
+                println!("{}: {n}", p.display());
+            }
+            Ok(l.kernel)
+        })
         .collect()
 }
 
@@ -151,12 +158,18 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
             bail!("--duration must be a positive number of seconds, got {d}");
         }
     }
-    let kernels = load_kernels(&a)?;
+    // The rate first (the device's unless --rate), so that kernels are made for it.
+    let rate_hz = match a.rate {
+        Some(r) => r,
+        None => faltung::live::devices::session_rate(a.host.as_deref(), a.input.as_deref())
+            .context("cannot start live filtering")?,
+    };
+    let kernels = load_kernels(&a, rate_hz)?;
     let mut opts = LiveOptions::new(kernels);
     opts.host = a.host.clone();
     opts.input = a.input.clone();
     opts.output = a.output.clone();
-    opts.rate_hz = a.rate;
+    opts.rate_hz = Some(rate_hz);
     opts.block_frames = a.block;
     opts.input_channels = a.channels;
     opts.wet = a.wet;
@@ -280,11 +293,12 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     }
     let s = session.stop().context("stopping")?;
     println!(
-        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} input_gaps={} overruns={} xruns={} record_dropped={}{}",
+        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={}{}",
         started.elapsed().as_secs_f64(),
         s.input_frames,
         s.output_frames,
         s.underruns,
+        s.late_input,
         s.input_gaps,
         s.overruns,
         s.xruns,

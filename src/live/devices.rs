@@ -91,7 +91,11 @@ fn device_list(host: &cpal::Host, dir: Direction) -> String {
         .enumerate()
         .map(|(i, d)| format!("[{i}] {}", device_name(d)))
         .collect();
-    if names.is_empty() {
+    if names.is_empty() && host.id().name() == "JACK" {
+        // cpal's JACK host lists its devices only while it can reach a server.
+        "none (is a JACK server running? start one with e.g. `jackd -d alsa`, or see `jack_lsp`)"
+            .to_string()
+    } else if names.is_empty() {
         "none".to_string()
     } else {
         names.join(", ")
@@ -139,6 +143,27 @@ pub fn pick_device(
         [d] => Ok(((*d).clone(), device_name(d))),
         _ => Err(no_device()),
     }
+}
+
+/// The sample rate an input device runs at by default (its default input config).
+pub fn default_input_rate(device: &cpal::Device, name: &str) -> Result<u32, LiveError> {
+    device
+        .default_input_config()
+        .map(|c| c.sample_rate())
+        .map_err(|e| LiveError::Stream {
+            direction: Direction::Input,
+            device: name.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The rate a live session on `host`'s input device `input` (default: the host's default
+/// device) runs at unless told otherwise, so that kernels can be designed and IRs
+/// resampled for it before the session starts.
+pub fn session_rate(host: Option<&str>, input: Option<&str>) -> Result<u32, LiveError> {
+    let host = open_host(host)?;
+    let (dev, name) = pick_device(&host, Direction::Input, input)?;
+    default_input_rate(&dev, &name)
 }
 
 /// One supported configuration range, for listing.

@@ -3,6 +3,43 @@
 
 pub mod wav;
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh path for a scratch file under cargo's temp dir for integration tests
+/// (`target/tmp`), so that test runs leave nothing in the system temp dir.
+pub fn scratch_path(group: &str, name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faltung-{group}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{}-{name}", N.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Write interleaved samples as a 32-bit float WAV with hound (not faltung's own writer),
+/// at a fresh scratch path.
+pub fn write_float_wav(
+    group: &str,
+    name: &str,
+    channels: u16,
+    rate: u32,
+    samples: &[f32],
+) -> PathBuf {
+    let path = scratch_path(group, name);
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    path
+}
+
 /// SplitMix64: small, seeded, good enough for test signals.
 pub struct Rng(u64);
 
@@ -58,4 +95,19 @@ pub fn max_err(a: &[f32], b: &[f64]) -> (f64, f64) {
 /// Deinterleave channel `ch` of `channels`.
 pub fn channel(x: &[f32], channels: usize, ch: usize) -> Vec<f32> {
     x.iter().skip(ch).step_by(channels).copied().collect()
+}
+
+/// `n` seeded uniform values in [-amp, amp), each exactly representable as `f32` so a
+/// float WAV holds them exactly.
+pub fn seeded(n: usize, seed: u64, amp: f64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (s >> 11) as f64 / (1u64 << 53) as f64;
+            ((u * 2.0 - 1.0) * amp) as f32 as f64
+        })
+        .collect()
 }
