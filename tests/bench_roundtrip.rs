@@ -15,8 +15,6 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
-use common::wav::write_wav;
-use faltung::wav::SampleFormat;
 use serde_json::Value;
 
 /// One server, one test at a time.
@@ -55,29 +53,18 @@ fn jack_server(test: &str) -> Option<(u32, usize)> {
     }
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faltung-bench-rt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 /// A stereo room-like IR of `len` frames after `delay` frames of zeros.
 fn write_ir(name: &str, delay: usize, len: usize, rate: u32) -> PathBuf {
-    let path = tmp(name);
-    let chans: Vec<Vec<f64>> = [31, 32]
-        .iter()
-        .map(|&seed| {
-            let mut c = vec![0.0; delay];
-            c.extend(
-                common::to_f64(&common::decaying_ir(seed, len))
-                    .iter()
-                    .map(|v| 0.3 * v),
-            );
-            c
-        })
+    let chans: Vec<f32> = (0..delay)
+        .flat_map(|_| [0.0, 0.0])
+        .chain(
+            common::decaying_ir(31, len)
+                .iter()
+                .zip(common::decaying_ir(32, len))
+                .flat_map(|(l, r)| [0.3 * l, 0.3 * r]),
+        )
         .collect();
-    write_wav(&path, &chans, rate, SampleFormat::F32);
-    path
+    common::write_float_wav("bench-roundtrip", name, 2, rate, &chans)
 }
 
 fn int(o: &Value, k: &str) -> usize {
