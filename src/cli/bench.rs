@@ -30,7 +30,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub rate: Option<u32>,
     /// Input channels. Default: 2 for a mono, stereo or 4-channel (true stereo) IR, else
-    /// the IR's channel count.
+    /// the IR's channel count; with --roundtrip as `faltung live` (2 for a 4-channel IR,
+    /// else 1).
     #[arg(long)]
     pub channels: Option<usize>,
     /// Seconds of audio per call size and plan.
