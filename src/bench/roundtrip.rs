@@ -262,7 +262,7 @@ impl Harness {
         let info = session.info().clone();
         let period = self.period_frames;
         let kernel = &opts.kernel;
-        let expected = match expected_responses(kernel, &info) {
+        let expected = match expected_responses(kernel, info.input_channels, info.output_channels) {
             Ok(e) => e,
             Err(e) => return (Some(client), Err(e)),
         };
@@ -534,14 +534,16 @@ fn wait_ports<'a>(
     }
 }
 
-/// What faltung's device output port `c` plays for a unit impulse on every input channel
-/// (the harness feeds all of faltung's inputs): the sum of the kernels routed to the engine
-/// output that the port carries, at wet 1 and gain 0 dB (as [`Session::start`] is called).
+/// What each of faltung's `output_channels` device ports plays for a unit impulse on every
+/// one of its `input_channels` (the harness feeds all of them): the sum of the kernels
+/// routed to the engine output that the port carries, at wet 1 and gain 0 dB (as
+/// [`Session::start`] is called here).
 pub fn expected_responses(
     kernel: &Kernel,
-    info: &SessionInfo,
+    input_channels: usize,
+    output_channels: usize,
 ) -> Result<Vec<Vec<f64>>, RoundTripError> {
-    let routing = Routing::auto(info.input_channels, kernel.channel_count()).map_err(|e| {
+    let routing = Routing::auto(input_channels, kernel.channel_count()).map_err(|e| {
         RoundTripError::Invalid {
             what: format!("{}: {e}", kernel.name),
         }
@@ -559,7 +561,7 @@ pub fn expected_responses(
         })
         .collect();
     // The pipeline maps device channel c to engine output c % engine outputs.
-    Ok((0..info.output_channels)
+    Ok((0..output_channels)
         .map(|c| per_engine_output[c % eng_out].clone())
         .collect())
 }
@@ -715,6 +717,33 @@ mod tests {
             }
         }
         v
+    }
+
+    fn kernel(channels: &[&[f64]]) -> Kernel {
+        Kernel {
+            channels: channels.iter().map(|c| c.to_vec()).collect(),
+            sample_rate_hz: None,
+            name: "k".into(),
+        }
+    }
+
+    #[test]
+    fn expected_responses_follow_the_routing_for_an_impulse_on_every_input() {
+        // True stereo (LL, LR, RL, RR), the same impulse on both inputs: left output hears
+        // LL + RL, right output LR + RR.
+        let k = kernel(&[&[1.0, 0.0], &[0.0, 2.0], &[4.0, 0.0], &[0.0, 8.0]]);
+        let e = expected_responses(&k, 2, 2).unwrap();
+        assert_eq!(e, vec![vec![5.0, 0.0], vec![0.0, 10.0]]);
+        // Mono in, stereo IR: one IR per output.
+        let k = kernel(&[&[1.0, 2.0], &[3.0, 4.0]]);
+        let e = expected_responses(&k, 1, 2).unwrap();
+        assert_eq!(e, vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+        // A mono engine output played on both sides of a stereo device.
+        let k = kernel(&[&[0.5, 0.25]]);
+        let e = expected_responses(&k, 1, 2).unwrap();
+        assert_eq!(e, vec![vec![0.5, 0.25], vec![0.5, 0.25]]);
+        // A layout the engine cannot route is an error, not a guess.
+        assert!(expected_responses(&kernel(&[&[1.0], &[1.0], &[1.0]]), 2, 2).is_err());
     }
 
     #[test]
