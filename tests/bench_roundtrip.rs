@@ -268,6 +268,33 @@ fn a_kernels_own_delay_does_not_count_as_latency() {
     assert_eq!(int(&fir[0], "budget_frames"), period);
 }
 
+/// A 4-channel IR runs true stereo (two inputs, LL+RL on the left, LR+RR on the right):
+/// the harness feeds both inputs and each output must carry exactly its sum.
+#[test]
+fn a_true_stereo_ir_comes_back_at_the_budget_on_both_outputs() {
+    let _serial = serial();
+    let Some((rate, period)) =
+        jack_server("a_true_stereo_ir_comes_back_at_the_budget_on_both_outputs")
+    else {
+        return;
+    };
+    let len = 1500;
+    let irs: Vec<Vec<f32>> = (41..45)
+        .map(|seed| common::decaying_ir(seed, len))
+        .collect();
+    let inter: Vec<f32> = (0..len)
+        .flat_map(|i| irs.iter().map(move |c| 0.2 * c[i]))
+        .collect();
+    let ir = common::write_float_wav("bench-roundtrip", "rt_true_stereo.wav", 4, rate, &inter);
+    let r = &roundtrip(&["--ir", ir.to_str().unwrap(), "--repeats", "4"])[0];
+    assert_eq!(
+        (int(r, "input_channels"), int(r, "output_channels")),
+        (2, 2)
+    );
+    assert_exact(r, 4, period);
+    assert_eq!(int(r, "budget_frames"), period);
+}
+
 #[test]
 fn bad_invocations_give_clear_errors() {
     // No server needed: these fail before connecting, or connect to a server that does not
