@@ -213,9 +213,19 @@ pub struct OutputPort {
     started: bool,
     /// Timeline frame due at the next callback if nothing is lost.
     next_due: i64,
-    /// The clocks' disagreement with `next_due` at the previous callback.
+    /// The clocks' disagreement with `next_due` at the previous callback, and for how
+    /// many callbacks in a row it has been the same.
     last_offset: i64,
+    offset_runs: u32,
 }
+
+/// Callbacks in a row the stream clocks must disagree the same way with the counted
+/// timeline before the output follows them (see [`OutputPort::fill`]).
+pub const CLOCK_CONFIRM_CALLBACKS: u32 = 8;
+
+/// Callbacks in a row the clocks must agree on the timeline before the output starts
+/// playing (silence until then).
+pub const START_CONFIRM_CALLBACKS: u32 = 3;
 
 impl OutputPort {
     /// `lag_frames`: the output plays input frame `t - lag_frames` at time `t` (the ring
@@ -238,6 +248,7 @@ impl OutputPort {
             started: false,
             next_due: 0,
             last_offset: 0,
+            offset_runs: 0,
         }
     }
 
@@ -278,23 +289,41 @@ impl OutputPort {
         let measured =
             anchor_frame as i64 + periods as i64 * frames as i64 - self.lag_frames as i64;
         if !self.started {
-            if measured < 0 {
+            // Start once the clocks have told the same timeline for a few callbacks in a
+            // row (one late callback at start-up would otherwise set the latency wrong).
+            self.offset_runs = if measured == self.next_due {
+                self.offset_runs + 1
+            } else {
+                1
+            };
+            self.next_due = measured + frames as i64;
+            if measured < 0 || self.offset_runs < START_CONFIRM_CALLBACKS {
                 out.fill(0.0);
                 return;
             }
             self.started = true;
             self.next_due = measured;
+            self.offset_runs = 0;
         }
         // Steady state advances by one buffer per callback. The clocks override that only
-        // when they disagree the same way twice in a row (a lost cycle moves the timeline
-        // for good; a callback that merely ran late in its cycle skews one reading).
+        // when they disagree the same way for CLOCK_CONFIRM_CALLBACKS callbacks in a row:
+        // a lost cycle moves the timeline for good, while callbacks that run late (clients
+        // without real-time scheduling, a server xrun and the back-to-back cycle after it)
+        // skew a few readings either way. And the timeline never moves ahead of the input
+        // captured so far: frames not yet captured cannot be due.
         let offset = measured - self.next_due;
-        let due = if offset != 0 && offset == self.last_offset {
-            measured
+        self.offset_runs = if offset != 0 && offset == self.last_offset {
+            self.offset_runs + 1
+        } else {
+            1
+        };
+        self.last_offset = offset;
+        let due = if offset != 0 && self.offset_runs >= CLOCK_CONFIRM_CALLBACKS {
+            let captured = self.shared.captured_frames.load(Ordering::Acquire) as i64;
+            measured.min(self.next_due.max(captured - frames as i64))
         } else {
             self.next_due
         };
-        self.last_offset = offset;
         self.next_due = due + frames as i64;
         let due = due.max(0) as u64;
         let mut short = false;
@@ -626,6 +655,9 @@ mod tests {
         }
     }
 
+    /// The first output callback that plays (the start waits for agreeing clocks).
+    const FIRST: usize = START_CONFIRM_CALLBACKS as usize;
+
     /// Output frame numbers must be the input frame numbers `P` (one period) earlier.
     fn check_lag(played: &[Vec<f32>], from_cycle: usize) {
         for (k, buf) in played.iter().enumerate().skip(from_cycle) {
@@ -655,7 +687,7 @@ mod tests {
                 played[0].iter().all(|&v| v == 0.0),
                 "silence before the first period"
             );
-            check_lag(&played, 1);
+            check_lag(&played, FIRST);
             assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
         }
     }
@@ -672,7 +704,7 @@ mod tests {
             r.input_cycle(t + late);
             played.push(r.output_cycle(t + 5_000));
         }
-        check_lag(&played, 1);
+        check_lag(&played, FIRST);
         assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
         assert_eq!(r.shared.input_gaps.load(Ordering::Relaxed), 0);
     }
@@ -714,8 +746,82 @@ mod tests {
                     r.input_cycle(a.max(b));
                 }
             }
-            check_lag(&played, 1);
+            let first = played
+                .iter()
+                .position(|b| b.iter().any(|&v| v != 0.0))
+                .unwrap();
+            assert!(first <= 20, "seed {seed}: started at cycle {first}");
+            check_lag(&played, first);
             assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0, "seed {seed}");
+            assert_eq!(
+                r.shared.input_gaps.load(Ordering::Relaxed),
+                0,
+                "seed {seed}"
+            );
+        }
+    }
+
+    /// Without real-time scheduling, JACK's client threads run their callbacks late, each
+    /// client on its own: a callback can come up to a period and a half after its cycle
+    /// started, and after the other client's callback of the next cycle. Nothing is lost,
+    /// so the output must never play a shifted frame: each output sample is the input frame
+    /// one period earlier, or silence in a buffer counted as an underrun with late input.
+    #[test]
+    fn clients_running_late_never_shift_the_timeline() {
+        let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
+        for seed in 1..=20u64 {
+            let mut rng = crate::bench::run::SplitMix64::new(seed);
+            let mut r = rig();
+            // Each client's callbacks run in order, each at its cycle's start plus a delay
+            // that is usually small and sometimes up to 1.5 periods.
+            let delay = |rng: &mut crate::bench::run::SplitMix64| {
+                if rng.next_u64() % 10 == 0 {
+                    rng.next_u64() % (period_ns * 3 / 2)
+                } else {
+                    rng.next_u64() % (period_ns / 10)
+                }
+            };
+            let (mut last_in, mut last_out) = (0u64, 0u64);
+            let mut events = Vec::new(); // (time, is_output)
+            for k in 0..3000u64 {
+                let t = cycle_ns(k);
+                last_in = (t + delay(&mut rng)).max(last_in + 1_000);
+                last_out = (t + delay(&mut rng)).max(last_out + 1_000);
+                events.push((last_in, false));
+                events.push((last_out, true));
+            }
+            events.sort();
+            // Each output buffer with whether its callback counted an underrun.
+            let mut played = Vec::new();
+            for (t, is_output) in events {
+                if is_output {
+                    let before = r.shared.underruns.load(Ordering::Relaxed);
+                    let buf = r.output_cycle(t);
+                    played.push((buf, r.shared.underruns.load(Ordering::Relaxed) > before));
+                } else {
+                    r.input_cycle(t);
+                }
+            }
+            let first = played
+                .iter()
+                .position(|(b, _)| b.iter().any(|&v| v != 0.0))
+                .unwrap();
+            assert!(first <= 20, "seed {seed}: started at cycle {first}");
+            for (k, (buf, underrun)) in played.iter().enumerate().skip(first) {
+                for (i, &v) in buf.iter().enumerate() {
+                    let want = ((k - 1) * P + i + 1) as f32;
+                    assert!(
+                        v == want || (*underrun && v == 0.0),
+                        "seed {seed} cycle {k}: {v} for {want}"
+                    );
+                }
+            }
+            let underruns = r.shared.underruns.load(Ordering::Relaxed);
+            assert_eq!(
+                r.shared.late_input.load(Ordering::Relaxed),
+                underruns,
+                "seed {seed}"
+            );
             assert_eq!(
                 r.shared.input_gaps.load(Ordering::Relaxed),
                 0,
@@ -768,8 +874,10 @@ mod tests {
         }
         // Input frame numbers after the lost cycle are one period behind the clock: output
         // frame t now carries input number t - 2P (numbering skipped the lost cycle).
-        check_lag(&played[..=lost as usize], 1);
-        let settled = lost as usize + 4;
+        check_lag(&played[..=lost as usize], FIRST);
+        // The clocks are followed once they have disagreed for CLOCK_CONFIRM_CALLBACKS
+        // callbacks in a row.
+        let settled = lost as usize + CLOCK_CONFIRM_CALLBACKS as usize + 2;
         for (k, buf) in played.iter().enumerate().skip(settled) {
             for (i, &v) in buf.iter().enumerate() {
                 assert_eq!(v, ((k - 2) * P + i + 1) as f32, "cycle {k} frame {i}");
