@@ -583,6 +583,20 @@ impl Delay {
     }
 }
 
+/// Largest absolute value in `v` (0 for an empty slice), in eight independent lanes so that
+/// it vectorises.
+fn peak_abs(v: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, x) in lanes.iter_mut().zip(c) {
+            *m = m.max(x.abs());
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0f32, |m, x| m.max(x.abs()));
+    lanes.iter().fold(tail, |m, &x| m.max(x))
+}
+
 /// Settings of one streaming run, resolved from the file and the options.
 struct Run<'a> {
     input: &'a Path,
@@ -722,7 +736,6 @@ impl Run<'_> {
         let mut inbuf = vec![0f32; block * in_ch];
         let mut outbuf = vec![0f32; block * out_ch];
         let mut drybuf = vec![0f32; if use_dry { block * in_ch } else { 0 }];
-        let mut mixed: Vec<f32> = Vec::with_capacity(block * out_ch);
 
         // Engine input stream position (frames) and raw engine output count.
         let stream_len = geo.left as u64 + n + geo.right as u64;
@@ -783,8 +796,8 @@ impl Run<'_> {
             let hi = keep_to.min(fed + block as u64);
             if lo < hi {
                 let (j0, j1) = ((lo - fed) as usize, (hi - fed) as usize);
-                mixed.clear();
-                mixed.extend_from_slice(&outbuf[j0 * out_ch..j1 * out_ch]);
+                // Mixed in place: the engine overwrites the whole buffer on the next call.
+                let mixed = &mut outbuf[j0 * out_ch..j1 * out_ch];
                 if savgol.is_some() {
                     for r in lo..hi {
                         let i = r - keep_from; // output frame index
@@ -815,9 +828,8 @@ impl Run<'_> {
                 if gain != 1.0 {
                     mixed.iter_mut().for_each(|v| *v *= gain);
                 }
-                let pk = mixed.iter().fold(0f32, |m, v| m.max(v.abs()));
-                peak = peak.max(pk as f64);
-                sink(&mixed)?;
+                peak = peak.max(peak_abs(mixed) as f64);
+                sink(mixed)?;
                 emitted += hi - lo;
                 progress(emitted);
             }
