@@ -517,9 +517,7 @@ fn f32_bytes(v: &[f32]) -> &[u8] {
 fn f32_bytes_mut(v: &mut [f32]) -> &mut [u8] {
     // SAFETY: as for `f32_bytes`; every byte pattern written through the result is a valid
     // f32 (NaNs and infinities included), and the borrow of `v` is held for its lifetime.
-    unsafe {
-        std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(v))
-    }
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> WavError {

@@ -20,12 +20,11 @@
 //! computed as a direct-form head over the first partition, and the rest is the history
 //! spectrum of level 0 (inverse-transformed once per block) plus the ring.
 
-use std::sync::Arc;
-
-use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
 
 use super::plan::{self, Buffering, LevelSpec, Plan, PlanRequest, Scheme, Variant};
+use super::rfft::SplitRfft;
 use super::routing::{Path, Routing};
 use super::simd::{self, Acc, CmacFn, FirFn, Isa, Spectra, Strided};
 use super::BlockProcessor;
@@ -170,7 +169,6 @@ impl Engine {
         if let Inner::Partitioned(p) = &mut self.inner {
             for l in &mut p.levels {
                 l.time.fill(value);
-                l.freq.fill(Complex::new(value, -value));
                 l.scratch.fill(Complex::new(-value, value));
             }
             for h in &mut p.hist_td {
@@ -382,8 +380,7 @@ struct Level {
     bins: usize,
     slots: usize,
     variant: Variant,
-    fwd: Arc<dyn RealToComplex<f32>>,
-    inv: Arc<dyn ComplexToReal<f32>>,
+    fft: SplitRfft,
     /// Per input: OS `[previous P | current P]`, OA `[current P | unused]`.
     window: Vec<Vec<f32>>,
     /// Per input: the window as it was at the period boundary (2P, OA upper half zero).
@@ -408,7 +405,6 @@ struct Level {
     slot_ranges: Vec<(usize, usize)>,
     paths: Vec<Path>,
     time: Vec<f32>,
-    freq: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
 }
 
@@ -419,17 +415,14 @@ impl Level {
         variant: Variant,
         irs: &[Vec<f32>],
         routing: &Routing,
-        planner: &mut RealFftPlanner<f32>,
+        planner: &mut FftPlanner<f32>,
     ) -> Level {
         let p = spec.size;
         let n = 2 * p;
         let bins = p + 1;
-        let fwd = planner.plan_fft_forward(n);
-        let inv = planner.plan_fft_inverse(n);
-        let mut scratch =
-            vec![Complex::default(); fwd.get_scratch_len().max(inv.get_scratch_len()).max(1)];
+        let fft = SplitRfft::new(n, planner);
+        let mut scratch = vec![Complex::default(); fft.scratch_len().max(1)];
         let mut time = vec![0.0f32; n];
-        let mut freq = vec![Complex::default(); bins];
         let scale = 1.0 / n as f32;
         let mut h_re = Vec::with_capacity(irs.len());
         let mut h_im = Vec::with_capacity(irs.len());
@@ -443,12 +436,8 @@ impl Level {
                 for (t, &v) in time[..p].iter_mut().zip(taps) {
                     *t = v * scale;
                 }
-                fwd.process_with_scratch(&mut time, &mut freq, &mut scratch)
-                    .expect("buffer sizes come from the plan");
-                for (b, c) in freq.iter().enumerate() {
-                    re[k * bins + b] = c.re;
-                    im[k * bins + b] = c.im;
-                }
+                let r = k * bins..(k + 1) * bins;
+                fft.forward(&mut time, &mut scratch, &mut re[r.clone()], &mut im[r]);
             }
             h_re.push(re);
             h_im.push(im);
@@ -473,8 +462,7 @@ impl Level {
             bins,
             slots,
             variant,
-            fwd,
-            inv,
+            fft,
             window: vec![vec![0.0; n]; ic],
             // Only levels whose work spans several calls need a snapshot of their window.
             frozen: vec![vec![0.0; if slots > 1 { n } else { 0 }]; ic],
@@ -492,7 +480,6 @@ impl Level {
             slot_ranges,
             paths,
             time,
-            freq,
             scratch,
         }
     }
@@ -582,20 +569,18 @@ impl Level {
                         }
                     }
                 }
-                self.fwd
-                    .process_with_scratch(&mut self.time, &mut self.freq, &mut self.scratch)
-                    .expect("buffer sizes fixed at construction");
-                for slot in [self.newest, self.newest + self.count] {
-                    let s = slot * bins;
-                    let (re, im) = (
-                        &mut self.fdl_re[input][s..s + bins],
-                        &mut self.fdl_im[input][s..s + bins],
-                    );
-                    for ((r, i), c) in re.iter_mut().zip(im.iter_mut()).zip(&self.freq) {
-                        *r = c.re;
-                        *i = c.im;
-                    }
-                }
+                // The spectrum goes to slot `newest`, and a copy to `newest + count`.
+                let s = self.newest * bins;
+                let (re, im) = (&mut self.fdl_re[input], &mut self.fdl_im[input]);
+                self.fft.forward(
+                    &mut self.time,
+                    &mut self.scratch,
+                    &mut re[s..s + bins],
+                    &mut im[s..s + bins],
+                );
+                let d = (self.newest + self.count) * bins;
+                re.copy_within(s..s + bins, d);
+                im.copy_within(s..s + bins, d);
             }
             Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
                 let p = self.paths[path];
@@ -624,16 +609,9 @@ impl Level {
             }
             Task::Inv { output } => {
                 let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
-                for ((c, r), i) in self.freq.iter_mut().zip(re.iter_mut()).zip(im.iter_mut()) {
-                    *c = Complex::new(*r, *i);
-                    *r = 0.0;
-                    *i = 0.0;
-                }
-                self.freq[0].im = 0.0;
-                self.freq[bins - 1].im = 0.0;
-                self.inv
-                    .process_with_scratch(&mut self.freq, &mut self.time, &mut self.scratch)
-                    .expect("buffer sizes fixed at construction");
+                self.fft.inverse(re, im, &mut self.scratch, &mut self.time);
+                re.fill(0.0);
+                im.fill(0.0);
                 let start = self.t0 + self.offset as u64;
                 match self.variant {
                     Variant::OverlapSave => ring.add(output, start, &self.time[self.p..]),
@@ -648,18 +626,12 @@ impl Level {
     fn history_td(&mut self, out: &mut [Vec<f32>]) {
         let p = self.p;
         for (o, dst) in out.iter_mut().enumerate() {
-            for (c, (&r, &i)) in self
-                .freq
-                .iter_mut()
-                .zip(self.acc_re[o].iter().zip(self.acc_im[o].iter()))
-            {
-                *c = Complex::new(r, i);
-            }
-            self.freq[0].im = 0.0;
-            self.freq[p].im = 0.0;
-            self.inv
-                .process_with_scratch(&mut self.freq, &mut self.time, &mut self.scratch)
-                .expect("buffer sizes fixed at construction");
+            self.fft.inverse(
+                &self.acc_re[o],
+                &self.acc_im[o],
+                &mut self.scratch,
+                &mut self.time,
+            );
             match self.variant {
                 Variant::OverlapSave => dst.copy_from_slice(&self.time[p..]),
                 Variant::OverlapAdd => dst.copy_from_slice(&self.time[..p]),
@@ -746,6 +718,48 @@ fn schedule(
     (tasks, ranges)
 }
 
+/// `dst[i] = frames[i * ch + c]`, with the common channel counts as constants so that the
+/// loop vectorises.
+fn deinterleave(dst: &mut [f32], frames: &[f32], ch: usize, c: usize) {
+    fn go<const N: usize>(dst: &mut [f32], frames: &[f32], c: usize) {
+        for (v, f) in dst.iter_mut().zip(frames.chunks_exact(N)) {
+            *v = f[c];
+        }
+    }
+    match ch {
+        1 => dst.copy_from_slice(&frames[..dst.len()]),
+        2 => go::<2>(dst, frames, c),
+        4 => go::<4>(dst, frames, c),
+        _ => {
+            for (v, f) in dst.iter_mut().zip(frames.chunks_exact(ch)) {
+                *v = f[c];
+            }
+        }
+    }
+}
+
+/// `frames[i * ch + c] = src[i]`, the inverse of [`deinterleave`].
+fn interleave(frames: &mut [f32], src: &[f32], ch: usize, c: usize) {
+    fn go<const N: usize>(frames: &mut [f32], src: &[f32], c: usize) {
+        for (f, &v) in frames.chunks_exact_mut(N).zip(src) {
+            f[c] = v;
+        }
+    }
+    match ch {
+        1 => {
+            let n = src.len().min(frames.len());
+            frames[..n].copy_from_slice(&src[..n]);
+        }
+        2 => go::<2>(frames, src, c),
+        4 => go::<4>(frames, src, c),
+        _ => {
+            for (f, &v) in frames.chunks_exact_mut(ch).zip(src) {
+                f[c] = v;
+            }
+        }
+    }
+}
+
 /// Per-output rings of absolute frame positions where all levels sum their results.
 struct Ring {
     data: Vec<Vec<f32>>,
@@ -764,6 +778,18 @@ impl Ring {
         for (a, b) in d[..src.len() - first].iter_mut().zip(&src[first..]) {
             *a += b;
         }
+    }
+
+    /// Channel `o` of interleaved `frames` (of `oc` channels) from ring `output` at
+    /// absolute frames `start..`.
+    fn read_channel(&self, output: usize, start: u64, frames: &mut [f32], oc: usize) {
+        let d = &self.data[output];
+        let s = (start as usize) & self.mask;
+        let n = frames.len() / oc;
+        let first = (d.len() - s).min(n);
+        let (f1, f2) = frames.split_at_mut(first * oc);
+        interleave(f1, &d[s..s + first], oc, output);
+        interleave(f2, &d[..n - first], oc, output);
     }
 
     #[inline]
@@ -843,7 +869,7 @@ impl Partitioned {
                 what: format!("plan covers {covered} taps, the IR has {ir_len}"),
             });
         }
-        let mut planner = RealFftPlanner::<f32>::new();
+        let mut planner = FftPlanner::<f32>::new();
         let levels: Vec<Level> = plan
             .levels
             .iter()
@@ -925,11 +951,9 @@ impl Partitioned {
         while done < frames {
             let n = (frames - done).min(b - self.fill);
             let fill = self.fill;
+            let frames_in = &input[done * ic..(done + n) * ic];
             for ch in 0..ic {
-                let blk = &mut self.block[ch][fill..fill + n];
-                for (i, v) in blk.iter_mut().enumerate() {
-                    *v = input[(done + i) * ic + ch];
-                }
+                deinterleave(&mut self.block[ch][fill..fill + n], frames_in, ic, ch);
             }
             match self.buffering {
                 Buffering::OneBlock => {
@@ -955,11 +979,10 @@ impl Partitioned {
                 Buffering::ZeroLatency => {
                     if fill + n == b {
                         self.complete_block();
+                        let frames_out = &mut output[done * oc..(done + n) * oc];
                         for o in 0..oc {
-                            for i in 0..n {
-                                output[(done + i) * oc + o] =
-                                    self.ring.get(o, self.t_block + (fill + i) as u64);
-                            }
+                            self.ring
+                                .read_channel(o, self.t_block + fill as u64, frames_out, oc);
                         }
                         self.ring.clear(self.t_block, b);
                         self.t_block += b as u64;
