@@ -258,7 +258,7 @@ impl WavReader {
             // Little-endian IEEE floats are already what `out` holds: read them in place.
             let out = &mut out[..n_samples];
             self.fill(f32_bytes_mut(out))?;
-            if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+            if let Some(i) = first_non_finite(out) {
                 return Err(WavError::NonFinite {
                     path: self.path.clone(),
                     frame: self.frames_read + (i / ch) as u64,
@@ -280,7 +280,7 @@ impl WavReader {
                 for (o, b) in out.iter_mut().zip(raw.chunks_exact(4)) {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
-                if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+                if let Some(i) = first_non_finite(out) {
                     return Err(WavError::NonFinite {
                         path: self.path.clone(),
                         frame: self.frames_read + (i / ch) as u64,
@@ -506,6 +506,28 @@ impl<W: Write + Seek> WavWriter<W> {
     }
 }
 
+/// Index of the first NaN or infinity in `v`. Blocks of 64 are screened with a branch-free
+/// test that vectorises (`x - x` is 0 for finite `x`, NaN otherwise); only a block that
+/// fails is searched.
+fn first_non_finite(v: &[f32]) -> Option<usize> {
+    let mut base = 0;
+    for block in v.chunks(64) {
+        let mut acc = [0f32; 8];
+        let mut lanes = block.chunks_exact(8);
+        for c in &mut lanes {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a += x - x;
+            }
+        }
+        let tail: f32 = lanes.remainder().iter().map(|&x| x - x).sum();
+        if acc.iter().sum::<f32>() + tail != 0.0 {
+            return block.iter().position(|x| !x.is_finite()).map(|i| base + i);
+        }
+        base += block.len();
+    }
+    None
+}
+
 /// The bytes of `v` in memory order (the WAV byte order on little-endian machines).
 fn f32_bytes(v: &[f32]) -> &[u8] {
     // SAFETY: any initialised f32 is 4 initialised bytes; u8 has alignment 1; the length
@@ -587,6 +609,22 @@ mod tests {
             );
         }
         assert_eq!(r.read_frames(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_nan_or_infinity_anywhere() {
+        let v: Vec<f32> = (0..300).map(|i| (i as f32 * 0.1).sin() * 1e30).collect();
+        assert_eq!(first_non_finite(&v), None);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in [0, 7, 63, 64, 130, 299] {
+                let mut w = v.clone();
+                w[at] = bad;
+                if at < 299 {
+                    w[299] = f32::NAN; // a later one must not win
+                }
+                assert_eq!(first_non_finite(&w), Some(at), "{bad} at {at}");
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
@@ -213,18 +213,18 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
     })
 }
 
-/// Kernels by input sample rate (IR files are resampled to each input's rate once).
-type KernelCache = Mutex<HashMap<u32, (Kernel, Vec<String>)>>;
+/// A kernel at one sample rate, with notes on what was done to it.
+type Loaded = Arc<(Kernel, Vec<String>)>;
+
+/// Kernels by input sample rate (IR files are resampled to each input's rate once, and
+/// shared by the files at that rate without copies).
+type KernelCache = Mutex<HashMap<u32, Loaded>>;
 
 /// The kernel for one input, at the input's rate, with notes on what was done to it.
-fn kernel_for(
-    a: &ProcessArgs,
-    cache: &KernelCache,
-    input: &Path,
-) -> anyhow::Result<(Kernel, Vec<String>)> {
+fn kernel_for(a: &ProcessArgs, cache: &KernelCache, input: &Path) -> anyhow::Result<Loaded> {
     let rate = faltung::wav::WavReader::open(input)?.info().sample_rate_hz;
     if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
-        return Ok(k.clone());
+        return Ok(Arc::clone(k));
     }
     let ir_args = IrArgs {
         normalize: a.ir_normalize,
@@ -235,18 +235,18 @@ fn kernel_for(
         no_resample: a.no_resample,
         max_ir_seconds: a.max_ir_seconds,
     };
-    let loaded = match (&a.ir, &a.kernel) {
+    let loaded: Loaded = Arc::new(match (&a.ir, &a.kernel) {
         (Some(p), _) => {
             let l = kernel::load_ir_with_notes(p, &ir_args.options(Some(rate)))?;
             (l.kernel, l.notes)
         }
         (None, Some(spec)) => super::kernel::load(spec, Some(rate), &ir_args)?,
         (None, None) => bail!("give --ir FILE.wav or --kernel SPEC"),
-    };
+    });
     cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(rate, loaded.clone());
+        .insert(rate, Arc::clone(&loaded));
     Ok(loaded)
 }
 
@@ -349,8 +349,9 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     };
 
     let one = |input: &Path, output: &Path| -> anyhow::Result<()> {
-        let (kernel, notes) = kernel_for(&a, &cache, input)?;
-        for n in &notes {
+        let loaded = kernel_for(&a, &cache, input)?;
+        let (kernel, notes) = (&loaded.0, &loaded.1);
+        for n in notes {
             // Resampling is always worth a word; the rest under --verbose.
             if a.verbose || (!a.quiet && n.contains("resampled")) {
                 say(format!("{}: kernel: {n}", input.display()));
@@ -381,7 +382,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             bar.set_length(total.max(1));
             bar.set_position(done);
         };
-        let res = offline::process_file(input, output, &kernel, &opts, &mut progress, &CANCEL);
+        let res = offline::process_file(input, output, kernel, &opts, &mut progress, &CANCEL);
         bar.finish_and_clear();
         mp.remove(&bar);
         let s = res?;

@@ -385,9 +385,8 @@ struct Level {
     window: Vec<Vec<f32>>,
     /// Per input: the window as it was at the period boundary (2P, OA upper half zero).
     frozen: Vec<Vec<f32>>,
-    /// Per input: the frequency-domain delay line, `2 * count` spectra of `bins`, split
-    /// re/im. Each spectrum is written twice (slots `s` and `s + count`) so that ages
-    /// `0..count` are always the contiguous slots `newest..newest + count`.
+    /// Per input: the frequency-domain delay line, a ring of `count` spectra of `bins`,
+    /// split re/im; age `a` is in slot `(newest + a) % count`.
     fdl_re: Vec<Vec<f32>>,
     fdl_im: Vec<Vec<f32>>,
     newest: usize,
@@ -466,8 +465,8 @@ impl Level {
             window: vec![vec![0.0; n]; ic],
             // Only levels whose work spans several calls need a snapshot of their window.
             frozen: vec![vec![0.0; if slots > 1 { n } else { 0 }]; ic],
-            fdl_re: vec![vec![0.0; 2 * spec.count * bins]; ic],
-            fdl_im: vec![vec![0.0; 2 * spec.count * bins]; ic],
+            fdl_re: vec![vec![0.0; spec.count * bins]; ic],
+            fdl_im: vec![vec![0.0; spec.count * bins]; ic],
             newest: 0,
             h_re,
             h_im,
@@ -569,43 +568,47 @@ impl Level {
                         }
                     }
                 }
-                // The spectrum goes to slot `newest`, and a copy to `newest + count`.
                 let s = self.newest * bins;
-                let (re, im) = (&mut self.fdl_re[input], &mut self.fdl_im[input]);
                 self.fft.forward(
                     &mut self.time,
                     &mut self.scratch,
-                    &mut re[s..s + bins],
-                    &mut im[s..s + bins],
+                    &mut self.fdl_re[input][s..s + bins],
+                    &mut self.fdl_im[input][s..s + bins],
                 );
-                let d = (self.newest + self.count) * bins;
-                re.copy_within(s..s + bins, d);
-                im.copy_within(s..s + bins, d);
             }
             Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
                 let p = self.paths[path];
-                let (h0, m) = match task {
+                // Ages 0..m of the input against partitions first..first + m of the kernel.
+                let (first, m) = match task {
                     Task::Mac0 { .. } => (0, 1),
-                    _ => (bins, self.count - 1),
+                    _ => (1, self.count - 1),
                 };
-                let xs = self.newest * bins;
-                let spectra = Spectra {
-                    x_re: &self.fdl_re[p.input][xs..],
-                    x_im: &self.fdl_im[p.input][xs..],
-                    h_re: &self.h_re[p.ir][h0..],
-                    h_im: &self.h_im[p.ir][h0..],
-                };
-                let mut acc = Acc {
-                    re: &mut self.acc_re[p.output],
-                    im: &mut self.acc_im[p.output],
-                };
-                let g = Strided {
-                    stride: bins,
-                    m,
-                    lo,
-                    hi,
-                };
-                cmac(&mut acc, &spectra, g);
+                // The ages are slots newest.. of the ring: one run up to its end, then
+                // one from its start.
+                let m1 = m.min(self.count - self.newest);
+                for (slot, part, m) in [(self.newest, first, m1), (0, first + m1, m - m1)] {
+                    if m == 0 {
+                        continue;
+                    }
+                    let (xs, hs) = (slot * bins, part * bins);
+                    let spectra = Spectra {
+                        x_re: &self.fdl_re[p.input][xs..],
+                        x_im: &self.fdl_im[p.input][xs..],
+                        h_re: &self.h_re[p.ir][hs..],
+                        h_im: &self.h_im[p.ir][hs..],
+                    };
+                    let mut acc = Acc {
+                        re: &mut self.acc_re[p.output],
+                        im: &mut self.acc_im[p.output],
+                    };
+                    let g = Strided {
+                        stride: bins,
+                        m,
+                        lo,
+                        hi,
+                    };
+                    cmac(&mut acc, &spectra, g);
+                }
             }
             Task::Inv { output } => {
                 let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
