@@ -624,6 +624,70 @@ pub fn engine_for(
     in_ch: usize,
     request: Option<&PlanRequest>,
 ) -> Result<(Engine, Routing), OfflineError> {
+    engine_for_taps(input, kernel, &kernel.to_f32(), in_ch, request)
+}
+
+/// Engines kept between the files of a batch (one cache per worker thread): a file with
+/// the same kernel taps, input channel count and plan request as the cache's last one reuses
+/// that engine, reset, instead of planning FFTs and allocating and prefaulting its buffers
+/// again (milliseconds per file for long IRs). A reset engine renders exactly what a new one
+/// does.
+#[derive(Default)]
+pub struct EngineCache {
+    last: Option<CachedEngine>,
+}
+
+struct CachedEngine {
+    taps: Vec<Vec<f32>>,
+    in_ch: usize,
+    request: Option<PlanRequest>,
+    engine: Engine,
+    routing: Routing,
+}
+
+impl EngineCache {
+    pub fn new() -> EngineCache {
+        EngineCache::default()
+    }
+
+    /// The cached engine if it was built for exactly this kernel (as f32 taps), channel
+    /// count and request; otherwise a new one.
+    fn take(
+        &mut self,
+        input: &Path,
+        kernel: &Kernel,
+        in_ch: usize,
+        request: Option<&PlanRequest>,
+    ) -> Result<CachedEngine, OfflineError> {
+        if let Some(mut c) = self.last.take() {
+            let same_taps = c.taps.len() == kernel.channels.len()
+                && c.taps.iter().zip(&kernel.channels).all(|(a, b)| {
+                    a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| x == y as f32)
+                });
+            if same_taps && c.in_ch == in_ch && c.request.as_ref() == request {
+                c.engine.reset();
+                return Ok(c);
+            }
+        }
+        let taps = kernel.to_f32();
+        let (engine, routing) = engine_for_taps(input, kernel, &taps, in_ch, request)?;
+        Ok(CachedEngine {
+            taps,
+            in_ch,
+            request: request.cloned(),
+            engine,
+            routing,
+        })
+    }
+}
+
+fn engine_for_taps(
+    input: &Path,
+    kernel: &Kernel,
+    taps: &[Vec<f32>],
+    in_ch: usize,
+    request: Option<&PlanRequest>,
+) -> Result<(Engine, Routing), OfflineError> {
     let routing =
         Routing::auto(in_ch, kernel.channel_count()).map_err(|_| OfflineError::Channels {
             input: input.to_path_buf(),
@@ -634,12 +698,11 @@ pub fn engine_for(
     let req = request
         .cloned()
         .unwrap_or_else(|| PlanRequest::offline(0, 1, 1));
-    let engine = Engine::new(&kernel.to_f32(), routing.clone(), req).map_err(|source| {
-        OfflineError::Engine {
+    let engine =
+        Engine::new(taps, routing.clone(), req).map_err(|source| OfflineError::Engine {
             input: input.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     Ok((engine, routing))
 }
 
@@ -647,6 +710,7 @@ impl Run<'_> {
     /// Stream the input through the engine; `sink` gets the mixed output in order.
     fn stream(
         &self,
+        cache: &mut EngineCache,
         progress: &mut dyn FnMut(u64),
         sink: &mut dyn FnMut(&[f32]) -> Result<(), OfflineError>,
     ) -> Result<Streamed, OfflineError> {
@@ -654,12 +718,13 @@ impl Run<'_> {
         let info = reader.info();
         let (n, m) = (info.frames, self.kernel.len_frames() as u64);
         let in_ch = info.channels;
-        let (mut engine, routing) = engine_for(
+        let mut cached = cache.take(
             self.input,
             self.kernel,
             in_ch,
             self.opts.plan_request.as_ref(),
         )?;
+        let (engine, routing) = (&mut cached.engine, cached.routing.clone());
         let out_ch = routing.output_channels;
         let geo = geometry(n, m, self.opts.mode, self.opts.edge);
         let edge = self.opts.edge.unwrap_or(Edge::Constant);
@@ -835,10 +900,12 @@ impl Run<'_> {
             }
             fed += block as u64;
         }
+        let plan = engine.plan().to_string();
+        cache.last = Some(cached);
         Ok(Streamed {
             peak,
             frames: emitted,
-            plan: engine.plan().to_string(),
+            plan,
             out_ch,
         })
     }
@@ -1013,6 +1080,21 @@ pub fn process_file(
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
 ) -> Result<Summary, OfflineError> {
+    let mut cache = EngineCache::new();
+    process_file_cached(input, output, kernel, opts, progress, cancel, &mut cache)
+}
+
+/// [`process_file`] reusing the engine of the previous file in `cache` when the kernel,
+/// channel count and plan request are the same (for batches).
+pub fn process_file_cached(
+    input: &Path,
+    output: &Path,
+    kernel: &Kernel,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
+    cache: &mut EngineCache,
+) -> Result<Summary, OfflineError> {
     let started = Instant::now();
     let info = WavReader::open(input)?.info();
     if same_file(input, output) {
@@ -1072,7 +1154,7 @@ pub fn process_file(
     let peak;
     match opts.normalize_peak_db {
         None => {
-            streamed = run.stream(&mut |d| progress(d, total), &mut |s| {
+            streamed = run.stream(cache, &mut |d| progress(d, total), &mut |s| {
                 quant.write(&mut writer, s).map_err(Into::into)
             })?;
             peak = streamed.peak;
@@ -1089,7 +1171,7 @@ pub fn process_file(
             {
                 let mut w = BufWriter::with_capacity(1 << 16, raw.as_file());
                 let mut bytes = Vec::new();
-                streamed = run.stream(&mut |d| progress(d, total), &mut |s| {
+                streamed = run.stream(cache, &mut |d| progress(d, total), &mut |s| {
                     bytes.clear();
                     for v in s {
                         bytes.extend_from_slice(&v.to_le_bytes());

@@ -12,7 +12,7 @@ use faltung::engine::PlanRequest;
 use faltung::kernel::{self, Kernel, Normalize};
 
 use super::kernel::IrArgs;
-use faltung::offline::{self, Edge, Mode, Options, Savgol, Summary};
+use faltung::offline::{self, Edge, EngineCache, Mode, Options, Savgol, Summary};
 use faltung::wav::SampleFormat;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -348,7 +348,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         }
     };
 
-    let one = |input: &Path, output: &Path| -> anyhow::Result<()> {
+    let one = |input: &Path, output: &Path, engines: &mut EngineCache| -> anyhow::Result<()> {
         let loaded = kernel_for(&a, &cache, input)?;
         let (kernel, notes) = (&loaded.0, &loaded.1);
         for n in notes {
@@ -382,7 +382,15 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             bar.set_length(total.max(1));
             bar.set_position(done);
         };
-        let res = offline::process_file(input, output, kernel, &opts, &mut progress, &CANCEL);
+        let res = offline::process_file_cached(
+            input,
+            output,
+            kernel,
+            &opts,
+            &mut progress,
+            &CANCEL,
+            engines,
+        );
         bar.finish_and_clear();
         mp.remove(&bar);
         let s = res?;
@@ -408,7 +416,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
 
     if jobs.len() == 1 {
         let (input, output) = &jobs[0];
-        let res = one(input, output);
+        let res = one(input, output, &mut EngineCache::new());
         if CANCEL.load(Ordering::SeqCst) {
             eprintln!("faltung: interrupted; no partial output written");
             std::process::exit(130);
@@ -417,19 +425,23 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     }
     std::thread::scope(|sc| {
         for _ in 0..threads {
-            sc.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((input, output)) = jobs.get(i) else {
-                    break;
-                };
-                if CANCEL.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Err(e) = one(input, output) {
-                    if !CANCEL.load(Ordering::SeqCst) {
-                        report_err(one_line(&e));
+            sc.spawn(|| {
+                // Files with the same kernel and layout reuse this worker's engine.
+                let mut engines = EngineCache::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((input, output)) = jobs.get(i) else {
+                        break;
+                    };
+                    if CANCEL.load(Ordering::SeqCst) {
+                        break;
                     }
-                    *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                    if let Err(e) = one(input, output, &mut engines) {
+                        if !CANCEL.load(Ordering::SeqCst) {
+                            report_err(one_line(&e));
+                        }
+                        *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                    }
                 }
             });
         }

@@ -825,7 +825,8 @@ struct Partitioned {
     fill: usize,
     /// Absolute frame index of the current block's first frame.
     t_block: u64,
-    /// Zero-latency partial blocks: per input `[previous block | current block]`.
+    /// Zero-latency partial blocks: per input `[previous block | current block]` (the
+    /// previous half is filled at the block's first partial call, overlap-save only).
     xwin: Vec<Vec<f32>>,
     /// Per IR: the first `B` taps reversed (direct head).
     h0_rev: Vec<Vec<f32>>,
@@ -991,12 +992,15 @@ impl Partitioned {
                         self.t_block += b as u64;
                         self.fill = 0;
                         self.hist_valid = false;
-                        // The direct head of the next block's partial calls needs this
-                        // block as its "previous" half.
-                        for (w, blk) in self.xwin.iter_mut().zip(&self.block) {
-                            w[..b].copy_from_slice(blk);
-                        }
                     } else {
+                        if fill == 0 && self.variant == Variant::OverlapSave {
+                            // The direct head needs the previous block, which level 0's
+                            // window holds in its first half (its partition is the block);
+                            // copied only for blocks that begin with a partial call.
+                            for (w, lw) in self.xwin.iter_mut().zip(&self.levels[0].window) {
+                                w[..b].copy_from_slice(&lw[..b]);
+                            }
+                        }
                         for (w, blk) in self.xwin.iter_mut().zip(&self.block) {
                             w[b + fill..b + fill + n].copy_from_slice(&blk[fill..fill + n]);
                         }
