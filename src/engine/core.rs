@@ -643,6 +643,10 @@ impl Level {
     }
 }
 
+/// Widest strip of bins in one history multiply-accumulate task: with two partitions of
+/// a kernel, 2048 bins of its split spectra are 64 KiB, which stay in L2 for the next path.
+const HIST_STRIP_BINS: usize = 2048;
+
 /// Build a level's per-period task list and spread it over `slots` base blocks by
 /// estimated cost.
 fn schedule(
@@ -664,7 +668,10 @@ fn schedule(
     // Chunk the history multiply-accumulates (in strips of 16 bins) so that no single task
     // is much more than one slot's share of the period's work.
     let per_slot_bins = (total_est / slots as f64) / bin_cost / hist_parts.max(1) as f64;
-    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, bins.max(16));
+    // At most HIST_STRIP_BINS, and the strips of all paths taken in turn: paths that share
+    // a kernel (a mono IR on several channels) then read each strip of its spectra from
+    // cache rather than once more from memory.
+    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, HIST_STRIP_BINS);
     let mut tasks = Vec::new();
     let mut costs = Vec::new();
     for input in 0..ic {
@@ -684,18 +691,18 @@ fn schedule(
         costs.push(fft_cost);
     }
     if hist_parts > 0 {
-        for path in 0..paths.len() {
-            let mut lo = 0;
-            while lo < bins {
-                let hi = if bins - lo < chunk + 16 {
-                    bins
-                } else {
-                    lo + chunk
-                };
+        let mut lo = 0;
+        while lo < bins {
+            let hi = if bins - lo < chunk + 16 {
+                bins
+            } else {
+                lo + chunk
+            };
+            for path in 0..paths.len() {
                 tasks.push(Task::Hist { path, lo, hi });
                 costs.push(((hi - lo) * hist_parts) as f64 * bin_cost);
-                lo = hi;
             }
+            lo = hi;
         }
     }
     let total: f64 = costs.iter().sum();
