@@ -507,7 +507,7 @@ impl<W: Write + Seek> WavWriter<W> {
 }
 
 /// Index of the first NaN or infinity in `v`. Blocks of 64 are screened with a branch-free
-/// test that vectorises (`x - x` is 0 for finite `x`, NaN otherwise); only a block that
+/// test that vectorises (`x * 0` is 0 for finite `x`, NaN otherwise); only a block that
 /// fails is searched.
 fn first_non_finite(v: &[f32]) -> Option<usize> {
     let mut base = 0;
@@ -516,10 +516,10 @@ fn first_non_finite(v: &[f32]) -> Option<usize> {
         let mut lanes = block.chunks_exact(8);
         for c in &mut lanes {
             for (a, &x) in acc.iter_mut().zip(c) {
-                *a += x - x;
+                *a += x * 0.0;
             }
         }
-        let tail: f32 = lanes.remainder().iter().map(|&x| x - x).sum();
+        let tail: f32 = lanes.remainder().iter().map(|&x| x * 0.0).sum();
         if acc.iter().sum::<f32>() + tail != 0.0 {
             return block.iter().position(|x| !x.is_finite()).map(|i| base + i);
         }
