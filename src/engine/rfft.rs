@@ -11,6 +11,11 @@
 //!
 //! Scaling as `realfft` (and FFTW): both directions unnormalised, so
 //! `inverse(forward(x)) = N * x`.
+//!
+//! Only a forward complex FFT is planned: the inverse transform of `Z` is the forward
+//! transform of `Z` with its bins in reversed order (`Z'[k] = Z[-k mod M]`), and the inverse's
+//! pre-processing pass writes its bins in that order at no cost. One plan and one set of
+//! twiddles serve both directions (half the planning, and less cache for the tables).
 
 use std::sync::Arc;
 
@@ -23,7 +28,6 @@ const LANES: usize = 8;
 pub(crate) struct SplitRfft {
     m: usize,
     fwd: Arc<dyn Fft<f32>>,
-    inv: Arc<dyn Fft<f32>>,
     /// `W^k = exp(-2 pi i k / N)` for `k` in `0..=M/2`.
     tw_re: Vec<f32>,
     tw_im: Vec<f32>,
@@ -39,10 +43,7 @@ impl SplitRfft {
         );
         let m = n / 2;
         let fwd = planner.plan_fft_forward(m);
-        let inv = planner.plan_fft_inverse(m);
-        let scratch_len = fwd
-            .get_inplace_scratch_len()
-            .max(inv.get_inplace_scratch_len());
+        let scratch_len = fwd.get_inplace_scratch_len();
         let (tw_re, tw_im) = (0..=m / 2)
             .map(|k| {
                 let a = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
@@ -52,7 +53,6 @@ impl SplitRfft {
         SplitRfft {
             m,
             fwd,
-            inv,
             tw_re,
             tw_im,
             scratch_len,
@@ -150,7 +150,8 @@ impl SplitRfft {
         let pairs = (m - 1) / 2;
         let (tr, ti) = (&self.tw_re, &self.tw_im);
         // E = X[k] + conj X[m-k], O = (X[k] - conj X[m-k]) conj(W^k);
-        // Z[k] = E + iO, Z[m-k] = conj(E) + i conj(O).
+        // Z[k] = E + iO, Z[m-k] = conj(E) + i conj(O), each stored at the other's index
+        // (bins reversed, see the module docs).
         let pre = |k: usize| {
             let (ar, ai, br, bi) = (in_re[k], in_im[k], in_re[m - k], in_im[m - k]);
             let (er, ei) = (ar + br, ai - bi);
@@ -175,8 +176,8 @@ impl SplitRfft {
                 let (er, ei) = (ar[l] + br[r], ai[l] - bi[r]);
                 let (dr, di) = (ar[l] - br[r], ai[l] + bi[r]);
                 let (or, oi) = (dr * wr[l] + di * wi[l], di * wr[l] - dr * wi[l]);
-                za[l] = Complex::new(er - oi, ei + or);
-                zb[r] = Complex::new(er + oi, or - ei);
+                za[l] = Complex::new(er + oi, or - ei);
+                zb[r] = Complex::new(er - oi, ei + or);
             }
             z[k..k + LANES].copy_from_slice(&za);
             z[lo..lo + LANES].copy_from_slice(&zb);
@@ -184,15 +185,15 @@ impl SplitRfft {
         }
         while k <= pairs {
             let (xr, xi, yr, yi) = pre(k);
-            z[k] = Complex::new(xr, xi);
-            z[m - k] = Complex::new(yr, yi);
+            z[k] = Complex::new(yr, yi);
+            z[m - k] = Complex::new(xr, xi);
             k += 1;
         }
         if m % 2 == 0 && m >= 2 {
             let h = m / 2;
             z[h] = Complex::new(2.0 * in_re[h], -2.0 * in_im[h]);
         }
-        self.inv
+        self.fwd
             .process_with_scratch(z, &mut scratch[..self.scratch_len]);
     }
 }
