@@ -62,7 +62,16 @@ impl Engine {
             ..request
         };
         let plan = plan::plan(&req)?;
-        Engine::with_plan(irs, routing, plan, req.max_call_frames)
+        let (isa, cmac, fir) = simd::select();
+        let mut engine =
+            Engine::with_plan_isa(irs, routing, plan, req.max_call_frames, isa, cmac, fir)?;
+        // An offline request (no call size) runs on no audio thread: its buffers are faulted
+        // in as they are first used, and the ones a run never needs (the zero-latency head's
+        // when every call fills whole blocks) are never touched at all.
+        if req.call_frames.is_some() {
+            engine.prefault();
+        }
+        Ok(engine)
     }
 
     /// A real-time engine: zero latency at calls of `call_frames`.
@@ -88,7 +97,10 @@ impl Engine {
         max_call_frames: usize,
     ) -> Result<Engine, EngineError> {
         let (isa, cmac, fir) = simd::select();
-        Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)
+        let mut engine =
+            Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)?;
+        engine.prefault();
+        Ok(engine)
     }
 
     /// Build an engine with an explicit plan and instruction set (for testing the SIMD
@@ -103,7 +115,10 @@ impl Engine {
         match simd::kernels_for(isa) {
             None => Ok(None),
             Some((cmac, fir)) => {
-                Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir).map(Some)
+                let mut engine =
+                    Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)?;
+                engine.prefault();
+                Ok(Some(engine))
             }
         }
     }
@@ -135,17 +150,21 @@ impl Engine {
                 Inner::Partitioned(Box::new(Partitioned::new(irs, &routing, &plan, cmac)?))
             }
         };
-        let mut engine = Engine {
+        // Every buffer is allocated zeroed (the state `reset` gives), one allocation per
+        // channel, so that untouched ones stay unmapped until `prefault`.
+        Ok(Engine {
             inner,
             plan,
             routing,
             max_call_frames,
             isa,
-        };
-        // Zeroed allocations are mapped lazily: write every buffer once here, so the first
-        // calls on the audio thread do not take page faults.
-        engine.reset();
-        Ok(engine)
+        })
+    }
+
+    /// Zeroed allocations are mapped lazily: write every buffer once, so that the first
+    /// calls on the audio thread do not take page faults.
+    fn prefault(&mut self) {
+        self.reset();
     }
 
     pub fn plan(&self) -> &Plan {
@@ -177,6 +196,12 @@ impl Engine {
             p.hist_valid = false;
         }
     }
+}
+
+/// `k` buffers of `n` zeros, each its own zeroed allocation (`vec![vec![0.0; n]; k]` would
+/// copy the first into the others, touching every page).
+fn zeroed(k: usize, n: usize) -> Vec<Vec<f32>> {
+    (0..k).map(|_| vec![0.0; n]).collect()
 }
 
 fn validate_irs(irs: &[Vec<f32>]) -> Result<usize, EngineError> {
@@ -291,8 +316,8 @@ impl DirectFir {
             paths: routing.paths.clone(),
             h,
             len,
-            hist: vec![vec![0.0; len - 1 + DIRECT_CHUNK]; routing.input_channels],
-            acc: vec![vec![0.0; DIRECT_CHUNK]; routing.output_channels],
+            hist: zeroed(routing.input_channels, len - 1 + DIRECT_CHUNK),
+            acc: zeroed(routing.output_channels, DIRECT_CHUNK),
             fir,
         }
     }
@@ -462,16 +487,16 @@ impl Level {
             slots,
             variant,
             fft,
-            window: vec![vec![0.0; n]; ic],
+            window: zeroed(ic, n),
             // Only levels whose work spans several calls need a snapshot of their window.
-            frozen: vec![vec![0.0; if slots > 1 { n } else { 0 }]; ic],
-            fdl_re: vec![vec![0.0; spec.count * bins]; ic],
-            fdl_im: vec![vec![0.0; spec.count * bins]; ic],
+            frozen: zeroed(ic, if slots > 1 { n } else { 0 }),
+            fdl_re: zeroed(ic, spec.count * bins),
+            fdl_im: zeroed(ic, spec.count * bins),
             newest: 0,
             h_re,
             h_im,
-            acc_re: vec![vec![0.0; bins]; oc],
-            acc_im: vec![vec![0.0; bins]; oc],
+            acc_re: zeroed(oc, bins),
+            acc_im: zeroed(oc, bins),
             fill: 0,
             slot: slots,
             t0: 0,
@@ -914,17 +939,17 @@ impl Partitioned {
             paths: routing.paths.clone(),
             levels,
             ring: Ring {
-                data: vec![vec![0.0; ring_len]; oc],
+                data: zeroed(oc, ring_len),
                 mask: ring_len - 1,
             },
-            block: vec![vec![0.0; b]; ic],
+            block: zeroed(ic, b),
             fill: 0,
             t_block: 0,
-            xwin: vec![vec![0.0; 2 * b]; ic],
+            xwin: zeroed(ic, 2 * b),
             h0_rev,
-            hist_td: vec![vec![0.0; b]; oc],
+            hist_td: zeroed(oc, b),
             hist_valid: false,
-            outbuf: vec![vec![0.0; b]; oc],
+            outbuf: zeroed(oc, b),
             cmac,
         })
     }
