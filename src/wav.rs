@@ -213,20 +213,12 @@ impl WavReader {
         Ok(())
     }
 
-    /// Read up to `out.len() / channels` frames into `out` (interleaved). Returns the
-    /// number of frames read: fewer than asked only at the end of the data, 0 after it.
-    pub fn read_frames(&mut self, out: &mut [f32]) -> Result<usize, WavError> {
+    /// Fill `buf` from the data chunk; the file ending first is a truncation error.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), WavError> {
         let ch = self.info.channels;
-        let want = ((out.len() / ch) as u64).min(self.remaining_frames()) as usize;
-        if want == 0 {
-            return Ok(0);
-        }
-        let n_samples = want * ch;
-        let n_bytes = n_samples * self.bytes_per_sample;
-        self.raw.resize(n_bytes, 0);
         let mut got = 0;
-        while got < n_bytes {
-            match self.file.read(&mut self.raw[got..n_bytes]) {
+        while got < buf.len() {
+            match self.file.read(&mut buf[got..]) {
                 Ok(0) => {
                     let frame = self.frames_read + (got / (ch * self.bytes_per_sample)) as u64;
                     return Err(WavError::Truncated {
@@ -249,6 +241,38 @@ impl WavReader {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Read up to `out.len() / channels` frames into `out` (interleaved). Returns the
+    /// number of frames read: fewer than asked only at the end of the data, 0 after it.
+    pub fn read_frames(&mut self, out: &mut [f32]) -> Result<usize, WavError> {
+        let ch = self.info.channels;
+        let want = ((out.len() / ch) as u64).min(self.remaining_frames()) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n_samples = want * ch;
+        let n_bytes = n_samples * self.bytes_per_sample;
+        if self.info.format == SampleFormat::F32 && cfg!(target_endian = "little") {
+            // Little-endian IEEE floats are already what `out` holds: read them in place.
+            let out = &mut out[..n_samples];
+            self.fill(f32_bytes_mut(out))?;
+            if let Some(i) = first_non_finite(out) {
+                return Err(WavError::NonFinite {
+                    path: self.path.clone(),
+                    frame: self.frames_read + (i / ch) as u64,
+                    channel: i % ch,
+                });
+            }
+            self.frames_read += want as u64;
+            return Ok(want);
+        }
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.resize(n_bytes, 0);
+        let filled = self.fill(&mut raw[..n_bytes]);
+        self.raw = raw;
+        filled?;
         let out = &mut out[..n_samples];
         let raw = &self.raw[..n_bytes];
         match (self.info.format, self.bytes_per_sample) {
@@ -256,7 +280,7 @@ impl WavReader {
                 for (o, b) in out.iter_mut().zip(raw.chunks_exact(4)) {
                     *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 }
-                if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+                if let Some(i) = first_non_finite(out) {
                     return Err(WavError::NonFinite {
                         path: self.path.clone(),
                         frame: self.frames_read + (i / ch) as u64,
@@ -389,7 +413,14 @@ impl<W: Write + Seek> WavWriter<W> {
     }
 
     fn push(&mut self) -> Result<(), WavError> {
-        self.data_bytes += self.buf.len() as u64;
+        let buf = std::mem::take(&mut self.buf);
+        let res = self.push_bytes(&buf);
+        self.buf = buf;
+        res
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), WavError> {
+        self.data_bytes += bytes.len() as u64;
         if self.data_bytes > MAX_DATA_BYTES {
             return Err(WavError::Write {
                 path: self.path.clone(),
@@ -397,7 +428,7 @@ impl<W: Write + Seek> WavWriter<W> {
             });
         }
         self.inner
-            .write_all(&self.buf)
+            .write_all(bytes)
             .map_err(|e| write_err(&self.path, e))
     }
 
@@ -408,6 +439,10 @@ impl<W: Write + Seek> WavWriter<W> {
                 path: self.path.clone(),
                 reason: "float samples given to an integer writer".into(),
             });
+        }
+        if cfg!(target_endian = "little") {
+            // The samples' bytes are the file's bytes: write them without a copy.
+            return self.push_bytes(f32_bytes(samples));
         }
         self.buf.resize(samples.len() * 4, 0);
         for (b, v) in self.buf.chunks_exact_mut(4).zip(samples) {
@@ -469,6 +504,42 @@ impl<W: Write + Seek> WavWriter<W> {
         res.map_err(|e| write_err(&p, e))?;
         Ok(self.inner)
     }
+}
+
+/// Index of the first NaN or infinity in `v`. Blocks of 64 are screened with a branch-free
+/// test that vectorises (`x * 0` is 0 for finite `x`, NaN otherwise); only a block that
+/// fails is searched.
+fn first_non_finite(v: &[f32]) -> Option<usize> {
+    let mut base = 0;
+    for block in v.chunks(64) {
+        let mut acc = [0f32; 8];
+        let mut lanes = block.chunks_exact(8);
+        for c in &mut lanes {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a += x * 0.0;
+            }
+        }
+        let tail: f32 = lanes.remainder().iter().map(|&x| x * 0.0).sum();
+        if acc.iter().sum::<f32>() + tail != 0.0 {
+            return block.iter().position(|x| !x.is_finite()).map(|i| base + i);
+        }
+        base += block.len();
+    }
+    None
+}
+
+/// The bytes of `v` in memory order (the WAV byte order on little-endian machines).
+fn f32_bytes(v: &[f32]) -> &[u8] {
+    // SAFETY: any initialised f32 is 4 initialised bytes; u8 has alignment 1; the length
+    // covers exactly the same memory.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// The bytes of `v` in memory order, writable (every bit pattern is a valid f32).
+fn f32_bytes_mut(v: &mut [f32]) -> &mut [u8] {
+    // SAFETY: as for `f32_bytes`; every byte pattern written through the result is a valid
+    // f32 (NaNs and infinities included), and the borrow of `v` is held for its lifetime.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
 }
 
 fn write_err(path: &Path, e: std::io::Error) -> WavError {
@@ -538,6 +609,22 @@ mod tests {
             );
         }
         assert_eq!(r.read_frames(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_nan_or_infinity_anywhere() {
+        let v: Vec<f32> = (0..300).map(|i| (i as f32 * 0.1).sin() * 1e30).collect();
+        assert_eq!(first_non_finite(&v), None);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in [0, 7, 63, 64, 130, 299] {
+                let mut w = v.clone();
+                w[at] = bad;
+                if at < 299 {
+                    w[299] = f32::NAN; // a later one must not win
+                }
+                assert_eq!(first_non_finite(&w), Some(at), "{bad} at {at}");
+            }
+        }
     }
 
     #[test]

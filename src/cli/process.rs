@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
@@ -12,7 +12,7 @@ use faltung::engine::PlanRequest;
 use faltung::kernel::{self, Kernel, Normalize};
 
 use super::kernel::IrArgs;
-use faltung::offline::{self, Edge, Mode, Options, Savgol, Summary};
+use faltung::offline::{self, Edge, EngineCache, Mode, Options, Savgol, Summary};
 use faltung::wav::SampleFormat;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -213,18 +213,18 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
     })
 }
 
-/// Kernels by input sample rate (IR files are resampled to each input's rate once).
-type KernelCache = Mutex<HashMap<u32, (Kernel, Vec<String>)>>;
+/// A kernel at one sample rate, with notes on what was done to it.
+type Loaded = Arc<(Kernel, Vec<String>)>;
+
+/// Kernels by input sample rate (IR files are resampled to each input's rate once, and
+/// shared by the files at that rate without copies).
+type KernelCache = Mutex<HashMap<u32, Loaded>>;
 
 /// The kernel for one input, at the input's rate, with notes on what was done to it.
-fn kernel_for(
-    a: &ProcessArgs,
-    cache: &KernelCache,
-    input: &Path,
-) -> anyhow::Result<(Kernel, Vec<String>)> {
+fn kernel_for(a: &ProcessArgs, cache: &KernelCache, input: &Path) -> anyhow::Result<Loaded> {
     let rate = faltung::wav::WavReader::open(input)?.info().sample_rate_hz;
     if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
-        return Ok(k.clone());
+        return Ok(Arc::clone(k));
     }
     let ir_args = IrArgs {
         normalize: a.ir_normalize,
@@ -235,18 +235,18 @@ fn kernel_for(
         no_resample: a.no_resample,
         max_ir_seconds: a.max_ir_seconds,
     };
-    let loaded = match (&a.ir, &a.kernel) {
+    let loaded: Loaded = Arc::new(match (&a.ir, &a.kernel) {
         (Some(p), _) => {
             let l = kernel::load_ir_with_notes(p, &ir_args.options(Some(rate)))?;
             (l.kernel, l.notes)
         }
         (None, Some(spec)) => super::kernel::load(spec, Some(rate), &ir_args)?,
         (None, None) => bail!("give --ir FILE.wav or --kernel SPEC"),
-    };
+    });
     cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(rate, loaded.clone());
+        .insert(rate, Arc::clone(&loaded));
     Ok(loaded)
 }
 
@@ -278,7 +278,22 @@ fn summary_line(input: &Path, output: &Path, s: &Summary) -> String {
     )
 }
 
+/// Keep freed memory in the process for the next file (glibc): large buffers come from
+/// the heap instead of fresh `mmap`s that are unmapped again at `free`. Every fresh page
+/// costs a page fault (microseconds each on a VM), and in batch mode every unmap also
+/// interrupts the other workers' cores to flush their TLBs; with this, a worker's second
+/// file reuses the pages of its first.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator tunables; called before the worker threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
+    keep_freed_memory();
     let opts = options(&a)?;
     let jobs: Vec<(PathBuf, PathBuf)> = match (&a.output, &a.out_dir) {
         (Some(o), None) => {
@@ -348,9 +363,10 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         }
     };
 
-    let one = |input: &Path, output: &Path| -> anyhow::Result<()> {
-        let (kernel, notes) = kernel_for(&a, &cache, input)?;
-        for n in &notes {
+    let one = |input: &Path, output: &Path, engines: &mut EngineCache| -> anyhow::Result<()> {
+        let loaded = kernel_for(&a, &cache, input)?;
+        let (kernel, notes) = (&loaded.0, &loaded.1);
+        for n in notes {
             // Resampling is always worth a word; the rest under --verbose.
             if a.verbose || (!a.quiet && n.contains("resampled")) {
                 say(format!("{}: kernel: {n}", input.display()));
@@ -381,7 +397,15 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             bar.set_length(total.max(1));
             bar.set_position(done);
         };
-        let res = offline::process_file(input, output, &kernel, &opts, &mut progress, &CANCEL);
+        let res = offline::process_file_cached(
+            input,
+            output,
+            kernel,
+            &opts,
+            &mut progress,
+            &CANCEL,
+            engines,
+        );
         bar.finish_and_clear();
         mp.remove(&bar);
         let s = res?;
@@ -407,7 +431,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
 
     if jobs.len() == 1 {
         let (input, output) = &jobs[0];
-        let res = one(input, output);
+        let res = one(input, output, &mut EngineCache::new());
         if CANCEL.load(Ordering::SeqCst) {
             eprintln!("faltung: interrupted; no partial output written");
             std::process::exit(130);
@@ -416,19 +440,23 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     }
     std::thread::scope(|sc| {
         for _ in 0..threads {
-            sc.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((input, output)) = jobs.get(i) else {
-                    break;
-                };
-                if CANCEL.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Err(e) = one(input, output) {
-                    if !CANCEL.load(Ordering::SeqCst) {
-                        report_err(one_line(&e));
+            sc.spawn(|| {
+                // Files with the same kernel and layout reuse this worker's engine.
+                let mut engines = EngineCache::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((input, output)) = jobs.get(i) else {
+                        break;
+                    };
+                    if CANCEL.load(Ordering::SeqCst) {
+                        break;
                     }
-                    *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                    if let Err(e) = one(input, output, &mut engines) {
+                        if !CANCEL.load(Ordering::SeqCst) {
+                            report_err(one_line(&e));
+                        }
+                        *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                    }
                 }
             });
         }

@@ -20,12 +20,11 @@
 //! computed as a direct-form head over the first partition, and the rest is the history
 //! spectrum of level 0 (inverse-transformed once per block) plus the ring.
 
-use std::sync::Arc;
-
-use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
 
 use super::plan::{self, Buffering, LevelSpec, Plan, PlanRequest, Scheme, Variant};
+use super::rfft::SplitRfft;
 use super::routing::{Path, Routing};
 use super::simd::{self, Acc, CmacFn, FirFn, Isa, Spectra, Strided};
 use super::BlockProcessor;
@@ -63,7 +62,16 @@ impl Engine {
             ..request
         };
         let plan = plan::plan(&req)?;
-        Engine::with_plan(irs, routing, plan, req.max_call_frames)
+        let (isa, cmac, fir) = simd::select();
+        let mut engine =
+            Engine::with_plan_isa(irs, routing, plan, req.max_call_frames, isa, cmac, fir)?;
+        // An offline request (no call size) runs on no audio thread: its buffers are faulted
+        // in as they are first used, and the ones a run never needs (the zero-latency head's
+        // when every call fills whole blocks) are never touched at all.
+        if req.call_frames.is_some() {
+            engine.prefault();
+        }
+        Ok(engine)
     }
 
     /// A real-time engine: zero latency at calls of `call_frames`.
@@ -89,7 +97,10 @@ impl Engine {
         max_call_frames: usize,
     ) -> Result<Engine, EngineError> {
         let (isa, cmac, fir) = simd::select();
-        Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)
+        let mut engine =
+            Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)?;
+        engine.prefault();
+        Ok(engine)
     }
 
     /// Build an engine with an explicit plan and instruction set (for testing the SIMD
@@ -104,7 +115,10 @@ impl Engine {
         match simd::kernels_for(isa) {
             None => Ok(None),
             Some((cmac, fir)) => {
-                Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir).map(Some)
+                let mut engine =
+                    Engine::with_plan_isa(irs, routing, plan, max_call_frames, isa, cmac, fir)?;
+                engine.prefault();
+                Ok(Some(engine))
             }
         }
     }
@@ -136,17 +150,21 @@ impl Engine {
                 Inner::Partitioned(Box::new(Partitioned::new(irs, &routing, &plan, cmac)?))
             }
         };
-        let mut engine = Engine {
+        // Every buffer is allocated zeroed (the state `reset` gives), one allocation per
+        // channel, so that untouched ones stay unmapped until `prefault`.
+        Ok(Engine {
             inner,
             plan,
             routing,
             max_call_frames,
             isa,
-        };
-        // Zeroed allocations are mapped lazily: write every buffer once here, so the first
-        // calls on the audio thread do not take page faults.
-        engine.reset();
-        Ok(engine)
+        })
+    }
+
+    /// Zeroed allocations are mapped lazily: write every buffer once, so that the first
+    /// calls on the audio thread do not take page faults.
+    fn prefault(&mut self) {
+        self.reset();
     }
 
     pub fn plan(&self) -> &Plan {
@@ -170,7 +188,6 @@ impl Engine {
         if let Inner::Partitioned(p) = &mut self.inner {
             for l in &mut p.levels {
                 l.time.fill(value);
-                l.freq.fill(Complex::new(value, -value));
                 l.scratch.fill(Complex::new(-value, value));
             }
             for h in &mut p.hist_td {
@@ -179,6 +196,12 @@ impl Engine {
             p.hist_valid = false;
         }
     }
+}
+
+/// `k` buffers of `n` zeros, each its own zeroed allocation (`vec![vec![0.0; n]; k]` would
+/// copy the first into the others, touching every page).
+fn zeroed(k: usize, n: usize) -> Vec<Vec<f32>> {
+    (0..k).map(|_| vec![0.0; n]).collect()
 }
 
 fn validate_irs(irs: &[Vec<f32>]) -> Result<usize, EngineError> {
@@ -293,8 +316,8 @@ impl DirectFir {
             paths: routing.paths.clone(),
             h,
             len,
-            hist: vec![vec![0.0; len - 1 + DIRECT_CHUNK]; routing.input_channels],
-            acc: vec![vec![0.0; DIRECT_CHUNK]; routing.output_channels],
+            hist: zeroed(routing.input_channels, len - 1 + DIRECT_CHUNK),
+            acc: zeroed(routing.output_channels, DIRECT_CHUNK),
             fir,
         }
     }
@@ -382,15 +405,13 @@ struct Level {
     bins: usize,
     slots: usize,
     variant: Variant,
-    fwd: Arc<dyn RealToComplex<f32>>,
-    inv: Arc<dyn ComplexToReal<f32>>,
+    fft: SplitRfft,
     /// Per input: OS `[previous P | current P]`, OA `[current P | unused]`.
     window: Vec<Vec<f32>>,
     /// Per input: the window as it was at the period boundary (2P, OA upper half zero).
     frozen: Vec<Vec<f32>>,
-    /// Per input: the frequency-domain delay line, `2 * count` spectra of `bins`, split
-    /// re/im. Each spectrum is written twice (slots `s` and `s + count`) so that ages
-    /// `0..count` are always the contiguous slots `newest..newest + count`.
+    /// Per input: the frequency-domain delay line, a ring of `count` spectra of `bins`,
+    /// split re/im; age `a` is in slot `(newest + a) % count`.
     fdl_re: Vec<Vec<f32>>,
     fdl_im: Vec<Vec<f32>>,
     newest: usize,
@@ -408,7 +429,6 @@ struct Level {
     slot_ranges: Vec<(usize, usize)>,
     paths: Vec<Path>,
     time: Vec<f32>,
-    freq: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
 }
 
@@ -419,17 +439,14 @@ impl Level {
         variant: Variant,
         irs: &[Vec<f32>],
         routing: &Routing,
-        planner: &mut RealFftPlanner<f32>,
+        planner: &mut FftPlanner<f32>,
     ) -> Level {
         let p = spec.size;
         let n = 2 * p;
         let bins = p + 1;
-        let fwd = planner.plan_fft_forward(n);
-        let inv = planner.plan_fft_inverse(n);
-        let mut scratch =
-            vec![Complex::default(); fwd.get_scratch_len().max(inv.get_scratch_len()).max(1)];
+        let fft = SplitRfft::new(n, planner);
+        let mut scratch = vec![Complex::default(); fft.scratch_len().max(1)];
         let mut time = vec![0.0f32; n];
-        let mut freq = vec![Complex::default(); bins];
         let scale = 1.0 / n as f32;
         let mut h_re = Vec::with_capacity(irs.len());
         let mut h_im = Vec::with_capacity(irs.len());
@@ -443,12 +460,8 @@ impl Level {
                 for (t, &v) in time[..p].iter_mut().zip(taps) {
                     *t = v * scale;
                 }
-                fwd.process_with_scratch(&mut time, &mut freq, &mut scratch)
-                    .expect("buffer sizes come from the plan");
-                for (b, c) in freq.iter().enumerate() {
-                    re[k * bins + b] = c.re;
-                    im[k * bins + b] = c.im;
-                }
+                let r = k * bins..(k + 1) * bins;
+                fft.forward(&mut time, &mut scratch, &mut re[r.clone()], &mut im[r]);
             }
             h_re.push(re);
             h_im.push(im);
@@ -473,18 +486,17 @@ impl Level {
             bins,
             slots,
             variant,
-            fwd,
-            inv,
-            window: vec![vec![0.0; n]; ic],
+            fft,
+            window: zeroed(ic, n),
             // Only levels whose work spans several calls need a snapshot of their window.
-            frozen: vec![vec![0.0; if slots > 1 { n } else { 0 }]; ic],
-            fdl_re: vec![vec![0.0; 2 * spec.count * bins]; ic],
-            fdl_im: vec![vec![0.0; 2 * spec.count * bins]; ic],
+            frozen: zeroed(ic, if slots > 1 { n } else { 0 }),
+            fdl_re: zeroed(ic, spec.count * bins),
+            fdl_im: zeroed(ic, spec.count * bins),
             newest: 0,
             h_re,
             h_im,
-            acc_re: vec![vec![0.0; bins]; oc],
-            acc_im: vec![vec![0.0; bins]; oc],
+            acc_re: zeroed(oc, bins),
+            acc_im: zeroed(oc, bins),
             fill: 0,
             slot: slots,
             t0: 0,
@@ -492,7 +504,6 @@ impl Level {
             slot_ranges,
             paths,
             time,
-            freq,
             scratch,
         }
     }
@@ -582,58 +593,53 @@ impl Level {
                         }
                     }
                 }
-                self.fwd
-                    .process_with_scratch(&mut self.time, &mut self.freq, &mut self.scratch)
-                    .expect("buffer sizes fixed at construction");
-                for slot in [self.newest, self.newest + self.count] {
-                    let s = slot * bins;
-                    let (re, im) = (
-                        &mut self.fdl_re[input][s..s + bins],
-                        &mut self.fdl_im[input][s..s + bins],
-                    );
-                    for ((r, i), c) in re.iter_mut().zip(im.iter_mut()).zip(&self.freq) {
-                        *r = c.re;
-                        *i = c.im;
-                    }
-                }
+                let s = self.newest * bins;
+                self.fft.forward(
+                    &mut self.time,
+                    &mut self.scratch,
+                    &mut self.fdl_re[input][s..s + bins],
+                    &mut self.fdl_im[input][s..s + bins],
+                );
             }
             Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
                 let p = self.paths[path];
-                let (h0, m) = match task {
+                // Ages 0..m of the input against partitions first..first + m of the kernel.
+                let (first, m) = match task {
                     Task::Mac0 { .. } => (0, 1),
-                    _ => (bins, self.count - 1),
+                    _ => (1, self.count - 1),
                 };
-                let xs = self.newest * bins;
-                let spectra = Spectra {
-                    x_re: &self.fdl_re[p.input][xs..],
-                    x_im: &self.fdl_im[p.input][xs..],
-                    h_re: &self.h_re[p.ir][h0..],
-                    h_im: &self.h_im[p.ir][h0..],
-                };
-                let mut acc = Acc {
-                    re: &mut self.acc_re[p.output],
-                    im: &mut self.acc_im[p.output],
-                };
-                let g = Strided {
-                    stride: bins,
-                    m,
-                    lo,
-                    hi,
-                };
-                cmac(&mut acc, &spectra, g);
+                // The ages are slots newest.. of the ring: one run up to its end, then
+                // one from its start.
+                let m1 = m.min(self.count - self.newest);
+                for (slot, part, m) in [(self.newest, first, m1), (0, first + m1, m - m1)] {
+                    if m == 0 {
+                        continue;
+                    }
+                    let (xs, hs) = (slot * bins, part * bins);
+                    let spectra = Spectra {
+                        x_re: &self.fdl_re[p.input][xs..],
+                        x_im: &self.fdl_im[p.input][xs..],
+                        h_re: &self.h_re[p.ir][hs..],
+                        h_im: &self.h_im[p.ir][hs..],
+                    };
+                    let mut acc = Acc {
+                        re: &mut self.acc_re[p.output],
+                        im: &mut self.acc_im[p.output],
+                    };
+                    let g = Strided {
+                        stride: bins,
+                        m,
+                        lo,
+                        hi,
+                    };
+                    cmac(&mut acc, &spectra, g);
+                }
             }
             Task::Inv { output } => {
                 let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
-                for ((c, r), i) in self.freq.iter_mut().zip(re.iter_mut()).zip(im.iter_mut()) {
-                    *c = Complex::new(*r, *i);
-                    *r = 0.0;
-                    *i = 0.0;
-                }
-                self.freq[0].im = 0.0;
-                self.freq[bins - 1].im = 0.0;
-                self.inv
-                    .process_with_scratch(&mut self.freq, &mut self.time, &mut self.scratch)
-                    .expect("buffer sizes fixed at construction");
+                self.fft.inverse(re, im, &mut self.scratch, &mut self.time);
+                re.fill(0.0);
+                im.fill(0.0);
                 let start = self.t0 + self.offset as u64;
                 match self.variant {
                     Variant::OverlapSave => ring.add(output, start, &self.time[self.p..]),
@@ -648,18 +654,12 @@ impl Level {
     fn history_td(&mut self, out: &mut [Vec<f32>]) {
         let p = self.p;
         for (o, dst) in out.iter_mut().enumerate() {
-            for (c, (&r, &i)) in self
-                .freq
-                .iter_mut()
-                .zip(self.acc_re[o].iter().zip(self.acc_im[o].iter()))
-            {
-                *c = Complex::new(r, i);
-            }
-            self.freq[0].im = 0.0;
-            self.freq[p].im = 0.0;
-            self.inv
-                .process_with_scratch(&mut self.freq, &mut self.time, &mut self.scratch)
-                .expect("buffer sizes fixed at construction");
+            self.fft.inverse(
+                &self.acc_re[o],
+                &self.acc_im[o],
+                &mut self.scratch,
+                &mut self.time,
+            );
             match self.variant {
                 Variant::OverlapSave => dst.copy_from_slice(&self.time[p..]),
                 Variant::OverlapAdd => dst.copy_from_slice(&self.time[..p]),
@@ -667,6 +667,10 @@ impl Level {
         }
     }
 }
+
+/// Widest strip of bins in one history multiply-accumulate task: with two partitions of
+/// a kernel, 2048 bins of its split spectra are 64 KiB, which stay in L2 for the next path.
+const HIST_STRIP_BINS: usize = 2048;
 
 /// Build a level's per-period task list and spread it over `slots` base blocks by
 /// estimated cost.
@@ -689,7 +693,10 @@ fn schedule(
     // Chunk the history multiply-accumulates (in strips of 16 bins) so that no single task
     // is much more than one slot's share of the period's work.
     let per_slot_bins = (total_est / slots as f64) / bin_cost / hist_parts.max(1) as f64;
-    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, bins.max(16));
+    // At most HIST_STRIP_BINS, and the strips of all paths taken in turn: paths that share
+    // a kernel (a mono IR on several channels) then read each strip of its spectra from
+    // cache rather than once more from memory.
+    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, HIST_STRIP_BINS);
     let mut tasks = Vec::new();
     let mut costs = Vec::new();
     for input in 0..ic {
@@ -709,18 +716,18 @@ fn schedule(
         costs.push(fft_cost);
     }
     if hist_parts > 0 {
-        for path in 0..paths.len() {
-            let mut lo = 0;
-            while lo < bins {
-                let hi = if bins - lo < chunk + 16 {
-                    bins
-                } else {
-                    lo + chunk
-                };
+        let mut lo = 0;
+        while lo < bins {
+            let hi = if bins - lo < chunk + 16 {
+                bins
+            } else {
+                lo + chunk
+            };
+            for path in 0..paths.len() {
                 tasks.push(Task::Hist { path, lo, hi });
                 costs.push(((hi - lo) * hist_parts) as f64 * bin_cost);
-                lo = hi;
             }
+            lo = hi;
         }
     }
     let total: f64 = costs.iter().sum();
@@ -746,6 +753,48 @@ fn schedule(
     (tasks, ranges)
 }
 
+/// `dst[i] = frames[i * ch + c]`, with the common channel counts as constants so that the
+/// loop vectorises.
+fn deinterleave(dst: &mut [f32], frames: &[f32], ch: usize, c: usize) {
+    fn go<const N: usize>(dst: &mut [f32], frames: &[f32], c: usize) {
+        for (v, f) in dst.iter_mut().zip(frames.chunks_exact(N)) {
+            *v = f[c];
+        }
+    }
+    match ch {
+        1 => dst.copy_from_slice(&frames[..dst.len()]),
+        2 => go::<2>(dst, frames, c),
+        4 => go::<4>(dst, frames, c),
+        _ => {
+            for (v, f) in dst.iter_mut().zip(frames.chunks_exact(ch)) {
+                *v = f[c];
+            }
+        }
+    }
+}
+
+/// `frames[i * ch + c] = src[i]`, the inverse of [`deinterleave`].
+fn interleave(frames: &mut [f32], src: &[f32], ch: usize, c: usize) {
+    fn go<const N: usize>(frames: &mut [f32], src: &[f32], c: usize) {
+        for (f, &v) in frames.chunks_exact_mut(N).zip(src) {
+            f[c] = v;
+        }
+    }
+    match ch {
+        1 => {
+            let n = src.len().min(frames.len());
+            frames[..n].copy_from_slice(&src[..n]);
+        }
+        2 => go::<2>(frames, src, c),
+        4 => go::<4>(frames, src, c),
+        _ => {
+            for (f, &v) in frames.chunks_exact_mut(ch).zip(src) {
+                f[c] = v;
+            }
+        }
+    }
+}
+
 /// Per-output rings of absolute frame positions where all levels sum their results.
 struct Ring {
     data: Vec<Vec<f32>>,
@@ -764,6 +813,18 @@ impl Ring {
         for (a, b) in d[..src.len() - first].iter_mut().zip(&src[first..]) {
             *a += b;
         }
+    }
+
+    /// Channel `o` of interleaved `frames` (of `oc` channels) from ring `output` at
+    /// absolute frames `start..`.
+    fn read_channel(&self, output: usize, start: u64, frames: &mut [f32], oc: usize) {
+        let d = &self.data[output];
+        let s = (start as usize) & self.mask;
+        let n = frames.len() / oc;
+        let first = (d.len() - s).min(n);
+        let (f1, f2) = frames.split_at_mut(first * oc);
+        interleave(f1, &d[s..s + first], oc, output);
+        interleave(f2, &d[..n - first], oc, output);
     }
 
     #[inline]
@@ -796,7 +857,8 @@ struct Partitioned {
     fill: usize,
     /// Absolute frame index of the current block's first frame.
     t_block: u64,
-    /// Zero-latency partial blocks: per input `[previous block | current block]`.
+    /// Zero-latency partial blocks: per input `[previous block | current block]` (the
+    /// previous half is filled at the block's first partial call, overlap-save only).
     xwin: Vec<Vec<f32>>,
     /// Per IR: the first `B` taps reversed (direct head).
     h0_rev: Vec<Vec<f32>>,
@@ -843,7 +905,7 @@ impl Partitioned {
                 what: format!("plan covers {covered} taps, the IR has {ir_len}"),
             });
         }
-        let mut planner = RealFftPlanner::<f32>::new();
+        let mut planner = FftPlanner::<f32>::new();
         let levels: Vec<Level> = plan
             .levels
             .iter()
@@ -877,17 +939,17 @@ impl Partitioned {
             paths: routing.paths.clone(),
             levels,
             ring: Ring {
-                data: vec![vec![0.0; ring_len]; oc],
+                data: zeroed(oc, ring_len),
                 mask: ring_len - 1,
             },
-            block: vec![vec![0.0; b]; ic],
+            block: zeroed(ic, b),
             fill: 0,
             t_block: 0,
-            xwin: vec![vec![0.0; 2 * b]; ic],
+            xwin: zeroed(ic, 2 * b),
             h0_rev,
-            hist_td: vec![vec![0.0; b]; oc],
+            hist_td: zeroed(oc, b),
             hist_valid: false,
-            outbuf: vec![vec![0.0; b]; oc],
+            outbuf: zeroed(oc, b),
             cmac,
         })
     }
@@ -925,11 +987,9 @@ impl Partitioned {
         while done < frames {
             let n = (frames - done).min(b - self.fill);
             let fill = self.fill;
+            let frames_in = &input[done * ic..(done + n) * ic];
             for ch in 0..ic {
-                let blk = &mut self.block[ch][fill..fill + n];
-                for (i, v) in blk.iter_mut().enumerate() {
-                    *v = input[(done + i) * ic + ch];
-                }
+                deinterleave(&mut self.block[ch][fill..fill + n], frames_in, ic, ch);
             }
             match self.buffering {
                 Buffering::OneBlock => {
@@ -955,22 +1015,24 @@ impl Partitioned {
                 Buffering::ZeroLatency => {
                     if fill + n == b {
                         self.complete_block();
+                        let frames_out = &mut output[done * oc..(done + n) * oc];
                         for o in 0..oc {
-                            for i in 0..n {
-                                output[(done + i) * oc + o] =
-                                    self.ring.get(o, self.t_block + (fill + i) as u64);
-                            }
+                            self.ring
+                                .read_channel(o, self.t_block + fill as u64, frames_out, oc);
                         }
                         self.ring.clear(self.t_block, b);
                         self.t_block += b as u64;
                         self.fill = 0;
                         self.hist_valid = false;
-                        // The direct head of the next block's partial calls needs this
-                        // block as its "previous" half.
-                        for (w, blk) in self.xwin.iter_mut().zip(&self.block) {
-                            w[..b].copy_from_slice(blk);
-                        }
                     } else {
+                        if fill == 0 && self.variant == Variant::OverlapSave {
+                            // The direct head needs the previous block, which level 0's
+                            // window holds in its first half (its partition is the block);
+                            // copied only for blocks that begin with a partial call.
+                            for (w, lw) in self.xwin.iter_mut().zip(&self.levels[0].window) {
+                                w[..b].copy_from_slice(&lw[..b]);
+                            }
+                        }
                         for (w, blk) in self.xwin.iter_mut().zip(&self.block) {
                             w[b + fill..b + fill + n].copy_from_slice(&blk[fill..fill + n]);
                         }

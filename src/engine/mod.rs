@@ -14,6 +14,7 @@
 mod core;
 pub mod crossfade;
 pub mod plan;
+mod rfft;
 mod routing;
 pub mod simd;
 

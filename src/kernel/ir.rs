@@ -194,20 +194,25 @@ fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), Kern
             reason: "fewer samples than the header announces".into(),
         });
     }
-    let mut channels = vec![Vec::with_capacity(frames); ch];
-    for (i, v) in samples.iter().enumerate() {
-        if !v.is_finite() {
-            return Err(KernelError::NonFinite {
-                path: p,
-                frame: i / ch,
-                channel: i % ch,
-            });
-        }
-        channels[i % ch].push(*v);
+    if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
+        return Err(KernelError::NonFinite {
+            path: p,
+            frame: i / ch,
+            channel: i % ch,
+        });
     }
     if samples.iter().all(|&v| v == 0.0) {
         return Err(KernelError::AllZero { path: p });
     }
+    let channels = if ch == 1 {
+        vec![samples] // already the one channel: no copy
+    } else {
+        let mut channels = vec![Vec::with_capacity(frames); ch];
+        for (i, v) in samples.iter().enumerate() {
+            channels[i % ch].push(*v);
+        }
+        channels
+    };
     let format = match spec.sample_format {
         hound::SampleFormat::Float => "32-bit float".to_string(),
         hound::SampleFormat::Int => format!("{}-bit integer", spec.bits_per_sample),
