@@ -16,8 +16,8 @@ use faltung::reference::convolve_full;
 use faltung::wav::SampleFormat;
 
 mod common;
-use common::seeded;
 use common::wav::{read_wav, write_wav};
+use common::{max_abs_diff as max_err, peak_abs as peak, seeded};
 
 fn golden() -> HashMap<String, Vec<f64>> {
     let text = std::fs::read_to_string(
@@ -59,18 +59,6 @@ fn run(
 ) -> Result<faltung::offline::Summary, OfflineError> {
     let never = AtomicBool::new(false);
     process_file(input, out, k, o, &mut |_, _| {}, &never)
-}
-
-fn max_err(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len(), "length");
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max)
-}
-
-fn peak(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 fn tmp() -> tempfile::TempDir {

@@ -8,8 +8,8 @@ use faltung::reference::convolve_full;
 use faltung::wav::SampleFormat;
 
 mod common;
-use common::seeded;
 use common::wav::{read_wav, write_wav};
+use common::{max_abs_diff as max_err, peak_abs as peak, seeded};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faltung"))
@@ -26,18 +26,6 @@ fn process(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn max_err(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max)
-}
-
-fn peak(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 fn names(dir: &Path) -> Vec<String> {

@@ -111,3 +111,17 @@ pub fn seeded(n: usize, seed: u64, amp: f64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Largest |got - want| over two f64 signals of equal length.
+pub fn max_abs_diff(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len(), "length");
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Largest |sample|.
+pub fn peak_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
