@@ -677,3 +677,102 @@ fn without_rate_kernels_are_made_for_the_servers_rate_and_irs_resampled_to_it() 
         "{text}"
     );
 }
+
+/// `(name, Cpus_allowed_list, policy, rt_priority)` of every thread of process `pid`; the
+/// main thread is named `main`.
+fn threads_of(pid: u32) -> Vec<(String, String, i32, i32)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = e.unwrap().path();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        // The main thread by its id (libjack's threads carry the process name too).
+        let name = if dir.file_name().and_then(|n| n.to_str()) == Some(&pid.to_string()) {
+            "main".to_string()
+        } else {
+            read("comm").trim().to_string()
+        };
+        let cpus = read("status")
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let (prio, policy) =
+            faltung::live::affinity::parse_stat_priority(&read("stat")).unwrap_or((0, 0));
+        out.push((name, cpus, policy, prio));
+    }
+    out
+}
+
+#[test]
+fn callbacks_and_processing_share_the_chosen_cpu_and_processing_preempts_the_callbacks() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_cpu_probe") else {
+        return;
+    };
+    drop(client);
+    let allowed = faltung::live::affinity::thread_cpus(0).unwrap();
+    let cpu = allowed[0];
+    let mut live = Live::spawn(
+        &[
+            "--host",
+            "jack",
+            "--kernel",
+            "hann:31",
+            "--cpu",
+            &cpu.to_string(),
+        ],
+        &[],
+    );
+    let banner = live.wait_line("engine:", Duration::from_secs(20));
+    assert!(
+        banner.contains(&format!("audio threads on CPU {cpu}")),
+        "{banner}"
+    );
+    live.wait_line("added_latency_frames=", Duration::from_secs(20));
+    let threads = threads_of(live.pid());
+    let pinned: Vec<_> = threads.iter().filter(|t| t.1 == cpu.to_string()).collect();
+    let dsp = threads
+        .iter()
+        .find(|t| t.0 == "faltung-dsp")
+        .expect("a faltung-dsp thread");
+    assert_eq!(dsp.1, cpu.to_string(), "{threads:?}");
+    // The processing thread and the two JACK clients' process threads at least.
+    assert!(pinned.len() >= 3, "{threads:?}");
+    // The main thread got its CPU set back, and the loader never lost it.
+    if allowed.len() > 1 {
+        for name in ["main", "faltung-loader"] {
+            let t = threads.iter().find(|t| t.0 == name).unwrap();
+            assert_ne!(t.1, cpu.to_string(), "{name} stays unpinned: {threads:?}");
+        }
+    }
+    // Where the processing thread runs real-time (SCHED_FIFO = 1), it runs above every
+    // other real-time thread of the process: the JACK callbacks.
+    if dsp.2 == 1 {
+        for t in threads.iter().filter(|t| t.0 != "faltung-dsp" && t.2 == 1) {
+            assert!(dsp.3 > t.3, "{threads:?}");
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &live.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (status, _, stderr) = live.wait(Duration::from_secs(10));
+    assert!(status.success(), "{stderr}");
+
+    // A CPU this process may not use is refused, naming the ones it may.
+    let out = faltung()
+        .args([
+            "live", "--host", "jack", "--kernel", "hann:31", "--cpu", "100000",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("CPU 100000 is not available") && err.contains("may use CPUs"),
+        "{err}"
+    );
+}

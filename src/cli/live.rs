@@ -52,6 +52,10 @@ pub struct LiveArgs {
     /// Longest IR accepted, in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub max_ir_seconds: f64,
+    /// CPU shared by the audio callbacks and the processing thread: a number, `auto` (the
+    /// last CPU this process may use) or `none` (leave it to the scheduler).
+    #[arg(long, value_name = "N|auto|none", default_value = "auto")]
+    pub cpu: faltung::live::affinity::CpuChoice,
 }
 
 /// Restores the terminal when dropped.
@@ -175,6 +179,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.wet = a.wet;
     opts.gain_db = a.gain_db;
     opts.record = a.record.clone();
+    opts.cpu = a.cpu;
 
     let mut session = Session::start(&opts).context("cannot start live filtering")?;
     let info = session.info().clone();
@@ -191,15 +196,18 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         period,
         if info.period_frames.is_none() { " (requested)" } else { "" }
     );
+    let priority = match (info.processing_priority, info.callback_priority) {
+        (Some(p), Some(c)) => format!("real-time (SCHED_FIFO {p}, callbacks {c})"),
+        (Some(p), None) => format!("real-time (SCHED_FIFO {p})"),
+        (None, _) => "normal".to_string(),
+    };
+    let cpu = match info.audio_cpu {
+        Some(c) => format!("CPU {c} (callbacks and processing)"),
+        None => "any CPU".to_string(),
+    };
     println!(
-        "engine: {}, block {} frames; processing thread at {} priority",
-        info.plan,
-        info.block_frames,
-        if info.realtime_priority {
-            "real-time (SCHED_FIFO)"
-        } else {
-            "normal"
-        }
+        "engine: {}, block {} frames; processing thread at {priority} priority; audio threads on {cpu}",
+        info.plan, info.block_frames,
     );
     println!(
         "latency budget: input buffer {period} + ring prefill {} + engine {} + output buffer {period} = {} frames ({:.2} ms); faltung adds {added} frames ({:.2} ms) beyond the device buffers",

@@ -18,6 +18,11 @@
 //!   each of those was an underrun; with the quarter-period timeout the processing starts
 //!   within 0.2 ms of the input in all but a handful of blocks, for about 3000 extra
 //!   wake-ups a second at 64 frames.
+//! - Placement ([`affinity`]): the callbacks and `faltung-dsp` share one CPU and
+//!   `faltung-dsp` runs above the callbacks' real-time priority, so the wake-up from the
+//!   input callback is a local preemption and the block is done before the output
+//!   callback can run on that CPU, even in the back-to-back cycle a server runs after its
+//!   own xrun. `LiveOptions::cpu` / `--cpu` choose the CPU or turn this off.
 //! - `faltung-loader`: the only producer of the command ring. It builds engines for hot
 //!   swaps (off the audio path), forwards bypass/wet commands, and drops the old engines
 //!   that the processing thread hands back.
@@ -41,6 +46,7 @@
 //! equals the period. The engine is built for zero latency at the block size, so faltung
 //! adds `lag + engine latency` frames beyond the device buffers.
 
+pub mod affinity;
 pub mod devices;
 pub mod pipeline;
 pub mod record;
@@ -123,6 +129,8 @@ pub struct LiveOptions {
     pub record: Option<PathBuf>,
     /// Hot-swap crossfade length in milliseconds.
     pub fade_ms: f64,
+    /// The CPU of the callbacks and the processing thread (see [`affinity`]).
+    pub cpu: affinity::CpuChoice,
 }
 
 impl LiveOptions {
@@ -139,6 +147,7 @@ impl LiveOptions {
             gain_db: 0.0,
             record: None,
             fade_ms: 50.0,
+            cpu: affinity::CpuChoice::Auto,
         }
     }
 }
@@ -196,6 +205,12 @@ pub struct SessionInfo {
     pub plan: String,
     /// Whether the processing thread got real-time (SCHED_FIFO) scheduling.
     pub realtime_priority: bool,
+    /// Its SCHED_FIFO priority (above the callbacks' where they run real-time).
+    pub processing_priority: Option<i32>,
+    /// The highest real-time priority among the audio library's callback threads.
+    pub callback_priority: Option<i32>,
+    /// The CPU the callbacks and the processing thread share, if pinned.
+    pub audio_cpu: Option<usize>,
 }
 
 impl SessionInfo {
@@ -406,7 +421,17 @@ impl Session {
             engine_latency_frames: engine.latency_frames(),
             plan: engine.plan().to_string(),
             realtime_priority: false,
+            processing_priority: None,
+            callback_priority: None,
+            audio_cpu: None,
         };
+        let audio_cpu = affinity::thread_cpus(0)
+            .map_err(|e| LiveError::Thread {
+                reason: format!("cannot read this thread's CPU set: {e}"),
+            })
+            .and_then(|allowed| {
+                affinity::pick(opts.cpu, &allowed).map_err(|what| LiveError::Invalid { what })
+            })?;
 
         // Rings: room for the prefill plus at least 100 ms of slack, so that a stalled
         // processing thread loses nothing to the rings (the output skips what came late;
@@ -461,7 +486,10 @@ impl Session {
         let dsp = std::thread::Builder::new()
             .name("faltung-dsp".into())
             .spawn(move || {
-                let _ = prio_tx.send(raise_priority());
+                if let Some(cpu) = audio_cpu {
+                    let _ = affinity::set_current(&[cpu]);
+                }
+                let _ = prio_tx.send((raise_priority(), affinity::current_tid()));
                 while !dsp_stop.load(Ordering::Relaxed) {
                     if processor.step() == 0 {
                         std::thread::park_timeout(park);
@@ -469,7 +497,7 @@ impl Session {
                 }
             })
             .map_err(thread_err)?;
-        let realtime_priority = prio_rx.recv().unwrap_or(false);
+        let (realtime_priority, dsp_tid) = prio_rx.recv().unwrap_or((false, 0));
 
         // The loader: sole producer of the command ring, builds engines, drops old ones.
         let (loader_tx, loader_rx) = crossbeam_channel::unbounded::<Control>();
@@ -558,6 +586,9 @@ impl Session {
             }
         };
         let timeout = Some(Duration::from_secs(10));
+        // The callback threads are created while the streams are built: pin this thread
+        // meanwhile so that they inherit the audio CPU (see `affinity`).
+        let pin = audio_cpu.and_then(|cpu| affinity::PinGuard::new(cpu).ok());
         let streams = (|| {
             let input_stream = in_dev
                 .build_input_stream::<f32, _, _>(
@@ -587,6 +618,7 @@ impl Session {
                 .map_err(stream_err(Direction::Input, &in_name))?;
             Ok((input_stream, output_stream))
         })();
+        drop(pin);
         let (input_stream, output_stream) = match streams {
             Ok(s) => s,
             Err(e) => {
@@ -601,6 +633,23 @@ impl Session {
 
         let mut info = info;
         info.realtime_priority = realtime_priority;
+        info.audio_cpu = audio_cpu;
+        // Above the callbacks, so that the wake-up from the input callback preempts it on
+        // the shared CPU (see `affinity`).
+        info.callback_priority = affinity::max_realtime_priority(dsp_tid);
+        if realtime_priority {
+            let want = info
+                .callback_priority
+                .map_or(DSP_PRIORITY, |p| (p + 1).max(DSP_PRIORITY));
+            info.processing_priority = Some(DSP_PRIORITY);
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::unix::thread::JoinHandleExt;
+                if want != DSP_PRIORITY && affinity::set_fifo(dsp.as_pthread_t(), want) {
+                    info.processing_priority = Some(want);
+                }
+            }
+        }
         Ok(Session {
             info,
             shared,
@@ -745,14 +794,20 @@ impl Session {
     }
 }
 
-/// Ask for SCHED_FIFO on the calling thread (the processing thread), below the usual audio
-/// server priorities; false where not permitted (it then runs at normal priority).
+/// The processing thread's SCHED_FIFO priority at start; raised above the callbacks' once
+/// the streams run.
+const DSP_PRIORITY: i32 = 10;
+
+/// Ask for SCHED_FIFO on the calling thread (the processing thread); false where not
+/// permitted (it then runs at normal priority).
 fn raise_priority() -> bool {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain libc calls on the current thread with a valid sched_param.
         unsafe {
-            let param = libc::sched_param { sched_priority: 10 };
+            let param = libc::sched_param {
+                sched_priority: DSP_PRIORITY,
+            };
             libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
         }
     }
