@@ -6,6 +6,7 @@
 #   scripts/soak.sh                 # 600 s, 64-frame periods, jackd --no-realtime
 #   SOAK_SECONDS=60 scripts/soak.sh # a short run
 #   SOAK_PERIOD=128 SOAK_JACKD_FLAGS=-R scripts/soak.sh
+#   SOAK_LIVE_ARGS="--cpu none" scripts/soak.sh   # extra `faltung live` arguments (A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ seconds=${SOAK_SECONDS:-600}
 period=${SOAK_PERIOD:-64}
 rate=48000
 jackd_flags=${SOAK_JACKD_FLAGS:---no-realtime}
+live_args=${SOAK_LIVE_ARGS:-}
 server="faltung-soak-$$"
 work=$(mktemp -d)
 
@@ -54,8 +56,10 @@ jackd_pid=$!
 export JACK_DEFAULT_SERVER="$server"
 jack_wait -w -t 10 >/dev/null
 
-echo "== faltung live for $seconds s"
-"$bin" live --host jack --ir "$work/ir2s.wav" --duration "$seconds" </dev/null | tee "$work/live.log"
+echo "== faltung live for $seconds s ${live_args}"
+# shellcheck disable=SC2086
+"$bin" live --host jack --ir "$work/ir2s.wav" --duration "$seconds" $live_args </dev/null \
+  | tee "$work/live.log"
 
 summary=$(grep '^summary:' "$work/live.log")
 underruns=$(sed -n 's/.*underruns=\([0-9]*\).*/\1/p' <<<"$summary")
