@@ -306,6 +306,19 @@ fn bad_invocations_give_clear_errors() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    // `bench --roundtrip --host jack --kernel hann:31` plus `extra`.
+    let roundtrip_err = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "bench",
+            "--roundtrip",
+            "--host",
+            "jack",
+            "--kernel",
+            "hann:31",
+        ];
+        args.extend_from_slice(extra);
+        err(&args, env)
+    };
     let (code, e) = err(&["bench", "--roundtrip", "--kernel", "hann:31"], &[]);
     assert_eq!(code, Some(1), "{e}");
     assert!(
@@ -333,49 +346,15 @@ fn bad_invocations_give_clear_errors() {
     assert_eq!(code, Some(2), "{e}");
     assert!(e.contains("--roundtrip"), "{e}");
     // Options of the compute benchmark do not apply to the round trip.
-    let (code, e) = err(
-        &[
-            "bench",
-            "--roundtrip",
-            "--host",
-            "jack",
-            "--kernel",
-            "hann:31",
-            "--seconds",
-            "3",
-        ],
-        &[],
-    );
+    let (code, e) = roundtrip_err(&["--seconds", "3"], &[]);
     assert_eq!(code, Some(2), "{e}");
     assert!(e.contains("--seconds"), "{e}");
-    let (code, e) = err(
-        &[
-            "bench",
-            "--roundtrip",
-            "--host",
-            "jack",
-            "--kernel",
-            "hann:31",
-            "--repeats",
-            "0",
-        ],
-        &[],
-    );
+    let (code, e) = roundtrip_err(&["--repeats", "0"], &[]);
     assert_eq!(code, Some(1), "{e}");
     assert!(e.contains("--repeats 0"), "{e}");
     // No server by that name: says so, and how to start one.
     let server = format!("faltung-no-such-server-{}", std::process::id());
-    let (code, e) = err(
-        &[
-            "bench",
-            "--roundtrip",
-            "--host",
-            "jack",
-            "--kernel",
-            "hann:31",
-        ],
-        &[("JACK_DEFAULT_SERVER", &server)],
-    );
+    let (code, e) = roundtrip_err(&[], &[("JACK_DEFAULT_SERVER", &server)]);
     assert_eq!(code, Some(1), "{e}");
     assert!(
         e.contains(&format!("no JACK server named `{server}`"))

@@ -485,7 +485,7 @@ fn report(
         input_channels: info.input_channels,
         output_channels: info.output_channels,
         plan: info.plan.clone(),
-        realtime_priority: info.realtime_priority,
+        realtime_priority: info.processing_priority.is_some(),
         repeats: measured.len(),
         offsets_frames: offsets.to_vec(),
         min_frames: min,

@@ -203,9 +203,8 @@ pub struct SessionInfo {
     pub lag_frames: usize,
     pub engine_latency_frames: usize,
     pub plan: String,
-    /// Whether the processing thread got real-time (SCHED_FIFO) scheduling.
-    pub realtime_priority: bool,
-    /// Its SCHED_FIFO priority (above the callbacks' where they run real-time).
+    /// The processing thread's SCHED_FIFO priority (above the callbacks' where they run
+    /// real-time); `None` where real-time scheduling was not permitted.
     pub processing_priority: Option<i32>,
     /// The highest real-time priority among the audio library's callback threads.
     pub callback_priority: Option<i32>,
@@ -420,7 +419,6 @@ impl Session {
             lag_frames: lag,
             engine_latency_frames: engine.latency_frames(),
             plan: engine.plan().to_string(),
-            realtime_priority: false,
             processing_priority: None,
             callback_priority: None,
             audio_cpu: None,
@@ -632,7 +630,6 @@ impl Session {
         };
 
         let mut info = info;
-        info.realtime_priority = realtime_priority;
         info.audio_cpu = audio_cpu;
         // Above the callbacks, so that the wake-up from the input callback preempts it on
         // the shared CPU (see `affinity`).
@@ -801,18 +798,5 @@ const DSP_PRIORITY: i32 = 10;
 /// Ask for SCHED_FIFO on the calling thread (the processing thread); false where not
 /// permitted (it then runs at normal priority).
 fn raise_priority() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain libc calls on the current thread with a valid sched_param.
-        unsafe {
-            let param = libc::sched_param {
-                sched_priority: DSP_PRIORITY,
-            };
-            libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
-    }
+    crate::bench::set_realtime_priority(DSP_PRIORITY).is_ok()
 }
