@@ -7,8 +7,12 @@ pub mod error;
 pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;
+#[cfg(feature = "audio-io")]
+pub mod measure;
 pub mod offline;
 pub mod reference;
+pub mod rng;
+pub mod rt;
 pub mod wav;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};
