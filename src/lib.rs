@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod audio_file;
 pub mod bench;
 pub mod convolve;
 pub mod engine;
@@ -13,6 +14,5 @@ pub mod offline;
 pub mod reference;
 pub mod rng;
 pub mod rt;
-pub mod wav;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! input callback ──InputPort::push──> [input ring] ──Processor::step──> [output ring] ──OutputPort::fill──> output callback
-//!                                                          └──> [record ring] ──> writer thread (hound)
+//!                                                          └──> [record ring] ──> writer thread (audio_file)
 //! ```
 //!
 //! - [`InputPort::push`] copies the device's samples into the input ring, counts samples that
