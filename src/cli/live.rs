@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
-use faltung::live::{Control, LiveOptions, Session, Stats};
+use faltung::live::{Control, LiveOptions, Session};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -104,33 +104,6 @@ fn key_thread(stop: Arc<AtomicBool>, tx: crossbeam_channel::Sender<Key>) {
             }
         }
     });
-}
-
-fn db(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:6.1}")
-    } else {
-        "  -inf".to_string()
-    }
-}
-
-fn status_line(s: &Stats, latency_ms: f64) -> String {
-    format!(
-        "in {} dBFS  out {} dBFS  underruns {} (late input {}) overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
-        db(s.in_peak_db),
-        db(s.out_peak_db),
-        s.underruns,
-        s.late_input,
-        s.overruns,
-        s.xruns,
-        s.input_gaps,
-        s.load_p50_pct,
-        s.load_p99_pct,
-        latency_ms,
-        s.wet,
-        if s.bypass { " BYPASS" } else { "" },
-        s.ir_name
-    )
 }
 
 /// Kernels for a session at `rate_hz`: specs in Hz are designed for it and IRs recorded at
@@ -272,7 +245,19 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         if last_print.elapsed() >= print_every {
             last_print = Instant::now();
             let s = session.stats();
-            let line = status_line(&s, latency_ms);
+            let cx = super::status::Context {
+                latency_ms,
+                ir_name: &s.ir_name,
+            };
+            // The width is read at every refresh, so the line follows resizes.
+            let width = if tty_out {
+                crossterm::terminal::size()
+                    .ok()
+                    .map(|(cols, _)| usize::from(cols))
+            } else {
+                None
+            };
+            let line = super::status::status_line(&s, &cx, width);
             let mut out = std::io::stdout().lock();
             if tty_out {
                 let _ = write!(out, "\r{line}\x1b[K");
