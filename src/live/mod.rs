@@ -131,6 +131,8 @@ pub struct LiveOptions {
     pub fade_ms: f64,
     /// The CPU of the callbacks and the processing thread (see [`affinity`]).
     pub cpu: affinity::CpuChoice,
+    /// Worker threads for the engine's tail (0: all on the processing thread).
+    pub worker_threads: usize,
 }
 
 impl LiveOptions {
@@ -148,6 +150,7 @@ impl LiveOptions {
             record: None,
             fade_ms: 50.0,
             cpu: affinity::CpuChoice::Auto,
+            worker_threads: 0,
         }
     }
 }
@@ -284,6 +287,7 @@ fn build_engine(
     kernel: &Kernel,
     input_channels: usize,
     block: usize,
+    worker_threads: usize,
 ) -> Result<Box<Engine>, LiveError> {
     let wrap = |source| LiveError::Engine {
         name: kernel.name.clone(),
@@ -291,6 +295,7 @@ fn build_engine(
     };
     let routing = Routing::auto(input_channels, kernel.channel_count()).map_err(wrap)?;
     Engine::realtime(&kernel.to_f32(), routing, block)
+        .and_then(|e| e.with_worker_threads(worker_threads))
         .map(Box::new)
         .map_err(wrap)
 }
@@ -368,7 +373,7 @@ impl Session {
                 what: "--block must be at least 1 frame".into(),
             });
         }
-        let engine = build_engine(first, in_ch, block)?;
+        let engine = build_engine(first, in_ch, block, opts.worker_threads)?;
         let eng_out = engine.output_channels();
         // A mono engine output goes to both sides of a stereo device.
         let out_ch = if eng_out == 1
@@ -500,6 +505,7 @@ impl Session {
         // The loader: sole producer of the command ring, builds engines, drops old ones.
         let (loader_tx, loader_rx) = crossbeam_channel::unbounded::<Control>();
         let kernels = opts.kernels.clone();
+        let worker_threads = opts.worker_threads;
         let loader_stop = stop.clone();
         let mut cmd_prod = cmd_prod;
         let loader = std::thread::Builder::new()
@@ -527,7 +533,7 @@ impl Session {
                                 continue;
                             }
                             next = (next + 1) % kernels.len();
-                            match build_engine(&kernels[next], in_ch, block) {
+                            match build_engine(&kernels[next], in_ch, block, worker_threads) {
                                 Ok(e)
                                     if e.output_channels() == eng_out
                                         && e.latency_frames() == eng_latency =>
