@@ -55,7 +55,7 @@ pub struct LiveArgs {
     /// CPU shared by the audio callbacks and the processing thread: a number, `auto` (the
     /// last CPU this process may use) or `none` (leave it to the scheduler).
     #[arg(long, value_name = "N|auto|none", default_value = "auto")]
-    pub cpu: faltung::live::affinity::CpuChoice,
+    pub cpu: faltung::rt::CpuChoice,
     /// Worker threads for the engine's tail (the levels beyond the first); 0 runs
     /// everything on the processing thread.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
