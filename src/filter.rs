@@ -25,8 +25,8 @@
 use crate::convolve::{convolve, Method, Mode};
 use crate::kernel::gaussian::gaussian_filter1d_kernel;
 use crate::kernel::savgol::{savgol_coeffs, SavgolUse};
-use crate::kernel::KernelError;
 use crate::kernel::savgol_fit::polyfit_eval;
+use crate::kernel::KernelError;
 
 /// How a signal continues past its ends: `scipy.ndimage`'s `mode` (its `'grid-mirror'`,
 /// `'grid-constant'` and `'grid-wrap'` are the same as `Reflect`, `Constant` and `Wrap`
