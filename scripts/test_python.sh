@@ -18,6 +18,11 @@ fi
 echo "test_python: pip install ./python" >&2
 "${PIP[@]}" install ./python
 
+# The CLI binary, for the tests that compare process_file's output with `faltung process`
+# byte for byte (already built when scripts/test.sh ran the cargo tests first).
+cargo build --bin faltung -q
+export FALTUNG_CLI="$PWD/target/debug/faltung"
+
 # Run the pytest executable from python/ (not `python -m pytest`, which would put the
 # source tree's faltung/ without its native module ahead of the installed package).
 venv_abs=$(cd "$VENV" && pwd)

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod convolve;
 mod convolver;
+mod files;
 mod filter;
 mod kernel;
 mod sample;
@@ -28,5 +29,9 @@ fn _faltung(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernel::savgol_coeffs, m)?)?;
     m.add_function(wrap_pyfunction!(kernel::kernel, m)?)?;
     m.add_class::<convolver::NativeConvolver>()?;
+    m.add_function(wrap_pyfunction!(files::read, m)?)?;
+    m.add_function(wrap_pyfunction!(files::write, m)?)?;
+    m.add_function(wrap_pyfunction!(files::load_ir, m)?)?;
+    m.add_function(wrap_pyfunction!(files::process_file, m)?)?;
     Ok(())
 }
