@@ -41,7 +41,7 @@ if ! [ -f /usr/include/zita-convolver.h ]; then
 fi
 ${CXX:-g++} -O2 -o "$dir/zita_bench" scripts/zita_bench.cc -lzita-convolver -lfftw3f -lpthread
 cargo build --release --quiet --bin faltung
-faltung=target/release/faltung
+faltung=${CARGO_TARGET_DIR:-target}/release/faltung
 echo "# zita-convolver $(dpkg-query -W -f '${Version}' libzita-convolver4 2>/dev/null || echo '?'), \
 ${seconds} s of stereo noise per cell, ${runs} run(s), pinned to CPU 0"
 results="$dir/results.txt"

@@ -11,8 +11,9 @@
 // VECTOR_MODE, then calls process(true) (synchronous: every level's output is complete when
 // it is due) once per CALL frames. Its worker threads run at SCHED_OTHER; pin the whole
 // process (taskset -c 0) to measure it on one core. It prints one line:
-//   zita call=CALL minpart=M seconds=S cpu_s=C wall_s=W rtf_cpu=R rtf_wall=R2 check=X
-// where cpu_s is the CPU time of the whole process (all its threads) over the timed calls.
+//   zita call=CALL minpart=M seconds=S cpu_s=C wall_s=W rtf_cpu=R rtf_wall=R2 late=L check=X
+// where cpu_s is the CPU time of the whole process (all its threads) over the timed calls
+// and late counts the calls process() flagged (none are expected: process(true) waits).
 #include <zita-convolver.h>
 
 #include <sched.h>
@@ -142,14 +143,14 @@ static int run(const char *ir_path, uint32_t call, double seconds) {
     size_t total = (size_t)(seconds * RATE) / call;
     size_t warmup = RATE / 4 / call + 1;
     double sink = 0, cpu0 = 0, wall0 = 0;
-    size_t pos = 0;
+    size_t pos = 0, late = 0;
     for (size_t i = 0; i < warmup + total; i++) {
         if (i == warmup) {
             cpu0 = now(CLOCK_PROCESS_CPUTIME_ID);
             wall0 = now(CLOCK_MONOTONIC);
         }
         for (int c = 0; c < 2; c++) memcpy(conv.inpdata(c), &in[c][pos], call * sizeof(float));
-        conv.process(true);
+        if (conv.process(true)) late++;
         sink += conv.outdata(0)[call - 1] + conv.outdata(1)[0];
         pos += call;
         if (pos >= noise_len) pos = 0;
@@ -157,8 +158,8 @@ static int run(const char *ir_path, uint32_t call, double seconds) {
     double cpu = now(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     double wall = now(CLOCK_MONOTONIC) - wall0;
     double audio = (double)(total * call) / RATE;
-    printf("zita call=%u minpart=%u seconds=%.1f cpu_s=%.4f wall_s=%.4f rtf_cpu=%.2f rtf_wall=%.2f check=%g\n",
-           call, minpart, audio, cpu, wall, audio / cpu, audio / wall, sink);
+    printf("zita call=%u minpart=%u seconds=%.1f cpu_s=%.4f wall_s=%.4f rtf_cpu=%.2f rtf_wall=%.2f late=%zu check=%g\n",
+           call, minpart, audio, cpu, wall, audio / cpu, audio / wall, late, sink);
     conv.stop_process();
     conv.cleanup();
     return 0;
