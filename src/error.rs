@@ -53,4 +53,10 @@ pub enum ConvolveError {
     /// not supported yet").
     #[error("divisor starts with 0: the first coefficient of the divisor must be non-zero")]
     LeadingZeroDivisor,
+    #[error("output range {lo}..{hi} is not inside the full result of {full_len} samples")]
+    BadRange {
+        lo: usize,
+        hi: usize,
+        full_len: usize,
+    },
 }
