@@ -5,10 +5,12 @@ pub mod convolve;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+pub mod limits;
 #[cfg(feature = "audio-io")]
 pub mod live;
 pub mod offline;
 pub mod reference;
+pub mod text;
 pub mod wav;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};
