@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod audio_file;
 pub mod bench;
 pub mod convolve;
 pub mod engine;
@@ -10,7 +11,7 @@ pub mod limits;
 pub mod live;
 pub mod offline;
 pub mod reference;
+pub mod rng;
 pub mod text;
-pub mod wav;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};

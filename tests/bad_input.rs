@@ -64,9 +64,12 @@ fn one_line_error(o: &Output, words: &[&str]) -> String {
     lines[0].to_string()
 }
 
+/// A file a case starts with: its name and what writes it.
+type Given<'a> = (&'a str, &'a dyn Fn(&Path));
+
 /// `args` run in a fresh folder holding `files` fail with one line naming `words`, and
 /// leave exactly `files` there.
-fn refused(case: &str, files: &[(&str, &dyn Fn(&Path))], args: &[&str], words: &[&str]) -> String {
+fn refused(case: &str, files: &[Given], args: &[&str], words: &[&str]) -> String {
     let dir = folder(case);
     for (name, make) in files {
         make(&dir.join(name));

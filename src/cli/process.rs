@@ -13,8 +13,8 @@ use faltung::kernel::{self, IrOptions, Kernel, Normalize};
 use faltung::limits;
 
 use super::kernel::IrArgs;
-use faltung::offline::{self, Edge, EngineCache, Mode, Options, Savgol, Summary};
-use faltung::wav::SampleFormat;
+use faltung::audio_file::SampleFormat;
+use faltung::offline::{self, Edge, EngineCache, Mode, Options, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -166,9 +166,11 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
         Some(EdgeArg::Wrap) => Some(Edge::Wrap),
         Some(EdgeArg::Interp) => {
             let spec = a.kernel.as_deref().unwrap_or("");
-            match Savgol::from_spec(spec) {
-                Some(Ok(sg)) => Some(Edge::Interp(sg)),
-                Some(Err(e)) => bail!("--kernel `{spec}`: {e}"),
+            match kernel::spec::parse_savgol(spec)? {
+                Some(sg) if sg.pos.is_some() => bail!(
+                    "--kernel `{spec}`: savgol_filter(mode='interp') evaluates at the window centre; drop pos="
+                ),
+                Some(sg) => Some(Edge::Interp(sg)),
                 None => bail!(
                     "--edge interp needs --kernel savgol:WINDOW,POLYORDER[,deriv=D][,delta=X]"
                 ),
@@ -240,12 +242,21 @@ fn ir_args(a: &ProcessArgs) -> IrArgs {
 
 /// The kernel for one input, at the input's rate, with notes on what was done to it.
 fn kernel_for(a: &ProcessArgs, cache: &KernelCache, input: &Path) -> anyhow::Result<Loaded> {
-    let info = faltung::wav::WavReader::open(input)?.info();
+    let info = faltung::audio_file::WavReader::open(input)?.info();
     let (rate, input_channels) = (info.sample_rate_hz, info.channels);
     let routable = |k: &Kernel| -> anyhow::Result<()> {
         Routing::auto(input_channels, k.channel_count())
             .map(|_| ())
-            .map_err(|e| anyhow!("{}: {}: {e}", input.display(), k.name))
+            .map_err(|_| {
+                anyhow!(
+                    "{}: {input_channels} channel(s) with the {}-channel kernel {}: not a \
+                     supported layout (mono IR on any channels, one IR per channel, mono input \
+                     with a stereo IR, stereo input with a 4-channel true-stereo IR)",
+                    input.display(),
+                    k.channel_count(),
+                    k.name
+                )
+            })
     };
     if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
         routable(&k.0)?;
