@@ -9,9 +9,12 @@ pub mod kernel;
 pub mod limits;
 #[cfg(feature = "audio-io")]
 pub mod live;
+#[cfg(feature = "audio-io")]
+pub mod measure;
 pub mod offline;
 pub mod reference;
 pub mod rng;
+pub mod rt;
 pub mod text;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};
