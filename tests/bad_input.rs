@@ -546,3 +546,158 @@ fn round_trip_options_without_roundtrip_are_refused() {
         &["--repeats 3", "--roundtrip"],
     );
 }
+
+// --- Wrong audio -----------------------------------------------------------------------
+
+/// A 32-bit float WAV written with hound.
+fn wav_f32(path: &Path, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn output_beyond_the_float_range_is_refused_not_written_as_inf() {
+    let noise = |p: &Path| wav_f32(p, &common::noise(3, 4800));
+    // 800 dB = x 1e40, beyond f32::MAX (3.4e38).
+    for format in ["f32", "i16"] {
+        refused(
+            "gain-800",
+            &[("in.wav", &noise)],
+            &[
+                "process",
+                "in.wav",
+                "-o",
+                "out.wav",
+                "--kernel",
+                "flat:3",
+                "--gain-db",
+                "800",
+                "--format",
+                format,
+            ],
+            &["in.wav", "beyond the 32-bit float range", "nothing written"],
+        );
+    }
+}
+
+#[test]
+fn finite_input_that_overflows_in_the_convolution_is_refused_not_nan_or_zeros() {
+    // +-3e38 is finite in f32; a 4001-tap Hann sum of such values overflows.
+    let loud = |p: &Path| {
+        let s: Vec<f32> = common::noise(5, 9600)
+            .iter()
+            .map(|&v| if v >= 0.0 { 3e38 } else { -3e38 })
+            .collect();
+        wav_f32(p, &s)
+    };
+    for format in ["f32", "i16"] {
+        refused(
+            "loud-input",
+            &[("in.wav", &loud)],
+            &[
+                "process",
+                "in.wav",
+                "-o",
+                "out.wav",
+                "--kernel",
+                "hann:4001",
+                "--format",
+                format,
+            ],
+            &["in.wav", "beyond the 32-bit float range"],
+        );
+    }
+}
+
+#[test]
+fn normalize_after_an_overflowing_gain_is_refused_not_silence() {
+    let noise = |p: &Path| wav_f32(p, &common::noise(4, 4800));
+    let e = refused(
+        "gain-1000-normalize",
+        &[("in.wav", &noise)],
+        &[
+            "process",
+            "in.wav",
+            "-o",
+            "out.wav",
+            "--kernel",
+            "flat:3",
+            "--gain-db",
+            "1000",
+            "--normalize",
+        ],
+        &["in.wav", "beyond the 32-bit float range"],
+    );
+    assert!(!e.contains(".pass1"), "{e}");
+}
+
+#[test]
+fn normalizing_silence_says_so_and_writes_silence() {
+    let dir = folder("normalize-silence");
+    wav_f32(&dir.join("in.wav"), &[0.0; 4800]);
+    let o = run_in(
+        &dir,
+        &[
+            "process",
+            "in.wav",
+            "-o",
+            "out.wav",
+            "--kernel",
+            "hann:31",
+            "--normalize",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("out.wav: note: the output is silent"), "{out}");
+    assert!(!out.contains("normalized by"), "{out}");
+    let mut r = hound::WavReader::open(dir.join("out.wav")).unwrap();
+    let s: Vec<f32> = r.samples::<f32>().map(|v| v.unwrap()).collect();
+    assert_eq!(s.len(), 4800 + 30);
+    assert!(s.iter().all(|&v| v == 0.0));
+    assert_eq!(names(&dir), ["in.wav", "out.wav"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn output_too_large_for_wav_is_refused_before_any_work() {
+    // A 64-channel 16-bit input of 17 M frames, as a sparse file (2.2 GB announced, no
+    // blocks written): its float output would be 4.35 GB, beyond the 4 GiB of a RIFF file.
+    let big = |p: &Path| {
+        let frames: u64 = 17_000_000;
+        let data = frames * 64 * 2;
+        let mut h = Vec::new();
+        h.extend_from_slice(b"RIFF");
+        h.extend_from_slice(&((36 + data) as u32).to_le_bytes());
+        h.extend_from_slice(b"WAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        h.extend_from_slice(&1u16.to_le_bytes());
+        h.extend_from_slice(&64u16.to_le_bytes());
+        h.extend_from_slice(&48_000u32.to_le_bytes());
+        h.extend_from_slice(&(48_000u32 * 128).to_le_bytes());
+        h.extend_from_slice(&128u16.to_le_bytes());
+        h.extend_from_slice(&16u16.to_le_bytes());
+        h.extend_from_slice(b"data");
+        h.extend_from_slice(&(data as u32).to_le_bytes());
+        std::fs::write(p, &h).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.set_len(h.len() as u64 + data).unwrap();
+    };
+    refused(
+        "output-4gib",
+        &[("in.wav", &big)],
+        &[
+            "process", "in.wav", "-o", "out.wav", "--kernel", "flat:1", "--format", "f32",
+        ],
+        &["out.wav", "4 GiB", "nothing written"],
+    );
+}

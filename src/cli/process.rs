@@ -449,6 +449,12 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         if !a.quiet {
             say(summary_line(input, output, &s));
         }
+        if a.normalize.is_some() && s.normalize_gain.is_none() {
+            say(format!(
+                "{}: note: the output is silent; --normalize had nothing to scale",
+                output.display()
+            ));
+        }
         if s.clipped > 0 {
             say(format!(
                 "{}: warning: {} samples clipped (peak {:+.2} dBFS before clipping)",
