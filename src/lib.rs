@@ -5,6 +5,7 @@ pub mod bench;
 pub mod convolve;
 pub mod engine;
 pub mod error;
+pub mod filter;
 pub mod kernel;
 pub mod limits;
 #[cfg(feature = "audio-io")]
