@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
-use faltung::live::{Control, LiveOptions, Session, Stats};
+use faltung::live::devices::{self, noise};
+use faltung::live::{Control, LiveError, LiveOptions, Session, Stats};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -156,6 +157,30 @@ fn load_kernels(a: &LiveArgs, rate_hz: u32) -> anyhow::Result<Vec<Kernel>> {
         .collect()
 }
 
+/// Run `f` (which opens devices) with what the audio libraries print to stderr caught: on
+/// success faltung's own lines are passed on and the libraries' noise dropped; on failure
+/// the error carries a summary of it and, for the known failures, what to do.
+fn with_noise<T>(
+    host: Option<&str>,
+    f: impl FnOnce() -> Result<T, LiveError>,
+) -> anyhow::Result<T> {
+    let capture = noise::Capture::start();
+    let result = f();
+    let caught = capture.map(|c| c.finish()).unwrap_or_default();
+    caught.replay_other();
+    result.map_err(|e| {
+        let reason = e.to_string();
+        let mut msg = reason.clone();
+        if let Some(s) = caught.summary() {
+            msg.push_str(&format!(" ({s})"));
+        }
+        if let Some(hint) = noise::advice(&devices::host_display_name(host), &reason, &caught) {
+            msg.push_str(&format!("; {hint}"));
+        }
+        anyhow::anyhow!(msg)
+    })
+}
+
 pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     if let Some(d) = a.duration {
         if !(d.is_finite() && d > 0.0) {
@@ -165,8 +190,10 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     // The rate first (the device's unless --rate), so that kernels are made for it.
     let rate_hz = match a.rate {
         Some(r) => r,
-        None => faltung::live::devices::session_rate(a.host.as_deref(), a.input.as_deref())
-            .context("cannot start live filtering")?,
+        None => with_noise(a.host.as_deref(), || {
+            devices::session_rate(a.host.as_deref(), a.input.as_deref())
+        })
+        .context("cannot start live filtering")?,
     };
     let kernels = load_kernels(&a, rate_hz)?;
     let mut opts = LiveOptions::new(kernels);
@@ -181,7 +208,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.record = a.record.clone();
     opts.cpu = a.cpu;
 
-    let mut session = Session::start(&opts).context("cannot start live filtering")?;
+    let mut session = with_noise(a.host.as_deref(), || Session::start(&opts))
+        .context("cannot start live filtering")?;
     let info = session.info().clone();
     let period = info.period_frames.unwrap_or(info.block_frames);
     let added = info.added_latency_frames();

@@ -109,6 +109,8 @@ pub enum LiveError {
     Invalid { what: String },
     #[error("cannot start thread: {reason}")]
     Thread { reason: String },
+    #[error(transparent)]
+    Device(#[from] devices::DeviceError),
 }
 
 /// What to run.
