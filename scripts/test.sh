@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration and CLI tests, doctests, and the end-to-end tests
 # on a JACK server with its dummy driver (scripts/with-jack.sh starts one if none runs; no
-# sound card needed). .ci/run runs the same two cargo commands.
+# sound card needed) and on a private PipeWire (scripts/with-pipewire.sh). .ci/run runs
+# the same two cargo commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 # Test binaries run one after another; inside tests/live_jack.rs the JACK tests take a
-# lock, so they run one at a time on the one server.
-scripts/with-jack.sh cargo test --all-targets --no-fail-fast "$@"
+# lock, so they run one at a time on the one server. scripts/with-pipewire.sh adds a
+# private headless PipeWire for tests/live_pipewire.rs (pw-jack; it leaves jackd alone).
+scripts/with-jack.sh scripts/with-pipewire.sh cargo test --all-targets --no-fail-fast "$@"
 # --all-targets leaves out doctests (the README is the crate doc and its example is one).
 cargo test --doc --no-fail-fast "$@"

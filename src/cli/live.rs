@@ -59,6 +59,37 @@ pub struct LiveArgs {
     pub cpu: faltung::live::affinity::CpuChoice,
 }
 
+/// The processing block when none is given: 512 frames through ALSA's `default`/`pipewire`
+/// (a sound server behind an ALSA plugin adds a buffer hop of its own and needs the slack on
+/// a loaded machine), else `None`: the device period, or 256 frames.
+fn default_block(a: &LiveArgs) -> Option<usize> {
+    let alsa = devices::host_display_name(a.host.as_deref()) == "ALSA";
+    let through_server = |d: &Option<String>| {
+        d.as_deref()
+            .is_none_or(|d| matches!(d, "default" | "pipewire" | "pulse" | "sysdefault"))
+    };
+    (alsa && through_server(&a.input) && through_server(&a.output)).then_some(512)
+}
+
+/// What faltung asks of PipeWire on the JACK host, through the environment PipeWire's JACK
+/// library (`pw-jack`) reads when it connects (jackd ignores it): a quantum of the
+/// processing block, so that a player asking for 100 ms does not raise the period under
+/// faltung. A user's own `PIPEWIRE_LATENCY` is kept. (Through ALSA the plugin sizes its own
+/// buffers: a quantum as small as the ALSA period starves it.)
+fn pipewire_requests(a: &LiveArgs, block: usize) {
+    if devices::host_display_name(a.host.as_deref()) != "JACK" {
+        return;
+    }
+    if std::env::var_os("PIPEWIRE_LATENCY").is_none() {
+        let rate = a.rate.unwrap_or(48000);
+        // Called before any thread starts (setting the environment is not thread-safe).
+        std::env::set_var("PIPEWIRE_LATENCY", format!("{block}/{rate}"));
+    }
+}
+
+/// After this long without a sample above digital silence the status line says so.
+const SILENT_INPUT_HINT_SECS: f64 = 3.0;
+
 /// Restores the terminal when dropped.
 struct RawMode;
 
@@ -187,6 +218,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
             bail!("--duration must be a positive number of seconds, got {d}");
         }
     }
+    let block = a.block.or_else(|| default_block(&a));
+    pipewire_requests(&a, block.unwrap_or(256));
     // The rate first (the device's unless --rate), so that kernels are made for it.
     let rate_hz = match a.rate {
         Some(r) => r,
@@ -201,7 +234,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.input = a.input.clone();
     opts.output = a.output.clone();
     opts.rate_hz = Some(rate_hz);
-    opts.block_frames = a.block;
+    opts.block_frames = block;
     opts.input_channels = a.channels;
     opts.wet = a.wet;
     opts.gain_db = a.gain_db;
@@ -275,6 +308,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         Duration::from_secs(5)
     };
     let latency_ms = info.ms(added);
+    let mut last_sound = Instant::now();
     let failure = loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(msg) = session.failure() {
@@ -300,7 +334,18 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         if last_print.elapsed() >= print_every {
             last_print = Instant::now();
             let s = session.stats();
-            let line = status_line(&s, latency_ms);
+            let mut line = status_line(&s, latency_ms);
+            // Digital silence (below -140 dBFS) for a while: most likely nothing is
+            // connected to the input.
+            if s.in_peak_db > -140.0 {
+                last_sound = Instant::now();
+            }
+            let silent = last_sound.elapsed().as_secs_f64();
+            if silent >= SILENT_INPUT_HINT_SECS {
+                line.push_str(&format!(
+                    "  [input silent for {silent:.0} s: is anything connected? link it (pw-link, jack_connect) or choose --input]"
+                ));
+            }
             let mut out = std::io::stdout().lock();
             if tty_out {
                 let _ = write!(out, "\r{line}\x1b[K");
