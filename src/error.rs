@@ -3,8 +3,6 @@
 //! Each concern has its own enum (`#[non_exhaustive]`, named fields). Errors that can be
 //! returned from the audio path ([`ProcessError`]) carry no heap data.
 
-use std::path::PathBuf;
-
 /// Errors raised while building an engine (off the audio thread).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -51,35 +49,4 @@ pub enum ConvolveError {
     EmptyInput { which: &'static str },
     #[error("circular convolution period must be at least 1, got {period}")]
     BadPeriod { period: usize },
-}
-
-/// Errors reading or writing WAV files. Always names the file.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WavError {
-    #[error("{path}: cannot open: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: not a readable WAV file: {reason}")]
-    Malformed { path: PathBuf, reason: String },
-    #[error("{path}: unsupported WAV format: {reason}")]
-    Unsupported { path: PathBuf, reason: String },
-    #[error("{path}: truncated or unreadable sample data after frame {frame}: {reason}")]
-    Truncated {
-        path: PathBuf,
-        frame: u64,
-        reason: String,
-    },
-    #[error("{path}: sample {frame} on channel {channel} is not finite (NaN or Inf)")]
-    NonFinite {
-        path: PathBuf,
-        frame: u64,
-        channel: usize,
-    },
-    #[error("{path}: cannot write: {reason}")]
-    Write { path: PathBuf, reason: String },
-    #[error("{path}: the file has no audio frames")]
-    Empty { path: PathBuf },
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod audio_file;
 pub mod bench;
 pub mod convolve;
 pub mod engine;
@@ -9,6 +10,6 @@ pub mod kernel;
 pub mod live;
 pub mod offline;
 pub mod reference;
-pub mod wav;
+pub mod rng;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};

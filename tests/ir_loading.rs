@@ -177,7 +177,7 @@ fn a_file_that_is_not_a_wav_is_unreadable() {
     let path = common::scratch_path("ir-loading", "text.wav");
     std::fs::write(&path, b"this is not a RIFF file at all, just some text").unwrap();
     let e = load_ir(&path, &IrOptions::default()).unwrap_err();
-    assert!(matches!(e, KernelError::Wav { .. }), "{e:?}");
+    assert!(matches!(e, KernelError::File { .. }), "{e:?}");
     assert_names_file(&e, &path);
 
     let missing = common::scratch_path("ir-loading", "missing.wav");

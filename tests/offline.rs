@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use faltung::audio_file::SampleFormat;
 use faltung::engine::{BlockProcessor, Engine, Routing};
 use faltung::kernel::Kernel;
-use faltung::offline::{process_file, Edge, Mode, OfflineError, Options, Savgol};
+use faltung::offline::{process_file, Edge, Mode, OfflineError, Options};
 use faltung::reference::convolve_full;
-use faltung::wav::SampleFormat;
 
 mod common;
 use common::wav::{read_wav, write_wav};
@@ -124,9 +124,10 @@ fn savgol_interp_equals_scipy_savgol_filter() {
     ] {
         let tag = format!("savgol_{w}_{p}_{d}_{delta}");
         let k = kernel(vec![g[&format!("{tag}.coeffs")].clone()]);
-        let sg = Savgol::from_spec(&format!("savgol:{w},{p},deriv={d},delta={delta}"))
-            .unwrap()
-            .unwrap();
+        let sg =
+            faltung::kernel::spec::parse_savgol(&format!("savgol:{w},{p},deriv={d},delta={delta}"))
+                .unwrap()
+                .unwrap();
         let out = dir.path().join(format!("{tag}.wav"));
         let o = Options {
             mode: Mode::Same,

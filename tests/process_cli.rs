@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use faltung::audio_file::SampleFormat;
 use faltung::reference::convolve_full;
-use faltung::wav::SampleFormat;
 
 mod common;
 use common::wav::{read_wav, write_wav};

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use faltung::kernel::analysis::{channel_names, DelayKind};
 use faltung::kernel::{self, IrOptions, Kernel, Normalize};
@@ -194,29 +194,11 @@ fn db(v: f64) -> f64 {
 
 /// Write `k` as a 32-bit float WAV (atomically: a temporary file renamed into place).
 fn write_wav(k: &Kernel, rate: u32, path: &Path) -> anyhow::Result<()> {
-    let spec = hound::WavSpec {
-        channels: k.channel_count() as u16,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".part");
-    let tmp = PathBuf::from(tmp);
-    let res = (|| -> Result<(), hound::Error> {
-        let mut w = hound::WavWriter::create(&tmp, spec)?;
-        for i in 0..k.len_frames() {
-            for c in &k.channels {
-                w.write_sample(c[i] as f32)?;
-            }
-        }
-        w.finalize()
-    })();
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        bail!("{}: cannot write WAV: {e}", path.display());
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write WAV", path.display()))
+    let interleaved: Vec<f32> = (0..k.len_frames())
+        .flat_map(|i| k.channels.iter().map(move |c| c[i] as f32))
+        .collect();
+    faltung::audio_file::write_f32_wav(path, k.channel_count(), rate, &interleaved, true)?;
+    Ok(())
 }
 
 pub fn run(a: KernelArgs) -> anyhow::Result<()> {

@@ -12,8 +12,8 @@ use faltung::engine::PlanRequest;
 use faltung::kernel::{self, Kernel, Normalize};
 
 use super::kernel::IrArgs;
-use faltung::offline::{self, Edge, EngineCache, Mode, Options, Savgol, Summary};
-use faltung::wav::SampleFormat;
+use faltung::audio_file::SampleFormat;
+use faltung::offline::{self, Edge, EngineCache, Mode, Options, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -165,9 +165,11 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
         Some(EdgeArg::Wrap) => Some(Edge::Wrap),
         Some(EdgeArg::Interp) => {
             let spec = a.kernel.as_deref().unwrap_or("");
-            match Savgol::from_spec(spec) {
-                Some(Ok(sg)) => Some(Edge::Interp(sg)),
-                Some(Err(e)) => bail!("--kernel `{spec}`: {e}"),
+            match kernel::spec::parse_savgol(spec)? {
+                Some(sg) if sg.pos.is_some() => bail!(
+                    "--kernel `{spec}`: savgol_filter(mode='interp') evaluates at the window centre; drop pos="
+                ),
+                Some(sg) => Some(Edge::Interp(sg)),
                 None => bail!(
                     "--edge interp needs --kernel savgol:WINDOW,POLYORDER[,deriv=D][,delta=X]"
                 ),
@@ -222,7 +224,9 @@ type KernelCache = Mutex<HashMap<u32, Loaded>>;
 
 /// The kernel for one input, at the input's rate, with notes on what was done to it.
 fn kernel_for(a: &ProcessArgs, cache: &KernelCache, input: &Path) -> anyhow::Result<Loaded> {
-    let rate = faltung::wav::WavReader::open(input)?.info().sample_rate_hz;
+    let rate = faltung::audio_file::WavReader::open(input)?
+        .info()
+        .sample_rate_hz;
     if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
         return Ok(Arc::clone(k));
     }

@@ -11,17 +11,28 @@
 //!
 //! The engine knows nothing of files, devices or terminals.
 
-mod core;
 pub mod crossfade;
+mod direct;
+mod facade;
+mod level;
+mod loops;
+mod partitioned;
 pub mod plan;
 mod rfft;
+mod ring;
 mod routing;
 pub mod simd;
 
-pub use self::core::Engine;
+pub use self::facade::Engine;
 pub use self::plan::{Plan, PlanRequest, Scheme, SchemeChoice, Variant};
 pub use self::routing::{Path, Routing};
 pub use crate::error::{EngineError, ProcessError};
+
+/// `k` buffers of `n` zeros, each its own zeroed allocation (`vec![vec![0.0; n]; k]` would
+/// copy the first into the others, touching every page).
+fn zeroed(k: usize, n: usize) -> Vec<Vec<f32>> {
+    (0..k).map(|_| vec![0.0; n]).collect()
+}
 
 /// A streaming block processor.
 ///

@@ -1,6 +1,6 @@
 //! Impulse responses from WAV files, and the options that shape a kernel after loading.
 //!
-//! Supported files (read with hound): integer PCM of 8, 16, 24 or 32 bits and 32-bit IEEE
+//! Supported files (read by [`crate::audio_file`]): integer PCM of 8, 16, 24 or 32 bits and 32-bit IEEE
 //! float, plain or `WAVE_FORMAT_EXTENSIBLE`. Integer samples are scaled to [-1, 1) by
 //! `1 / 2^(bits-1)`.
 //!
@@ -12,10 +12,10 @@
 //! Options are applied in this order, each adding a note with the numbers it used:
 //! resample to the stream rate, trim leading silence, trim the tail, reverse, normalise, gain.
 
-use std::io::BufReader;
 use std::path::Path;
 
 use super::{Kernel, KernelError};
+use crate::audio_file::{AudioFileError, SampleFormat, WavReader};
 
 /// How to normalise a kernel. One factor is applied to all channels (their balance is
 /// kept); it is set by the channel with the largest value of the measure.
@@ -109,38 +109,49 @@ pub fn load_ir_with_notes(path: &Path, opts: &IrOptions) -> Result<LoadedIr, Ker
     Ok(LoadedIr { kernel, notes })
 }
 
+/// A file error in the kernel's vocabulary: the variants IR loading always had keep their
+/// meaning; the rest are file errors.
+fn file_err(e: AudioFileError, frames: usize) -> KernelError {
+    match e {
+        AudioFileError::Open { path, source } => KernelError::Open { path, source },
+        AudioFileError::Unsupported { path, reason } => KernelError::Unsupported { path, reason },
+        AudioFileError::Empty { path } => KernelError::EmptyFile { path },
+        AudioFileError::Truncated {
+            path,
+            frame,
+            reason,
+        } => KernelError::Truncated {
+            path,
+            frame: frame as usize,
+            frames,
+            reason,
+        },
+        AudioFileError::NonFinite {
+            path,
+            frame,
+            channel,
+        } => KernelError::NonFinite {
+            path,
+            frame: frame as usize,
+            channel,
+        },
+        other => KernelError::File {
+            path: other.path().to_path_buf(),
+            source: other,
+        },
+    }
+}
+
 fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), KernelError> {
     let p = path.to_path_buf();
-    let file = std::fs::File::open(path).map_err(|source| KernelError::Open {
-        path: p.clone(),
-        source,
-    })?;
-    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let reader = hound::WavReader::new(BufReader::new(file)).map_err(|source| match source {
-        hound::Error::Unsupported => KernelError::Unsupported {
-            path: p.clone(),
-            reason: "compressed or unknown sample encoding (supported: 8/16/24/32-bit integer PCM, 32-bit float)".into(),
-        },
-        source => KernelError::Wav {
-            path: p.clone(),
-            source,
-        },
-    })?;
-    let spec = reader.spec();
-    let ch = spec.channels as usize;
-    let unsupported = |reason: String| KernelError::Unsupported {
-        path: p.clone(),
-        reason,
-    };
-    match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Int, 8 | 16 | 24 | 32) | (hound::SampleFormat::Float, 32) => {}
-        (f, b) => return Err(unsupported(format!("{b}-bit {f:?} samples"))),
-    }
-    if ch == 0 {
-        return Err(unsupported("0 channels".into()));
-    }
-    if spec.sample_rate == 0 {
-        return Err(unsupported("sample rate 0 Hz".into()));
+    let mut reader = WavReader::open(path).map_err(|e| file_err(e, 0))?;
+    let info = reader.info();
+    let ch = info.channels;
+    if info.sample_rate_hz == 0 {
+        return Err(KernelError::Unsupported {
+            path: p,
+            reason: "sample rate 0 Hz".into(),
+        });
     }
     if ch > opts.max_channels {
         return Err(KernelError::TooManyChannels {
@@ -150,11 +161,8 @@ fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), Kern
         });
     }
     // Everything below is decided from the header, before reading samples.
-    let frames = reader.duration() as usize;
-    if frames == 0 {
-        return Err(KernelError::EmptyFile { path: p });
-    }
-    let seconds = frames as f64 / spec.sample_rate as f64;
+    let frames = info.frames as usize;
+    let seconds = frames as f64 / info.sample_rate_hz as f64;
     if seconds > opts.max_seconds {
         return Err(KernelError::TooLong {
             path: p,
@@ -163,70 +171,46 @@ fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), Kern
             limit_seconds: opts.max_seconds,
         });
     }
-    let bytes_per_sample = (spec.bits_per_sample as u64).div_ceil(8).max(1);
-    let capacity = (frames * ch).min((file_len / bytes_per_sample) as usize);
-    let mut samples: Vec<f64> = Vec::with_capacity(capacity);
-    let truncated = |i: usize, e: hound::Error| KernelError::Truncated {
-        path: p.clone(),
-        frame: i / ch,
-        frames,
-        reason: e.to_string(),
-    };
-    let mut reader = reader;
-    match spec.sample_format {
-        hound::SampleFormat::Float => {
-            for (i, s) in reader.samples::<f32>().enumerate() {
-                samples.push(s.map_err(|e| truncated(i, e))? as f64);
-            }
+    let mut channels = vec![Vec::with_capacity(frames); ch];
+    let mut block = vec![0f64; 8192 * ch];
+    loop {
+        let got = reader
+            .read_frames_f64(&mut block)
+            .map_err(|e| file_err(e, frames))?;
+        if got == 0 {
+            break;
         }
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f64;
-            for (i, s) in reader.samples::<i32>().enumerate() {
-                samples.push(s.map_err(|e| truncated(i, e))? as f64 * scale);
+        for f in block[..got * ch].chunks_exact(ch) {
+            for (c, &v) in channels.iter_mut().zip(f) {
+                c.push(v);
             }
         }
     }
-    if samples.len() != frames * ch {
+    if channels[0].len() != frames {
         return Err(KernelError::Truncated {
             path: p,
-            frame: samples.len() / ch,
+            frame: channels[0].len(),
             frames,
             reason: "fewer samples than the header announces".into(),
         });
     }
-    if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
-        return Err(KernelError::NonFinite {
-            path: p,
-            frame: i / ch,
-            channel: i % ch,
-        });
-    }
-    if samples.iter().all(|&v| v == 0.0) {
+    if channels.iter().flatten().all(|&v| v == 0.0) {
         return Err(KernelError::AllZero { path: p });
     }
-    let channels = if ch == 1 {
-        vec![samples] // already the one channel: no copy
-    } else {
-        let mut channels = vec![Vec::with_capacity(frames); ch];
-        for (i, v) in samples.iter().enumerate() {
-            channels[i % ch].push(*v);
-        }
-        channels
-    };
-    let format = match spec.sample_format {
-        hound::SampleFormat::Float => "32-bit float".to_string(),
-        hound::SampleFormat::Int => format!("{}-bit integer", spec.bits_per_sample),
+    let format = match info.format {
+        SampleFormat::F32 => "32-bit float".to_string(),
+        f => format!("{}-bit integer", f.bits()),
     };
     let notes = vec![format!(
         "read {}: {frames} frames, {ch} channel(s), {} Hz, {format} ({:.3} s)",
         path.display(),
-        spec.sample_rate,
+        info.sample_rate_hz,
         seconds
     )];
     Ok((
         Kernel {
             channels,
-            sample_rate_hz: Some(spec.sample_rate),
+            sample_rate_hz: Some(info.sample_rate_hz),
             name: path.display().to_string(),
         },
         notes,

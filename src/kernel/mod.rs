@@ -42,6 +42,7 @@ pub mod ir;
 pub mod plot;
 pub mod resample;
 pub mod savgol;
+pub mod savgol_fit;
 pub mod spec;
 pub mod window;
 
@@ -55,11 +56,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KernelError {
-    #[error("{path}: not a readable WAV file")]
-    Wav {
+    /// The file could not be read as audio (the source says why and names the file).
+    #[error("{path}: not a readable audio file")]
+    File {
         path: PathBuf,
         #[source]
-        source: hound::Error,
+        source: crate::audio_file::AudioFileError,
     },
     #[error("{path}: cannot open impulse response")]
     Open {

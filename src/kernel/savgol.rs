@@ -12,6 +12,18 @@
 
 use super::KernelError;
 
+/// The parameters of a Savitzky–Golay filter, as a `savgol:` kernel spec gives them
+/// (see [`super::spec::parse_savgol`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Savgol {
+    pub window: usize,
+    pub polyorder: usize,
+    pub deriv: usize,
+    pub delta: f64,
+    /// Evaluation position in the window; `None` = the middle.
+    pub pos: Option<usize>,
+}
+
 /// Coefficient order, as scipy's `use=` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SavgolUse {

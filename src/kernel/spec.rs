@@ -47,7 +47,7 @@
 use super::firwin::{firwin, Band};
 use super::gaussian::gaussian_filter1d_kernel;
 use super::gaussian::gaussian_kernel1d;
-use super::savgol::{savgol_coeffs, SavgolUse};
+use super::savgol::{savgol_coeffs, Savgol, SavgolUse};
 use super::window::{smoothing_kernel, Window};
 use super::{Kernel, KernelError};
 
@@ -314,7 +314,7 @@ fn gaussian(args: &Args) -> Result<(Vec<f64>, Option<u32>), String> {
     Ok((taps.map_err(reason)?, None))
 }
 
-fn savgol(args: &Args) -> Result<(Vec<f64>, Option<u32>), String> {
+fn savgol_params(args: &Args) -> Result<Savgol, String> {
     args.expect(&["window", "polyorder"], &["deriv", "delta", "pos"])?;
     let window = parse_len("window", args.positional[0])?;
     let polyorder = parse_uint("polyorder", args.positional[1])?;
@@ -345,9 +345,42 @@ fn savgol(args: &Args) -> Result<(Vec<f64>, Option<u32>), String> {
         Some(s) => Some(parse_uint("pos", s)?),
         None => None,
     };
-    let taps =
-        savgol_coeffs(window, polyorder, deriv, delta, pos, SavgolUse::Conv).map_err(reason)?;
+    Ok(Savgol {
+        window,
+        polyorder,
+        deriv,
+        delta,
+        pos,
+    })
+}
+
+fn savgol(args: &Args) -> Result<(Vec<f64>, Option<u32>), String> {
+    let sg = savgol_params(args)?;
+    let taps = savgol_coeffs(
+        sg.window,
+        sg.polyorder,
+        sg.deriv,
+        sg.delta,
+        sg.pos,
+        SavgolUse::Conv,
+    )
+    .map_err(reason)?;
     Ok((taps, None))
+}
+
+/// The Savitzky–Golay parameters of a `savgol:` spec (checked as [`parse`] checks them);
+/// `None` if the spec names another kernel. Offline processing needs them for
+/// `savgol_filter(mode='interp')` edges.
+pub fn parse_savgol(spec: &str) -> Result<Option<Savgol>, KernelError> {
+    let bad = |reason: String| KernelError::BadSpec {
+        spec: spec.to_string(),
+        reason,
+    };
+    let args = Args::split(spec.trim()).map_err(bad)?;
+    if args.name != "savgol" {
+        return Ok(None);
+    }
+    savgol_params(&args).map(Some).map_err(bad)
 }
 
 fn fir(args: &Args, sample_rate_hz: Option<u32>) -> Result<(Vec<f64>, Option<u32>), String> {
@@ -413,4 +446,39 @@ fn fir(args: &Args, sample_rate_hz: Option<u32>) -> Result<(Vec<f64>, Option<u32
     };
     let taps = firwin(numtaps, band, window, rate as f64).map_err(reason)?;
     Ok((taps, Some(rate)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn savgol_parameters_come_from_the_one_spec_parser() {
+        assert_eq!(
+            parse_savgol("savgol:11,3,deriv=1,delta=0.5").unwrap(),
+            Some(Savgol {
+                window: 11,
+                polyorder: 3,
+                deriv: 1,
+                delta: 0.5,
+                pos: None,
+            })
+        );
+        assert_eq!(
+            parse_savgol(" savgol: 7 , 2 , pos=1").unwrap().unwrap().pos,
+            Some(1)
+        );
+        assert!(parse_savgol("flat:3").unwrap().is_none());
+        for bad in [
+            "savgol:5,5",
+            "savgol:11,3,deriv=4",
+            "savgol:11",
+            "savgol:11,3,x=1",
+        ] {
+            let e = parse_savgol(bad).unwrap_err();
+            assert!(matches!(e, KernelError::BadSpec { .. }), "{bad}: {e}");
+            // The same spec is refused by `parse` with the same reason.
+            assert_eq!(parse(bad, None).unwrap_err().to_string(), e.to_string());
+        }
+    }
 }

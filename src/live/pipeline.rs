@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! input callback ──InputPort::push──> [input ring] ──Processor::step──> [output ring] ──OutputPort::fill──> output callback
-//!                                                          └──> [record ring] ──> writer thread (hound)
+//!                                                          └──> [record ring] ──> writer thread (audio_file)
 //! ```
 //!
 //! - [`InputPort::push`] copies the device's samples into the input ring, counts samples that
@@ -718,7 +718,7 @@ mod tests {
     fn server_xruns_with_back_to_back_cycles_do_not_move_the_timeline() {
         let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
         for seed in 1..=20u64 {
-            let mut rng = crate::bench::run::SplitMix64::new(seed);
+            let mut rng = crate::rng::SplitMix64::new(seed);
             let mut r = rig();
             let mut played = Vec::new();
             let mut t = cycle_ns(0);
@@ -770,11 +770,11 @@ mod tests {
     fn clients_running_late_never_shift_the_timeline() {
         let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
         for seed in 1..=20u64 {
-            let mut rng = crate::bench::run::SplitMix64::new(seed);
+            let mut rng = crate::rng::SplitMix64::new(seed);
             let mut r = rig();
             // Each client's callbacks run in order, each at its cycle's start plus a delay
             // that is usually small and sometimes up to 1.5 periods.
-            let delay = |rng: &mut crate::bench::run::SplitMix64| {
+            let delay = |rng: &mut crate::rng::SplitMix64| {
                 if rng.next_u64() % 10 == 0 {
                     rng.next_u64() % (period_ns * 3 / 2)
                 } else {

@@ -1,6 +1,7 @@
-//! `--record`: the filtered output written to a WAV file by an ordinary thread that drains
+//! `--record`: the filtered output written to a WAV file (through [`crate::audio_file`]) by an ordinary thread that drains
 //! an SPSC ring filled by the processing step (never from a callback).
 
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,6 +12,14 @@ use ringbuf::traits::{Consumer, Observer};
 use ringbuf::HeapCons;
 
 use super::LiveError;
+use crate::audio_file::{AudioFileError, SampleFormat, WavWriter};
+
+/// The error's message without the path in front (the live error names the file).
+fn reason(e: AudioFileError) -> String {
+    let msg = e.to_string();
+    let prefix = format!("{}: ", e.path().display());
+    msg.strip_prefix(&prefix).map(str::to_string).unwrap_or(msg)
+}
 
 /// A running writer thread.
 pub struct Recorder {
@@ -27,26 +36,28 @@ impl Recorder {
         channels: u16,
         rate_hz: u32,
     ) -> Result<Recorder, LiveError> {
-        let spec = hound::WavSpec {
-            channels,
-            sample_rate: rate_hz,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
         let err = |reason: String| LiveError::Record {
             path: path.to_path_buf(),
             reason,
         };
-        let mut writer = hound::WavWriter::create(path, spec).map_err(|e| err(e.to_string()))?;
+        let file = std::fs::File::create(path).map_err(|e| err(e.to_string()))?;
+        let mut writer = WavWriter::new(
+            BufWriter::new(file),
+            path,
+            channels as usize,
+            rate_hz,
+            SampleFormat::F32,
+        )
+        .map_err(|e| err(reason(e)))?;
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
         let p = path.to_path_buf();
         let handle = std::thread::Builder::new()
             .name("faltung-record".into())
             .spawn(move || {
-                let werr = |e: hound::Error| LiveError::Record {
+                let werr = |e: AudioFileError| LiveError::Record {
                     path: p.clone(),
-                    reason: e.to_string(),
+                    reason: reason(e),
                 };
                 let mut buf = vec![0.0f32; 16384 * channels as usize];
                 let mut samples = 0u64;
@@ -59,9 +70,7 @@ impl Recorder {
                         &mut buf[..whole
                             .min(ring.occupied_len() / channels as usize * channels as usize)],
                     );
-                    for &v in &buf[..n] {
-                        writer.write_sample(v).map_err(werr)?;
-                    }
+                    writer.write_f32(&buf[..n]).map_err(werr)?;
                     samples += n as u64;
                     if n == 0 {
                         if finishing {

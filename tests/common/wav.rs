@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use faltung::wav::{SampleFormat, WavReader, WavWriter};
+use faltung::audio_file::{SampleFormat, WavReader, WavWriter};
 
 /// Write channels (equal lengths) as a WAV of `format` (integers from f64 in [-1, 1)).
 pub fn write_wav(path: &Path, chans: &[Vec<f64>], rate: u32, format: SampleFormat) {

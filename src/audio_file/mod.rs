@@ -1,0 +1,49 @@
+//! Every read and write of an audio file: the only code that touches the WAV parser and
+//! writer.
+//!
+//! - [`WavReader`]: streaming reader, decoding the sample data in bulk into interleaved
+//!   `f32` in [-1, 1), block by block (constant memory whatever the file length).
+//! - [`WavWriter`]: streaming writer of `f32` or already-quantised integer samples.
+//! - [`Quantizer`]: sample-format conversion with TPDF dither and clip counting.
+//! - [`AtomicOutput`]: durable output through a temporary file renamed into place.
+//! - [`AudioFileError`]: the one error type; every error names the file.
+
+mod atomic;
+mod error;
+mod format;
+mod quantize;
+mod wav_read;
+mod wav_write;
+
+pub use atomic::{dest_dir, temp_next_to, AtomicOutput, OutputWriter, Writeback};
+pub use error::AudioFileError;
+pub use format::{AudioInfo, SampleFormat};
+pub use quantize::Quantizer;
+pub use wav_read::WavReader;
+pub use wav_write::WavWriter;
+
+use std::path::Path;
+
+/// Write interleaved `f32` samples as a 32-bit float WAV at `path`, atomically (a
+/// temporary file renamed into place; nothing is left behind on an error). Unless `force`,
+/// an existing `path` is an error.
+pub fn write_f32_wav(
+    path: &Path,
+    channels: usize,
+    sample_rate_hz: u32,
+    interleaved: &[f32],
+    force: bool,
+) -> Result<(), AudioFileError> {
+    let out = AtomicOutput::create(path, force)?;
+    let mut w = WavWriter::new(
+        out.writer()?,
+        path,
+        channels,
+        sample_rate_hz,
+        SampleFormat::F32,
+    )?;
+    w.write_f32(interleaved)?;
+    let inner = w.finalize()?;
+    out.sync(inner)?;
+    out.commit(force)
+}

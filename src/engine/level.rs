@@ -1,0 +1,408 @@
+//! One level of a partitioned convolver: a partition size, its frequency-domain delay line
+//! and kernel spectra, and the fixed task list of a period spread over the base blocks the
+//! period spans.
+
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
+
+use super::plan::{self, LevelSpec, Variant};
+use super::rfft::SplitRfft;
+use super::ring::Ring;
+use super::routing::{Path, Routing};
+use super::simd::{Acc, CmacFn, Spectra, Strided};
+use super::zeroed;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Task {
+    /// Forward FFT of one input's frozen window into the newest FDL slot.
+    Fwd { input: usize },
+    /// acc[out] += X_newest * H_0 over bins lo..hi.
+    Mac0 { path: usize, lo: usize, hi: usize },
+    /// Inverse FFT of acc[out] into the output ring; clears acc[out].
+    Inv { output: usize },
+    /// acc[out] += sum_{k>=1} X_age(k-1) * H_k over bins lo..hi (the next period's
+    /// history).
+    Hist { path: usize, lo: usize, hi: usize },
+}
+
+pub(super) struct Level {
+    /// Frames per partition (`P`); the FFT size is `2P`.
+    partition_frames: usize,
+    /// The first IR tap this level covers.
+    first_tap: usize,
+    /// Number of partitions of `P` taps.
+    partitions: usize,
+    /// Spectrum length, `P + 1`.
+    bins: usize,
+    /// Base blocks per period (`P / B`): the period's tasks are spread over them.
+    period_blocks: usize,
+    variant: Variant,
+    fft: SplitRfft,
+    /// Per input: OS `[previous P | current P]`, OA `[current P | unused]`.
+    pub(super) window: Vec<Vec<f32>>,
+    /// Per input: the window as it was at the period boundary (2P, OA upper half zero).
+    frozen: Vec<Vec<f32>>,
+    /// Per input: the frequency-domain delay line, a ring of `partitions` spectra of `bins`,
+    /// split re/im; age `a` is in slot `(newest_slot + a) % partitions`.
+    fdl_re: Vec<Vec<f32>>,
+    fdl_im: Vec<Vec<f32>>,
+    /// The FDL slot holding the newest spectrum.
+    newest_slot: usize,
+    /// Per IR: `partitions` partition spectra (scaled by 1/(2P)), split re/im.
+    h_re: Vec<Vec<f32>>,
+    h_im: Vec<Vec<f32>>,
+    /// Per output: the accumulator.
+    acc_re: Vec<Vec<f32>>,
+    acc_im: Vec<Vec<f32>>,
+    /// Frames of the current period received so far.
+    filled_frames: usize,
+    /// The base block of the period whose share of tasks runs next (`period_blocks`
+    /// when the period's work is done).
+    next_block: usize,
+    /// Absolute frame index of the last completed period's first frame.
+    period_start: u64,
+    /// The task list of one period.
+    tasks: Vec<Task>,
+    /// Per base block of the period: the range of `tasks` it runs.
+    block_tasks: Vec<(usize, usize)>,
+    paths: Vec<Path>,
+    /// Time-domain work area of `2P`.
+    time_buf: Vec<f32>,
+    fft_scratch: Vec<Complex<f32>>,
+}
+
+impl Level {
+    pub(super) fn new(
+        spec: LevelSpec,
+        base: usize,
+        variant: Variant,
+        irs: &[Vec<f32>],
+        routing: &Routing,
+        planner: &mut FftPlanner<f32>,
+    ) -> Level {
+        let p = spec.size;
+        let n = 2 * p;
+        let bins = p + 1;
+        let fft = SplitRfft::new(n, planner);
+        let mut scratch = vec![Complex::default(); fft.scratch_len().max(1)];
+        let mut time = vec![0.0f32; n];
+        let scale = 1.0 / n as f32;
+        let mut h_re = Vec::with_capacity(irs.len());
+        let mut h_im = Vec::with_capacity(irs.len());
+        for ir in irs {
+            let mut re = vec![0.0f32; spec.count * bins];
+            let mut im = vec![0.0f32; spec.count * bins];
+            for k in 0..spec.count {
+                time.fill(0.0);
+                let start = spec.offset + k * p;
+                let taps = ir.get(start..).unwrap_or(&[]);
+                for (t, &v) in time[..p].iter_mut().zip(taps) {
+                    *t = v * scale;
+                }
+                let r = k * bins..(k + 1) * bins;
+                fft.forward(&mut time, &mut scratch, &mut re[r.clone()], &mut im[r]);
+            }
+            h_re.push(re);
+            h_im.push(im);
+        }
+        let slots = (p / base).max(1);
+        let paths = routing.paths.clone();
+        let (tasks, block_tasks) = schedule(
+            routing.input_channels,
+            routing.output_channels,
+            &paths,
+            spec.count,
+            bins,
+            n,
+            slots,
+        );
+        let ic = routing.input_channels;
+        let oc = routing.output_channels;
+        Level {
+            partition_frames: p,
+            first_tap: spec.offset,
+            partitions: spec.count,
+            bins,
+            period_blocks: slots,
+            variant,
+            fft,
+            window: zeroed(ic, n),
+            // Only levels whose work spans several calls need a snapshot of their window.
+            frozen: zeroed(ic, if slots > 1 { n } else { 0 }),
+            fdl_re: zeroed(ic, spec.count * bins),
+            fdl_im: zeroed(ic, spec.count * bins),
+            newest_slot: 0,
+            h_re,
+            h_im,
+            acc_re: zeroed(oc, bins),
+            acc_im: zeroed(oc, bins),
+            filled_frames: 0,
+            next_block: slots,
+            period_start: 0,
+            tasks,
+            block_tasks,
+            paths,
+            time_buf: time,
+            fft_scratch: scratch,
+        }
+    }
+
+    /// Fill the scratch buffers (time-domain work area, FFT scratch) with garbage.
+    pub(super) fn poison_scratch(&mut self, value: f32) {
+        self.time_buf.fill(value);
+        self.fft_scratch.fill(Complex::new(-value, value));
+    }
+
+    pub(super) fn reset(&mut self) {
+        for v in self
+            .window
+            .iter_mut()
+            .chain(self.frozen.iter_mut())
+            .chain(self.fdl_re.iter_mut())
+            .chain(self.fdl_im.iter_mut())
+            .chain(self.acc_re.iter_mut())
+            .chain(self.acc_im.iter_mut())
+        {
+            v.fill(0.0);
+        }
+        self.newest_slot = 0;
+        self.filled_frames = 0;
+        self.next_block = self.period_blocks;
+        self.period_start = 0;
+    }
+
+    /// Take one completed base block (per input) ending at absolute frame `t_end`, and run
+    /// this level's share of work for this block.
+    pub(super) fn push_block(
+        &mut self,
+        block: &[Vec<f32>],
+        t_end: u64,
+        ring: &mut Ring,
+        cmac: CmacFn,
+    ) {
+        let base = block[0].len();
+        let at = match self.variant {
+            Variant::OverlapSave => self.partition_frames + self.filled_frames,
+            Variant::OverlapAdd => self.filled_frames,
+        };
+        for (w, b) in self.window.iter_mut().zip(block) {
+            w[at..at + base].copy_from_slice(b);
+        }
+        self.filled_frames += base;
+        let boundary = self.filled_frames == self.partition_frames;
+        let in_place = self.period_blocks == 1;
+        if boundary {
+            let p = self.partition_frames;
+            // A level whose period is one block runs all its tasks now, so its forward
+            // transforms read the window in place (shifted after them); longer periods
+            // snapshot it, because the window keeps filling while their tasks are spread.
+            if !in_place {
+                for (f, w) in self.frozen.iter_mut().zip(self.window.iter_mut()) {
+                    match self.variant {
+                        Variant::OverlapSave => {
+                            f.copy_from_slice(w);
+                            w.copy_within(p..2 * p, 0);
+                        }
+                        Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
+                    }
+                }
+            }
+            self.filled_frames = 0;
+            self.next_block = 0;
+            self.period_start = t_end - p as u64;
+            self.newest_slot = (self.newest_slot + self.partitions - 1) % self.partitions;
+        }
+        if self.next_block < self.period_blocks {
+            let (lo, hi) = self.block_tasks[self.next_block];
+            for t in lo..hi {
+                let task = self.tasks[t];
+                self.run(task, ring, cmac);
+            }
+            self.next_block += 1;
+        }
+        if boundary && in_place && self.variant == Variant::OverlapSave {
+            let p = self.partition_frames;
+            for w in &mut self.window {
+                w.copy_within(p..2 * p, 0);
+            }
+        }
+    }
+
+    fn run(&mut self, task: Task, ring: &mut Ring, cmac: CmacFn) {
+        let bins = self.bins;
+        match task {
+            Task::Fwd { input } => {
+                if self.period_blocks > 1 {
+                    self.time_buf.copy_from_slice(&self.frozen[input]);
+                } else {
+                    let p = self.partition_frames;
+                    match self.variant {
+                        Variant::OverlapSave => self.time_buf.copy_from_slice(&self.window[input]),
+                        Variant::OverlapAdd => {
+                            self.time_buf[..p].copy_from_slice(&self.window[input][..p]);
+                            self.time_buf[p..].fill(0.0);
+                        }
+                    }
+                }
+                let s = self.newest_slot * bins;
+                self.fft.forward(
+                    &mut self.time_buf,
+                    &mut self.fft_scratch,
+                    &mut self.fdl_re[input][s..s + bins],
+                    &mut self.fdl_im[input][s..s + bins],
+                );
+            }
+            Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
+                let p = self.paths[path];
+                // Ages 0..m of the input against partitions first..first + m of the kernel.
+                let (first, m) = match task {
+                    Task::Mac0 { .. } => (0, 1),
+                    _ => (1, self.partitions - 1),
+                };
+                // The ages are slots newest_slot.. of the ring: one run up to its end, then
+                // one from its start.
+                let m1 = m.min(self.partitions - self.newest_slot);
+                for (slot, part, m) in [(self.newest_slot, first, m1), (0, first + m1, m - m1)] {
+                    if m == 0 {
+                        continue;
+                    }
+                    let (xs, hs) = (slot * bins, part * bins);
+                    let spectra = Spectra {
+                        x_re: &self.fdl_re[p.input][xs..],
+                        x_im: &self.fdl_im[p.input][xs..],
+                        h_re: &self.h_re[p.ir][hs..],
+                        h_im: &self.h_im[p.ir][hs..],
+                    };
+                    let mut acc = Acc {
+                        re: &mut self.acc_re[p.output],
+                        im: &mut self.acc_im[p.output],
+                    };
+                    let g = Strided {
+                        stride: bins,
+                        m,
+                        lo,
+                        hi,
+                    };
+                    cmac(&mut acc, &spectra, g);
+                }
+            }
+            Task::Inv { output } => {
+                let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
+                self.fft
+                    .inverse(re, im, &mut self.fft_scratch, &mut self.time_buf);
+                re.fill(0.0);
+                im.fill(0.0);
+                let start = self.period_start + self.first_tap as u64;
+                match self.variant {
+                    Variant::OverlapSave => {
+                        ring.add(output, start, &self.time_buf[self.partition_frames..])
+                    }
+                    Variant::OverlapAdd => ring.add(output, start, &self.time_buf),
+                }
+            }
+        }
+    }
+
+    /// The level-0 history (everything but the current block's input) for the current
+    /// block, in the time domain, for each output. Level 0 only.
+    pub(super) fn history_td(&mut self, out: &mut [Vec<f32>]) {
+        let p = self.partition_frames;
+        for (o, dst) in out.iter_mut().enumerate() {
+            self.fft.inverse(
+                &self.acc_re[o],
+                &self.acc_im[o],
+                &mut self.fft_scratch,
+                &mut self.time_buf,
+            );
+            match self.variant {
+                Variant::OverlapSave => dst.copy_from_slice(&self.time_buf[p..]),
+                Variant::OverlapAdd => dst.copy_from_slice(&self.time_buf[..p]),
+            }
+        }
+    }
+}
+
+/// Widest strip of bins in one history multiply-accumulate task: with two partitions of
+/// a kernel, 2048 bins of its split spectra are 64 KiB, which stay in L2 for the next path.
+const HIST_STRIP_BINS: usize = 2048;
+
+/// Build a level's per-period task list and spread it over `period_blocks` base blocks by
+/// estimated cost.
+fn schedule(
+    ic: usize,
+    oc: usize,
+    paths: &[Path],
+    partitions: usize,
+    bins: usize,
+    fft_len: usize,
+    period_blocks: usize,
+) -> (Vec<Task>, Vec<(usize, usize)>) {
+    let fft_cost =
+        plan::FFT_NS_PER_POINT * fft_len as f64 * (fft_len as f64).log2() + plan::FFT_NS_CALL;
+    let bin_cost = plan::CMAC_NS;
+    let hist_parts = partitions.saturating_sub(1);
+    let hist_total = paths.len() * hist_parts * bins;
+    let total_est =
+        (ic + oc) as f64 * fft_cost + (paths.len() * bins + hist_total) as f64 * bin_cost;
+    // Chunk the history multiply-accumulates (in strips of 16 bins) so that no single task
+    // is much more than one slot's share of the period's work.
+    let per_slot_bins = (total_est / period_blocks as f64) / bin_cost / hist_parts.max(1) as f64;
+    // At most HIST_STRIP_BINS, and the strips of all paths taken in turn: paths that share
+    // a kernel (a mono IR on several channels) then read each strip of its spectra from
+    // cache rather than once more from memory.
+    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, HIST_STRIP_BINS);
+    let mut tasks = Vec::new();
+    let mut costs = Vec::new();
+    for input in 0..ic {
+        tasks.push(Task::Fwd { input });
+        costs.push(fft_cost);
+    }
+    for path in 0..paths.len() {
+        tasks.push(Task::Mac0 {
+            path,
+            lo: 0,
+            hi: bins,
+        });
+        costs.push(bins as f64 * bin_cost);
+    }
+    for output in 0..oc {
+        tasks.push(Task::Inv { output });
+        costs.push(fft_cost);
+    }
+    if hist_parts > 0 {
+        let mut lo = 0;
+        while lo < bins {
+            let hi = if bins - lo < chunk + 16 {
+                bins
+            } else {
+                lo + chunk
+            };
+            for path in 0..paths.len() {
+                tasks.push(Task::Hist { path, lo, hi });
+                costs.push(((hi - lo) * hist_parts) as f64 * bin_cost);
+            }
+            lo = hi;
+        }
+    }
+    let total: f64 = costs.iter().sum();
+    let mut slot_of = Vec::with_capacity(tasks.len());
+    let mut cum = 0.0;
+    for c in &costs {
+        // Place each task in the slot where the middle of its cost falls.
+        let mid = cum + c * 0.5;
+        let s = ((mid / total) * period_blocks as f64).floor() as usize;
+        slot_of.push(s.min(period_blocks - 1));
+        cum += c;
+    }
+    let mut ranges = Vec::with_capacity(period_blocks);
+    let mut t = 0;
+    for s in 0..period_blocks {
+        let lo = t;
+        while t < tasks.len() && slot_of[t] == s {
+            t += 1;
+        }
+        ranges.push((lo, t));
+    }
+    debug_assert_eq!(t, tasks.len());
+    (tasks, ranges)
+}

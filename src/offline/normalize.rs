@@ -1,0 +1,91 @@
+//! The normalise pass: `normalize` scales the whole output to a target peak in two passes.
+//! The first writes the mixed `f32` output to a temporary raw file next to the destination
+//! and measures its peak; the second reads it back, scales it and hands it on.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::engine_cache::EngineCache;
+use super::stream::{Run, Streamed};
+use super::OfflineError;
+use crate::audio_file::{temp_next_to, AudioFileError};
+
+/// What the two passes did.
+pub(super) struct Normalized {
+    /// The first pass's run (its peak is before scaling).
+    pub(super) streamed: Streamed,
+    /// Linear gain applied.
+    pub(super) gain: f64,
+    /// Peak of the scaled output.
+    pub(super) peak: f64,
+}
+
+/// Run the stream once into a raw temporary file next to `output`, then scale it to
+/// `target_db` dBFS peak and hand it to `sink`. `progress` counts both passes.
+pub(super) fn two_pass(
+    run: &Run,
+    cache: &mut EngineCache,
+    output: &Path,
+    target_db: f64,
+    sink: &mut dyn FnMut(&[f32]) -> Result<(), AudioFileError>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Normalized, OfflineError> {
+    // Pass 1: mixed f32 output to a raw temporary file, measuring the peak.
+    let raw = temp_next_to(output, ".pass1")?;
+    let raw_err = |e: std::io::Error| {
+        OfflineError::from(AudioFileError::Write {
+            path: raw.path().to_path_buf(),
+            reason: e.to_string(),
+        })
+    };
+    let streamed;
+    {
+        let mut w = BufWriter::with_capacity(1 << 16, raw.as_file());
+        let mut bytes = Vec::new();
+        streamed = run.stream(cache, &mut *progress, &mut |s| {
+            bytes.clear();
+            for v in s {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+            w.write_all(&bytes).map_err(raw_err)
+        })?;
+        w.flush().map_err(raw_err)?;
+    }
+    // Pass 2: scale to the target and write.
+    let g = if streamed.peak > 0.0 {
+        10f64.powf(target_db / 20.0) / streamed.peak
+    } else {
+        1.0
+    };
+    let out_ch = streamed.out_ch;
+    let mut r = BufReader::with_capacity(1 << 16, raw.reopen().map_err(raw_err)?);
+    let chunk = 4096 * out_ch;
+    let mut bytes = vec![0u8; chunk * 4];
+    let mut samples = vec![0f32; chunk];
+    let mut left = streamed.frames * out_ch as u64;
+    let mut peak = 0f64;
+    let mut done = 0u64;
+    while left > 0 {
+        if run.cancel.load(Ordering::Relaxed) {
+            return Err(OfflineError::Cancelled {
+                input: run.input.to_path_buf(),
+            });
+        }
+        let k = (left as usize).min(chunk);
+        r.read_exact(&mut bytes[..k * 4]).map_err(raw_err)?;
+        for (s, b) in samples[..k].iter_mut().zip(bytes.chunks_exact(4)) {
+            *s = (f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 * g) as f32;
+            peak = peak.max(s.abs() as f64);
+        }
+        sink(&samples[..k])?;
+        left -= k as u64;
+        done += (k / out_ch) as u64;
+        progress(streamed.frames + done);
+    }
+    Ok(Normalized {
+        streamed,
+        gain: g,
+        peak,
+    })
+}
