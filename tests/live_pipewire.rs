@@ -74,7 +74,12 @@ fn stereo_ir() -> PathBuf {
         .map(|v| 0.3 * v)
         .collect();
     let path = tmp("ir.wav");
-    common::wav::write_wav(&path, &[l, r], RATE as u32, faltung::wav::SampleFormat::F32);
+    common::wav::write_wav(
+        &path,
+        &[l, r],
+        RATE as u32,
+        faltung::audio_file::SampleFormat::F32,
+    );
     path
 }
 
@@ -85,7 +90,7 @@ fn processed_tone(ir: &Path) -> Vec<Vec<f64>> {
         &input,
         &[tone(1.0)],
         RATE as u32,
-        faltung::wav::SampleFormat::F32,
+        faltung::audio_file::SampleFormat::F32,
     );
     let out = tmp("tone_processed.wav");
     let o = faltung()
