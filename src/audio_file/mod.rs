@@ -20,7 +20,7 @@ pub use error::AudioFileError;
 pub use format::{AudioInfo, SampleFormat};
 pub use quantize::Quantizer;
 pub use wav_read::WavReader;
-pub use wav_write::WavWriter;
+pub use wav_write::{check_wav_data_fits, WavWriter};
 
 use std::path::Path;
 

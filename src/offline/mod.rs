@@ -115,7 +115,8 @@ pub struct Summary {
     pub peak: f64,
     /// Integer samples that clipped (0 for float output).
     pub clipped: u64,
-    /// Gain applied by `normalize`, linear.
+    /// Gain applied by `normalize`, linear (`None` without `normalize`, or when the
+    /// output is silent and there is nothing to scale).
     pub normalize_gain: Option<f64>,
     pub elapsed: Duration,
 }
@@ -163,6 +164,12 @@ pub enum OfflineError {
         count: u64,
         peak_dbfs: f64,
         format: SampleFormat,
+    },
+    #[error("{input}: output frame {frame} is {value} (beyond the 32-bit float range): the input, the kernel or --gain-db is too loud; nothing written. Lower --gain-db or the kernel's gain")]
+    NonFinite {
+        input: PathBuf,
+        frame: u64,
+        value: f32,
     },
     #[error("{path}: output is the input file; refusing to write over it")]
     OutputIsInput { path: PathBuf },
@@ -322,6 +329,8 @@ pub fn process_file_cached(
         })?
         .output_channels;
 
+    // The length is known: refuse an output the WAV format cannot hold before any work.
+    crate::audio_file::check_wav_data_fits(output, geo.take, out_ch, format)?;
     let out = AtomicOutput::create(output, opts.force)?;
     let mut writer = WavWriter::new(out.writer()?, output, out_ch, info.sample_rate_hz, format)?;
     let mut quant = Quantizer::new(format, opts.dither, opts.dither_seed);
@@ -345,7 +354,7 @@ pub fn process_file_cached(
                 &mut |d| progress(d, total),
             )?;
             streamed = n.streamed;
-            normalize_gain = Some(n.gain);
+            normalize_gain = n.gain;
             peak = n.peak;
         }
     }
