@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the system packages faltung needs to build and test (Debian/Ubuntu):
 # ALSA and JACK headers for cpal, the JACK server (its dummy driver runs the end-to-end
-# tests without a sound card), and sox for the demo's dry signal. Idempotent; uses sudo
+# tests without a sound card), sox for the demo's dry signal and, with ffmpeg, for the
+# audio-file tests (FLAC, AIFF, Ogg Vorbis and MP3 made at test time). Idempotent; uses sudo
 # when not root. Set FALTUNG_SKIP_APT=1 to skip.
 set -euo pipefail
-PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox)
+PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox ffmpeg)
 if [[ "${FALTUNG_SKIP_APT:-0}" == 1 ]] || ! command -v apt-get >/dev/null; then
   exit 0
 fi
