@@ -8,8 +8,11 @@ pub mod error;
 pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;
+#[cfg(feature = "audio-io")]
+pub mod measure;
 pub mod offline;
 pub mod reference;
 pub mod rng;
+pub mod rt;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};

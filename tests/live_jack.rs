@@ -698,7 +698,7 @@ fn threads_of(pid: u32) -> Vec<(String, String, i32, i32)> {
             .trim()
             .to_string();
         let (prio, policy) =
-            faltung::live::affinity::parse_stat_priority(&read("stat")).unwrap_or((0, 0));
+            faltung::rt::priority::parse_stat_priority(&read("stat")).unwrap_or((0, 0));
         out.push((name, cpus, policy, prio));
     }
     out
@@ -711,7 +711,7 @@ fn callbacks_and_processing_share_the_chosen_cpu_and_processing_preempts_the_cal
         return;
     };
     drop(client);
-    let allowed = faltung::live::affinity::thread_cpus(0).unwrap();
+    let allowed = faltung::rt::cpu::thread_cpus(0).unwrap();
     let cpu = allowed[0];
     let mut live = Live::spawn(
         &[

@@ -8,12 +8,11 @@
 //! - [`plot`]: the per-call time distribution as SVG.
 //! - [`Report`]: one (call size, plan) result, serialisable to the JSON schema documented
 //!   in BENCHMARKS.md.
-//! - [`roundtrip`] (cargo feature `jack`): the live pipeline's real latency on a JACK
-//!   server, measured with impulses, next to the sum of its parts.
+//!
+//! The round trip through a real audio server lives in `measure::roundtrip`; the
+//! real-time thread control the timing thread uses, in [`crate::rt`].
 
 pub mod plot;
-#[cfg(feature = "jack")]
-pub mod roundtrip;
 pub mod run;
 pub mod stats;
 

@@ -1,12 +1,13 @@
 //! Timing block processors call by call over a stream, several side by side.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::engine::{BlockProcessor, ProcessError};
 
 /// The crate's seeded generator; benchmark signals are the same on every run and machine.
 pub use crate::rng::SplitMix64;
+pub use crate::rt::{set_realtime_priority, thread_cpu_time};
 
 /// `len` samples of seeded uniform noise in `[-amplitude, amplitude)`.
 pub fn noise(len: usize, amplitude: f32, seed: u64) -> Vec<f32> {
@@ -29,57 +30,6 @@ pub fn decaying_noise_ir(len: usize, seed: u64) -> Vec<f32> {
         h.iter_mut().for_each(|v| *v *= s);
     }
     h.into_iter().map(|v| v as f32).collect()
-}
-
-/// CPU time consumed so far by the calling thread (`CLOCK_THREAD_CPUTIME_ID`), where the
-/// platform tells it. Unlike wall-clock time it does not grow while the thread is
-/// preempted, so it measures the engine's cost even on a loaded machine.
-pub fn thread_cpu_time() -> Option<Duration> {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos"))]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; the call only writes into it.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        if rc == 0 && ts.tv_sec >= 0 && ts.tv_nsec >= 0 {
-            return Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
-        }
-        None
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
-    {
-        None
-    }
-}
-
-/// Give the calling thread real-time (`SCHED_FIFO`) priority `priority` (1..=99), as an
-/// audio callback thread has, so that ordinary processes on the machine no longer preempt
-/// the timed calls. Needs the right to do so (root, `CAP_SYS_NICE` or an rtprio limit);
-/// Linux only. The kernel's real-time throttling still leaves 5% of each second to others.
-pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param {
-            sched_priority: priority,
-        };
-        // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
-        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = priority;
-        Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "real-time priority is only supported on Linux",
-        ))
-    }
 }
 
 /// One contender's per-call times over the whole stream, in nanoseconds.
@@ -281,29 +231,6 @@ mod tests {
         assert!(times.iter().all(|t| t.per_call_ns.len() == 15));
         // Segments of ceil(200 / 64) = 4 calls: 4 segments for 15 calls.
         assert_eq!(fractions, vec![0.25, 0.5, 0.75, 1.0]);
-    }
-
-    #[test]
-    fn thread_cpu_time_grows_with_work_and_not_with_sleep() {
-        let Some(t0) = thread_cpu_time() else {
-            return; // platform without a thread CPU clock
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        let t1 = thread_cpu_time().unwrap();
-        let mut x = 0u64;
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(30) {
-            x = black_box(x.wrapping_add(1));
-        }
-        let t2 = thread_cpu_time().unwrap();
-        // Sleeping 50 ms costs far less than 50 ms of CPU; spinning 30 ms of wall time
-        // costs at most 30 ms of CPU (less if preempted) and more than nothing.
-        assert!(t1 - t0 < Duration::from_millis(25), "{:?}", t1 - t0);
-        assert!(
-            t2 - t1 <= Duration::from_millis(31) && t2 > t1,
-            "{:?}",
-            t2 - t1
-        );
     }
 
     #[test]

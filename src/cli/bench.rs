@@ -359,7 +359,7 @@ fn roundtrip(a: &BenchArgs) -> anyhow::Result<()> {
 #[cfg(feature = "jack")]
 mod roundtrip_jack {
     use super::*;
-    use faltung::bench::roundtrip::{Harness, RoundTripOptions, RoundTripReport};
+    use faltung::measure::roundtrip::{Harness, RoundTripOptions, RoundTripReport};
 
     pub(super) fn run(a: &BenchArgs) -> anyhow::Result<()> {
         let mut harness = Harness::connect()?;

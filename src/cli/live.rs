@@ -55,7 +55,7 @@ pub struct LiveArgs {
     /// CPU shared by the audio callbacks and the processing thread: a number, `auto` (the
     /// last CPU this process may use) or `none` (leave it to the scheduler).
     #[arg(long, value_name = "N|auto|none", default_value = "auto")]
-    pub cpu: faltung::live::affinity::CpuChoice,
+    pub cpu: faltung::rt::CpuChoice,
 }
 
 /// Restores the terminal when dropped.

@@ -1,23 +1,12 @@
-//! Where the audio threads run: the device callbacks and the processing thread share one
-//! CPU, and the processing thread runs above the callbacks' real-time priority.
+//! CPU placement of threads: which CPUs a thread may run on, pinning the calling thread
+//! (for a while, with [`PinGuard`]: threads it starts meanwhile inherit the pin), and the
+//! user's choice of CPU ([`CpuChoice`], `--cpu`).
 //!
-//! Why: with the ring prefill at one device period, the processing thread has one period
-//! from an input callback to the output callback that plays the result. An audio server
-//! that misses a cycle (a JACK xrun) runs the next cycle at once, and its output callback
-//! can then start a few microseconds after the input callback, on the other CPU, before a
-//! processing thread woken there has done anything: an underrun. When the input callback,
-//! the processing thread and the output callback share one CPU and the processing thread
-//! has the higher priority, waking it from the input callback preempts that callback on
-//! the spot (a local wake-up: no inter-processor interrupt, which is slow on a virtual
-//! machine), the block is processed, and only then can the output callback run there.
-//! Measured on this project's 2-vCPU VM at 64-frame JACK periods: see BENCHMARKS.md, live
-//! soak.
-//!
-//! How: the processing thread pins itself; the thread that opens the streams is pinned
-//! while it does so, because the audio library's callback threads (libjack's process
-//! threads, cpal's ALSA worker) are created then and inherit its CPU set; it is restored
-//! afterwards. The callbacks' priority is read from `/proc/self/task/*/stat` once the
-//! streams run. None of this touches the audio path itself.
+//! The live path uses this to put the device callbacks and its processing thread on one
+//! CPU (the live module docs say why): the processing thread pins itself, and the thread that
+//! opens the streams is pinned while it does so, because the audio library's callback
+//! threads (libjack's process threads, cpal's ALSA worker) are created then and inherit its
+//! CPU set. None of this touches the audio path itself.
 
 use std::str::FromStr;
 
@@ -72,17 +61,6 @@ fn list(cpus: &[usize]) -> String {
         .join(",")
 }
 
-/// `(rt_priority, policy)` from the text of a `/proc/<pid>/task/<tid>/stat` file.
-pub fn parse_stat_priority(stat: &str) -> Option<(i32, i32)> {
-    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Field 3 (state) is fields[0]; rt_priority is field 40, policy field 41.
-    let prio = fields.get(37)?.parse().ok()?;
-    let policy = fields.get(38)?.parse().ok()?;
-    Some((prio, policy))
-}
-
 #[cfg(target_os = "linux")]
 mod imp {
     use std::io;
@@ -129,18 +107,6 @@ mod imp {
         // SAFETY: gettid has no preconditions.
         unsafe { libc::gettid() }
     }
-
-    /// Set SCHED_FIFO at `priority` on the thread `thread`.
-    pub fn set_fifo(thread: libc::pthread_t, priority: i32) -> bool {
-        // SAFETY: thread is a live pthread handle (the caller holds its JoinHandle).
-        unsafe {
-            let max = libc::sched_get_priority_max(libc::SCHED_FIFO);
-            let param = libc::sched_param {
-                sched_priority: priority.min(max),
-            };
-            libc::pthread_setschedparam(thread, libc::SCHED_FIFO, &param) == 0
-        }
-    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -180,20 +146,6 @@ impl Drop for PinGuard {
     }
 }
 
-/// The highest SCHED_FIFO/SCHED_RR priority among this process's threads other than
-/// `except` (a thread id), if any runs real-time.
-pub fn max_realtime_priority(except: i32) -> Option<i32> {
-    let dir = std::fs::read_dir("/proc/self/task").ok()?;
-    dir.filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) != Some(except))
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter_map(|s| parse_stat_priority(&s))
-        // policy 1 = SCHED_FIFO, 2 = SCHED_RR
-        .filter(|&(prio, policy)| (policy == 1 || policy == 2) && prio > 0)
-        .map(|(prio, _)| prio)
-        .max()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,18 +163,6 @@ mod tests {
         assert_eq!(pick(CpuChoice::Cpu(0), &[0, 1]), Ok(Some(0)));
         let e = pick(CpuChoice::Cpu(7), &[0, 1]).unwrap_err();
         assert!(e.contains("CPU 7") && e.contains("0,1"), "{e}");
-    }
-
-    #[test]
-    fn stat_priority_is_read_past_a_command_name_with_spaces_and_parentheses() {
-        // A SCHED_FIFO 5 thread as the kernel prints it (fields 3..52).
-        let mut fields: Vec<String> = (3..=52).map(|i| i.to_string()).collect();
-        fields[0] = "S".into();
-        fields[40 - 3] = "5".into();
-        fields[41 - 3] = "1".into();
-        let line = format!("4218 (my (odd) name) {}\n", fields.join(" "));
-        assert_eq!(parse_stat_priority(&line), Some((5, 1)));
-        assert_eq!(parse_stat_priority("12 (short) S 1 2"), None);
     }
 
     #[cfg(target_os = "linux")]
@@ -244,18 +184,5 @@ mod tests {
         })
         .join()
         .unwrap();
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn own_threads_priorities_are_read_from_proc() {
-        // This test's threads run SCHED_OTHER unless the harness itself is real-time:
-        // compare with what the kernel reports for the calling thread.
-        let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-        let (prio, policy) = parse_stat_priority(&own).unwrap();
-        assert!(policy >= 0 && prio >= 0);
-        // SAFETY: plain query of the calling thread's policy.
-        let kernel_policy = unsafe { libc::sched_getscheduler(0) };
-        assert_eq!(policy, kernel_policy);
     }
 }

@@ -467,7 +467,7 @@ fn report(
     let measured: Vec<usize> = detections.iter().map(|d| d.0).collect();
     let mut sorted: Vec<f64> = measured.iter().map(|&m| m as f64).collect();
     sorted.sort_by(f64::total_cmp);
-    let median = super::quantile_sorted(&sorted, 0.5).unwrap_or(0.0);
+    let median = crate::bench::quantile_sorted(&sorted, 0.5).unwrap_or(0.0);
     let min = measured.iter().copied().min().unwrap_or(0);
     let max = measured.iter().copied().max().unwrap_or(0);
     let faltung = info.lag_frames + info.engine_latency_frames;

@@ -1,0 +1,84 @@
+//! The loader thread: the only producer of the command ring. It builds engines for hot
+//! swaps (off the audio path), forwards bypass/wet commands, and drops the old engines
+//! that the processing thread hands back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ringbuf::traits::{Consumer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+
+use super::pipeline::Command;
+use super::start::build_engine;
+use super::{Control, LiveError};
+use crate::engine::{BlockProcessor, Engine};
+use crate::kernel::Kernel;
+
+/// What a new engine must match to replace the running one.
+pub(super) struct Layout {
+    pub input_channels: usize,
+    pub block_frames: usize,
+    pub output_channels: usize,
+    pub latency_frames: usize,
+}
+
+/// Start the loader thread. It runs until `stop` is set or the sender of `controls` is
+/// dropped.
+pub(super) fn spawn(
+    kernels: Vec<Kernel>,
+    layout: Layout,
+    controls: crossbeam_channel::Receiver<Control>,
+    mut commands: HeapProd<Command>,
+    mut retired: HeapCons<Box<Engine>>,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, LiveError> {
+    std::thread::Builder::new()
+        .name("faltung-loader".into())
+        .spawn(move || {
+            let mut next = 0usize;
+            let send = |p: &mut HeapProd<Command>, mut c: Command| loop {
+                match p.try_push(c) {
+                    Ok(()) => return,
+                    Err(back) => {
+                        c = back;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            };
+            while !stop.load(Ordering::Relaxed) {
+                while let Some(old) = retired.try_pop() {
+                    drop(old);
+                }
+                match controls.recv_timeout(Duration::from_millis(20)) {
+                    Ok(Control::SetBypass(b)) => send(&mut commands, Command::Bypass(b)),
+                    Ok(Control::SetWet(w)) => send(&mut commands, Command::Wet(w)),
+                    Ok(Control::NextIr) => {
+                        if kernels.len() < 2 {
+                            continue;
+                        }
+                        next = (next + 1) % kernels.len();
+                        match build_engine(&kernels[next], layout.input_channels, layout.block_frames) {
+                            Ok(e)
+                                if e.output_channels() == layout.output_channels
+                                    && e.latency_frames() == layout.latency_frames =>
+                            {
+                                send(&mut commands, Command::Swap(e, next))
+                            }
+                            Ok(_) => eprintln!(
+                                "\r\nfaltung: cannot switch to {}: its channel layout differs from the running one",
+                                kernels[next].name
+                            ),
+                            Err(e) => eprintln!("\r\nfaltung: cannot switch: {e}"),
+                        }
+                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })
+        .map_err(|e| LiveError::Thread {
+            reason: e.to_string(),
+        })
+}

@@ -1,0 +1,55 @@
+//! What a live session runs with, and the controls a user sends it.
+
+use std::path::PathBuf;
+
+use crate::kernel::Kernel;
+use crate::rt::CpuChoice;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Kernels to cycle through with [`Control::NextIr`]; the first is used at start.
+    pub kernels: Vec<Kernel>,
+    pub host: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub rate_hz: Option<u32>,
+    /// Processing block in frames (default: the device period, or 256).
+    pub block_frames: Option<usize>,
+    /// Input channels (default: 2 for a 4-channel true-stereo IR, else 1).
+    pub input_channels: Option<usize>,
+    pub wet: f32,
+    pub gain_db: f32,
+    pub record: Option<PathBuf>,
+    /// Hot-swap crossfade length in milliseconds.
+    pub fade_ms: f64,
+    /// The CPU of the callbacks and the processing thread (see [`crate::rt::cpu`]).
+    pub cpu: CpuChoice,
+}
+
+impl LiveOptions {
+    pub fn new(kernels: Vec<Kernel>) -> Self {
+        LiveOptions {
+            kernels,
+            host: None,
+            input: None,
+            output: None,
+            rate_hz: None,
+            block_frames: None,
+            input_channels: None,
+            wet: 1.0,
+            gain_db: 0.0,
+            record: None,
+            fade_ms: 50.0,
+            cpu: CpuChoice::Auto,
+        }
+    }
+}
+
+/// A control from the user.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    SetBypass(bool),
+    SetWet(f32),
+    NextIr,
+}

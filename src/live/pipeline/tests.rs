@@ -1,0 +1,313 @@
+//! The pipeline without devices: callbacks and processing driven by hand, cycle by cycle.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::*;
+use crate::engine::{Engine, Routing};
+use crate::rng::SplitMix64;
+use ringbuf::traits::Split;
+use ringbuf::HeapRb;
+
+const P: usize = 64;
+const RATE: u32 = 48_000;
+
+struct Rig {
+    input: InputPort,
+    processor: Processor,
+    output: OutputPort,
+    shared: Arc<Shared>,
+    next_in: f32,
+}
+
+/// Input → identity engine (a one-tap IR) → output, so every output sample names the
+/// input frame it came from (frames are numbered from 1; 0 is silence).
+fn rig() -> Rig {
+    let engine = Box::new(Engine::realtime(&[vec![1.0]], Routing::mono_ir(1), P).unwrap());
+    let (in_prod, in_cons) = HeapRb::<f32>::new(P * 32).split();
+    let (out_prod, out_cons) = HeapRb::<f32>::new(P * 32).split();
+    let (_cmd_prod, cmd_cons) = HeapRb::<Command>::new(4).split();
+    let (ret_prod, _ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
+    let shared = Arc::new(Shared::default());
+    let processor = Processor::new(
+        engine,
+        ProcessorRings {
+            input: in_cons,
+            output: out_prod,
+            record: None,
+            commands: cmd_cons,
+            retired: ret_prod,
+        },
+        shared.clone(),
+        ProcessorConfig {
+            block_frames: P,
+            device_output_channels: 1,
+            rate_hz: RATE,
+            gain: 1.0,
+            wet: 1.0,
+            fade_frames: 1,
+        },
+    )
+    .unwrap();
+    Rig {
+        input: InputPort::new(in_prod, 1, shared.clone(), None),
+        processor,
+        output: OutputPort::new(out_cons, 1, shared.clone(), RATE, P),
+        shared,
+        next_in: 1.0,
+    }
+}
+
+fn cycle_ns(k: u64) -> u64 {
+    1_000_000_000 + k * P as u64 * 1_000_000_000 / RATE as u64
+}
+
+impl Rig {
+    fn input_cycle(&mut self, ns: u64) {
+        let data: Vec<f32> = (0..P).map(|i| self.next_in + i as f32).collect();
+        self.next_in += P as f32;
+        self.input.push(&data, ns);
+        self.processor.step();
+    }
+    fn output_cycle(&mut self, ns: u64) -> Vec<f32> {
+        let mut out = vec![0.0; P];
+        self.output.fill(&mut out, ns);
+        out
+    }
+}
+
+/// The first output callback that plays (the start waits for agreeing clocks).
+const FIRST: usize = START_CONFIRM_CALLBACKS as usize;
+
+/// Output frame numbers must be the input frame numbers `P` (one period) earlier.
+fn check_lag(played: &[Vec<f32>], from_cycle: usize) {
+    for (k, buf) in played.iter().enumerate().skip(from_cycle) {
+        for (i, &v) in buf.iter().enumerate() {
+            let want = ((k - 1) * P + i + 1) as f32;
+            assert_eq!(v, want, "cycle {k} frame {i}");
+        }
+    }
+}
+
+#[test]
+fn latency_is_one_period_whichever_callback_runs_first() {
+    for input_first in [true, false] {
+        let mut r = rig();
+        let mut played = Vec::new();
+        for k in 0..40u64 {
+            let t = cycle_ns(k);
+            if input_first {
+                r.input_cycle(t + 3_000);
+                played.push(r.output_cycle(t + 9_000));
+            } else {
+                played.push(r.output_cycle(t + 2_000));
+                r.input_cycle(t + 8_000);
+            }
+        }
+        assert!(
+            played[0].iter().all(|&v| v == 0.0),
+            "silence before the first period"
+        );
+        check_lag(&played, FIRST);
+        assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
+    }
+}
+
+#[test]
+fn a_callback_running_late_in_its_cycle_does_not_move_the_timeline() {
+    let mut r = rig();
+    let mut played = Vec::new();
+    let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
+    for k in 0..40u64 {
+        let t = cycle_ns(k);
+        // Every 7th cycle the input callback starts 90 % of a period late.
+        let late = if k % 7 == 3 { period_ns * 9 / 10 } else { 0 };
+        r.input_cycle(t + late);
+        played.push(r.output_cycle(t + 5_000));
+    }
+    check_lag(&played, FIRST);
+    assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
+    assert_eq!(r.shared.input_gaps.load(Ordering::Relaxed), 0);
+}
+
+/// JACK's dummy driver, when a cycle wakes more than a period late (an xrun: seen here
+/// dozens of times a minute on a loaded 2-core VM, even with no client), runs the next
+/// cycle at once: wall-clock spacing then says nothing about how many cycles passed.
+/// Both callbacks still run once per cycle and no frame is lost, so the output must keep
+/// exactly one period of lag, with no underrun and no gap.
+#[test]
+fn server_xruns_with_back_to_back_cycles_do_not_move_the_timeline() {
+    let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
+    for seed in 1..=20u64 {
+        let mut rng = SplitMix64::new(seed);
+        let mut r = rig();
+        let mut played = Vec::new();
+        let mut t = cycle_ns(0);
+        let mut back_to_back = false;
+        for _ in 0..3000 {
+            let step = if back_to_back {
+                back_to_back = false;
+                period_ns / 20
+            } else if rng.next_u64() % 8 == 0 {
+                // Late by one to three periods; the next cycle follows at once.
+                back_to_back = true;
+                period_ns * (2 + rng.next_u64() % 3)
+            } else {
+                period_ns
+            };
+            t += step;
+            // Either client may run first, anywhere in the first third of its cycle.
+            let a = t + rng.next_u64() % (period_ns / 3);
+            let b = t + rng.next_u64() % (period_ns / 3);
+            if rng.next_u64() % 2 == 0 {
+                r.input_cycle(a);
+                played.push(r.output_cycle(a.max(b)));
+            } else {
+                played.push(r.output_cycle(a.min(b)));
+                r.input_cycle(a.max(b));
+            }
+        }
+        let first = played
+            .iter()
+            .position(|b| b.iter().any(|&v| v != 0.0))
+            .unwrap();
+        assert!(first <= 20, "seed {seed}: started at cycle {first}");
+        check_lag(&played, first);
+        assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0, "seed {seed}");
+        assert_eq!(
+            r.shared.input_gaps.load(Ordering::Relaxed),
+            0,
+            "seed {seed}"
+        );
+    }
+}
+
+/// Without real-time scheduling, JACK's client threads run their callbacks late, each
+/// client on its own: a callback can come up to a period and a half after its cycle
+/// started, and after the other client's callback of the next cycle. Nothing is lost,
+/// so the output must never play a shifted frame: each output sample is the input frame
+/// one period earlier, or silence in a buffer counted as an underrun with late input.
+#[test]
+fn clients_running_late_never_shift_the_timeline() {
+    let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
+    for seed in 1..=20u64 {
+        let mut rng = SplitMix64::new(seed);
+        let mut r = rig();
+        // Each client's callbacks run in order, each at its cycle's start plus a delay
+        // that is usually small and sometimes up to 1.5 periods.
+        let delay = |rng: &mut SplitMix64| {
+            if rng.next_u64() % 10 == 0 {
+                rng.next_u64() % (period_ns * 3 / 2)
+            } else {
+                rng.next_u64() % (period_ns / 10)
+            }
+        };
+        let (mut last_in, mut last_out) = (0u64, 0u64);
+        let mut events = Vec::new(); // (time, is_output)
+        for k in 0..3000u64 {
+            let t = cycle_ns(k);
+            last_in = (t + delay(&mut rng)).max(last_in + 1_000);
+            last_out = (t + delay(&mut rng)).max(last_out + 1_000);
+            events.push((last_in, false));
+            events.push((last_out, true));
+        }
+        events.sort();
+        // Each output buffer with whether its callback counted an underrun.
+        let mut played = Vec::new();
+        for (t, is_output) in events {
+            if is_output {
+                let before = r.shared.underruns.load(Ordering::Relaxed);
+                let buf = r.output_cycle(t);
+                played.push((buf, r.shared.underruns.load(Ordering::Relaxed) > before));
+            } else {
+                r.input_cycle(t);
+            }
+        }
+        let first = played
+            .iter()
+            .position(|(b, _)| b.iter().any(|&v| v != 0.0))
+            .unwrap();
+        assert!(first <= 20, "seed {seed}: started at cycle {first}");
+        for (k, (buf, underrun)) in played.iter().enumerate().skip(first) {
+            for (i, &v) in buf.iter().enumerate() {
+                let want = ((k - 1) * P + i + 1) as f32;
+                assert!(
+                    v == want || (*underrun && v == 0.0),
+                    "seed {seed} cycle {k}: {v} for {want}"
+                );
+            }
+        }
+        let underruns = r.shared.underruns.load(Ordering::Relaxed);
+        assert_eq!(
+            r.shared.late_input.load(Ordering::Relaxed),
+            underruns,
+            "seed {seed}"
+        );
+        assert_eq!(
+            r.shared.input_gaps.load(Ordering::Relaxed),
+            0,
+            "seed {seed}"
+        );
+    }
+}
+
+/// An underrun says why: input that arrived but was not processed in time is faltung's
+/// own lateness; input that had not arrived at all (the server ran the input client
+/// after the next cycle's output client) is counted as late input too.
+#[test]
+fn underruns_tell_late_processing_from_late_input() {
+    let mut r = rig();
+    for k in 0..10u64 {
+        let t = cycle_ns(k);
+        r.input_cycle(t + 1_000);
+        r.output_cycle(t + 5_000);
+    }
+    assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 0);
+    // Cycle 10: the input arrives but the processing thread does not run before the
+    // output of cycle 11 needs it.
+    let data = vec![0.5; P];
+    r.input.push(&data, cycle_ns(10) + 1_000);
+    r.output_cycle(cycle_ns(10) + 5_000);
+    r.output_cycle(cycle_ns(11) + 2_000);
+    assert_eq!(r.shared.underruns.load(Ordering::Relaxed), 1);
+    assert_eq!(r.shared.late_input.load(Ordering::Relaxed), 0);
+    r.processor.step();
+    r.input_cycle(cycle_ns(11) + 3_000);
+    // Cycle 12's input client runs only after cycle 13's output client.
+    r.output_cycle(cycle_ns(12) + 2_000);
+    let before = r.shared.underruns.load(Ordering::Relaxed);
+    r.output_cycle(cycle_ns(13) + 2_000);
+    assert_eq!(r.shared.underruns.load(Ordering::Relaxed), before + 1);
+    assert_eq!(r.shared.late_input.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn a_lost_input_cycle_is_replaced_by_silence_and_the_latency_kept() {
+    let mut r = rig();
+    let mut played = Vec::new();
+    let lost = 10u64;
+    for k in 0..40u64 {
+        let t = cycle_ns(k);
+        if k != lost {
+            r.input_cycle(t + 1_000);
+        }
+        played.push(r.output_cycle(t + 5_000));
+    }
+    // Input frame numbers after the lost cycle are one period behind the clock: output
+    // frame t now carries input number t - 2P (numbering skipped the lost cycle).
+    check_lag(&played[..=lost as usize], FIRST);
+    // The clocks are followed once they have disagreed for CLOCK_CONFIRM_CALLBACKS
+    // callbacks in a row.
+    let settled = lost as usize + CLOCK_CONFIRM_CALLBACKS as usize + 2;
+    for (k, buf) in played.iter().enumerate().skip(settled) {
+        for (i, &v) in buf.iter().enumerate() {
+            assert_eq!(v, ((k - 2) * P + i + 1) as f32, "cycle {k} frame {i}");
+        }
+    }
+    let dropouts =
+        r.shared.underruns.load(Ordering::Relaxed) + r.shared.input_gaps.load(Ordering::Relaxed);
+    assert!(
+        (1..=3).contains(&dropouts),
+        "{dropouts} dropouts for one lost cycle"
+    );
+}

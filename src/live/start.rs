@@ -1,0 +1,331 @@
+//! [`Session::start`] in named steps: check the options, open the devices, build the
+//! engine, size the rings, start the processing and loader threads, start the streams on
+//! the audio CPU, and raise the processing thread above the callbacks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ringbuf::traits::Split;
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+use super::pipeline::{
+    Command, InputPort, OutputPort, Processor, ProcessorConfig, ProcessorRings, Shared,
+};
+use super::session::ErrorSlot;
+use super::streams::{self, Devices};
+use super::{loader, record, LiveError, LiveOptions, Session, SessionInfo};
+use crate::engine::{BlockProcessor, Engine, Routing};
+use crate::kernel::Kernel;
+use crate::rt::{cpu, priority};
+
+/// The processing thread's SCHED_FIFO priority at start; raised above the callbacks' once
+/// the streams run.
+const DSP_PRIORITY: i32 = 10;
+
+fn default_input_channels(ir_channels: usize) -> usize {
+    if ir_channels == 4 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Build the engine for `kernel` (off the audio path).
+pub(super) fn build_engine(
+    kernel: &Kernel,
+    input_channels: usize,
+    block: usize,
+) -> Result<Box<Engine>, LiveError> {
+    let wrap = |source| LiveError::Engine {
+        name: kernel.name.clone(),
+        source,
+    };
+    let routing = Routing::auto(input_channels, kernel.channel_count()).map_err(wrap)?;
+    Engine::realtime(&kernel.to_f32(), routing, block)
+        .map(Box::new)
+        .map_err(wrap)
+}
+
+/// The options a session cannot start with; the first kernel and the input channels.
+fn check(opts: &LiveOptions) -> Result<(&Kernel, usize), LiveError> {
+    let first = opts.kernels.first().ok_or_else(|| LiveError::Invalid {
+        what: "no impulse response given".into(),
+    })?;
+    if !(0.0..=1.0).contains(&opts.wet) {
+        return Err(LiveError::Invalid {
+            what: format!("wet must be between 0 and 1, got {}", opts.wet),
+        });
+    }
+    let in_ch = opts
+        .input_channels
+        .unwrap_or_else(|| default_input_channels(first.channel_count()));
+    if in_ch == 0 {
+        return Err(LiveError::Invalid {
+            what: "--channels must be at least 1".into(),
+        });
+    }
+    Ok((first, in_ch))
+}
+
+/// The processing block: as asked, else the device period, else 256.
+fn block_frames(opts: &LiveOptions, devs: &Devices) -> Result<usize, LiveError> {
+    let block = opts.block_frames.or(devs.period_frames).unwrap_or(256);
+    if block == 0 {
+        return Err(LiveError::Invalid {
+            what: "--block must be at least 1 frame".into(),
+        });
+    }
+    Ok(block)
+}
+
+fn warn_about_rates(opts: &LiveOptions, rate: u32) {
+    for k in &opts.kernels {
+        if let Some(r) = k.sample_rate_hz {
+            if r != rate {
+                eprintln!(
+                    "faltung: warning: {} was recorded at {r} Hz, the device runs at {rate} Hz (not resampled)",
+                    k.name
+                );
+            }
+        }
+    }
+}
+
+/// The CPU the callbacks and the processing thread share (`None`: not pinned).
+fn audio_cpu(choice: cpu::CpuChoice) -> Result<Option<usize>, LiveError> {
+    let allowed = cpu::thread_cpus(0).map_err(|e| LiveError::Thread {
+        reason: format!("cannot read this thread's CPU set: {e}"),
+    })?;
+    cpu::pick(choice, &allowed).map_err(|what| LiveError::Invalid { what })
+}
+
+/// The rings between the callbacks, the processing thread and the loader.
+struct Rings {
+    in_prod: HeapProd<f32>,
+    in_cons: HeapCons<f32>,
+    out_prod: HeapProd<f32>,
+    out_cons: HeapCons<f32>,
+    cmd_prod: HeapProd<Command>,
+    cmd_cons: HeapCons<Command>,
+    ret_prod: HeapProd<Box<Engine>>,
+    ret_cons: HeapCons<Box<Engine>>,
+}
+
+impl Rings {
+    /// Room for the prefill plus at least 100 ms of slack, so that a stalled processing
+    /// thread loses nothing to the rings (the output skips what came late; the slack adds
+    /// no latency: that is set by the clock alignment).
+    fn new(info: &SessionInfo, dev_period: usize) -> Rings {
+        let block = info.block_frames;
+        let slack = (8 * block.max(dev_period)).max(info.rate_hz as usize / 10);
+        let room = info.lag_frames + slack;
+        let (in_prod, in_cons) = HeapRb::<f32>::new(room * info.input_channels).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(room * info.output_channels).split();
+        let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(16).split();
+        let (ret_prod, ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
+        Rings {
+            in_prod,
+            in_cons,
+            out_prod,
+            out_cons,
+            cmd_prod,
+            cmd_cons,
+            ret_prod,
+            ret_cons,
+        }
+    }
+}
+
+/// The processing thread: pinned to the audio CPU, SCHED_FIFO where permitted, running
+/// [`Processor::step`] whenever woken and otherwise parked for `park` (see the module docs
+/// of `live`: a quarter period, so a slow futex wake costs at most that). Returns the
+/// thread, whether it runs real-time, and its thread id.
+fn spawn_processing(
+    mut processor: Processor,
+    audio_cpu: Option<usize>,
+    park: Duration,
+    stop: Arc<AtomicBool>,
+) -> Result<(JoinHandle<()>, bool, i32), LiveError> {
+    let (prio_tx, prio_rx) = std::sync::mpsc::channel();
+    let dsp = std::thread::Builder::new()
+        .name("faltung-dsp".into())
+        .spawn(move || {
+            if let Some(c) = audio_cpu {
+                let _ = cpu::set_current(&[c]);
+            }
+            let realtime = priority::set_realtime_priority(DSP_PRIORITY).is_ok();
+            let _ = prio_tx.send((realtime, cpu::current_tid()));
+            while !stop.load(Ordering::Relaxed) {
+                if processor.step() == 0 {
+                    std::thread::park_timeout(park);
+                }
+            }
+        })
+        .map_err(|e| LiveError::Thread {
+            reason: e.to_string(),
+        })?;
+    let (realtime, tid) = prio_rx.recv().unwrap_or((false, 0));
+    Ok((dsp, realtime, tid))
+}
+
+/// Put the processing thread above the callbacks' real-time priority, so that the wake-up
+/// from the input callback preempts it on the shared CPU; records both in `info`.
+fn raise_above_callbacks(info: &mut SessionInfo, dsp: &JoinHandle<()>, realtime: bool, tid: i32) {
+    info.callback_priority = priority::max_realtime_priority(tid);
+    if !realtime {
+        return;
+    }
+    info.processing_priority = Some(DSP_PRIORITY);
+    let want = info
+        .callback_priority
+        .map_or(DSP_PRIORITY, |p| (p + 1).max(DSP_PRIORITY));
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::thread::JoinHandleExt;
+        if want != DSP_PRIORITY && priority::set_fifo(dsp.as_pthread_t(), want) {
+            info.processing_priority = Some(want);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (dsp, want);
+}
+
+impl Session {
+    /// Open the devices and start running.
+    pub fn start(opts: &LiveOptions) -> Result<Session, LiveError> {
+        let (first, in_ch) = check(opts)?;
+        let mut devs = streams::open(opts, in_ch)?;
+        let rate = devs.rate_hz;
+        let block = block_frames(opts, &devs)?;
+        let engine = build_engine(first, in_ch, block)?;
+        let eng_out = engine.output_channels();
+        let (out_ch, out_cfg) = streams::configure_output(&mut devs, eng_out, block)?;
+        let dev_period = devs.period_frames.unwrap_or(block);
+        warn_about_rates(opts, rate);
+        let mut info = SessionInfo {
+            host: devs.host_name.clone(),
+            input_device: devs.input_name.clone(),
+            output_device: devs.output_name.clone(),
+            input_channels: in_ch,
+            output_channels: out_ch,
+            engine_output_channels: eng_out,
+            rate_hz: rate,
+            period_frames: devs.period_frames,
+            block_frames: block,
+            lag_frames: block.div_ceil(dev_period) * dev_period,
+            engine_latency_frames: engine.latency_frames(),
+            plan: engine.plan().to_string(),
+            processing_priority: None,
+            callback_priority: None,
+            audio_cpu: audio_cpu(opts.cpu)?,
+        };
+
+        let rings = Rings::new(&info, dev_period);
+        let shared = Arc::new(Shared::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (recorder, rec_prod) = match &opts.record {
+            Some(path) => {
+                let (p, c) = HeapRb::<f32>::new(rate as usize * 4 * out_ch).split();
+                (
+                    Some(record::Recorder::start(path, c, out_ch as u16, rate)?),
+                    Some(p),
+                )
+            }
+            None => (None, None),
+        };
+        let layout = loader::Layout {
+            input_channels: in_ch,
+            block_frames: block,
+            output_channels: eng_out,
+            latency_frames: engine.latency_frames(),
+        };
+        let processor = Processor::new(
+            engine,
+            ProcessorRings {
+                input: rings.in_cons,
+                output: rings.out_prod,
+                record: rec_prod,
+                commands: rings.cmd_cons,
+                retired: rings.ret_prod,
+            },
+            shared.clone(),
+            ProcessorConfig {
+                block_frames: block,
+                device_output_channels: out_ch,
+                rate_hz: rate,
+                gain: 10f32.powf(opts.gain_db / 20.0),
+                wet: opts.wet,
+                fade_frames: ((opts.fade_ms / 1000.0) * rate as f64).round().max(1.0) as usize,
+            },
+        )
+        .map_err(|source| LiveError::Engine {
+            name: first.name.clone(),
+            source,
+        })?;
+        let park = Duration::from_secs_f64(dev_period as f64 / rate as f64 / 4.0);
+        let (dsp, realtime, dsp_tid) =
+            spawn_processing(processor, info.audio_cpu, park, stop.clone())?;
+        let (loader_tx, loader_rx) = crossbeam_channel::unbounded();
+        let loader = loader::spawn(
+            opts.kernels.clone(),
+            layout,
+            loader_rx,
+            rings.cmd_prod,
+            rings.ret_cons,
+            stop.clone(),
+        )?;
+
+        let errors = Arc::new(ErrorSlot {
+            fatal: AtomicBool::new(false),
+            xruns: Default::default(),
+            message: Mutex::new(None),
+        });
+        let input_port = InputPort::new(
+            rings.in_prod,
+            in_ch,
+            shared.clone(),
+            Some(dsp.thread().clone()),
+        );
+        let output_port = OutputPort::new(
+            rings.out_cons,
+            out_ch,
+            shared.clone(),
+            rate,
+            info.lag_frames,
+        );
+        // The callback threads are created while the streams are built: pin this thread
+        // meanwhile so that they inherit the audio CPU (see `rt::cpu`).
+        let pin = info.audio_cpu.and_then(|c| cpu::PinGuard::new(c).ok());
+        let streams = streams::build_and_play(&devs, out_cfg, input_port, output_port, &errors);
+        drop(pin);
+        let (input_stream, output_stream) = match streams {
+            Ok(s) => s,
+            Err(e) => {
+                // Do not leave the threads running behind an error.
+                stop.store(true, Ordering::Release);
+                dsp.thread().unpark();
+                let _ = dsp.join();
+                let _ = loader.join();
+                return Err(e);
+            }
+        };
+        raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid);
+        Ok(Session {
+            info,
+            shared,
+            errors,
+            stop,
+            input_stream: Some(input_stream),
+            output_stream: Some(output_stream),
+            dsp: Some(dsp),
+            loader: Some(loader),
+            loader_tx,
+            recorder,
+            names: opts.kernels.iter().map(|k| k.name.clone()).collect(),
+            wet: opts.wet,
+            bypass: false,
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! Real-time scheduling: SCHED_FIFO for the calling thread or another of this process,
+//! and the real-time priorities this process's threads run at (from `/proc`).
+
+/// Give the calling thread real-time (`SCHED_FIFO`) priority `priority` (1..=99), as an
+/// audio callback thread has, so that ordinary processes on the machine no longer preempt
+/// the timed calls. Needs the right to do so (root, `CAP_SYS_NICE` or an rtprio limit);
+/// Linux only. The kernel's real-time throttling still leaves 5% of each second to others.
+pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = priority;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "real-time priority is only supported on Linux",
+        ))
+    }
+}
+
+/// Set SCHED_FIFO at `priority` (capped at the system's maximum) on the thread
+/// `thread`; false where not permitted. Linux only.
+#[cfg(target_os = "linux")]
+pub fn set_fifo(thread: libc::pthread_t, priority: i32) -> bool {
+    // SAFETY: thread is a live pthread handle (the caller holds its JoinHandle).
+    unsafe {
+        let max = libc::sched_get_priority_max(libc::SCHED_FIFO);
+        let param = libc::sched_param {
+            sched_priority: priority.min(max),
+        };
+        libc::pthread_setschedparam(thread, libc::SCHED_FIFO, &param) == 0
+    }
+}
+
+/// `(rt_priority, policy)` from the text of a `/proc/<pid>/task/<tid>/stat` file.
+pub fn parse_stat_priority(stat: &str) -> Option<(i32, i32)> {
+    // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Field 3 (state) is fields[0]; rt_priority is field 40, policy field 41.
+    let prio = fields.get(37)?.parse().ok()?;
+    let policy = fields.get(38)?.parse().ok()?;
+    Some((prio, policy))
+}
+
+/// The highest SCHED_FIFO/SCHED_RR priority among this process's threads other than
+/// `except` (a thread id), if any runs real-time.
+pub fn max_realtime_priority(except: i32) -> Option<i32> {
+    let dir = std::fs::read_dir("/proc/self/task").ok()?;
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) != Some(except))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|s| parse_stat_priority(&s))
+        // policy 1 = SCHED_FIFO, 2 = SCHED_RR
+        .filter(|&(prio, policy)| (policy == 1 || policy == 2) && prio > 0)
+        .map(|(prio, _)| prio)
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_priority_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        // A SCHED_FIFO 5 thread as the kernel prints it (fields 3..52).
+        let mut fields: Vec<String> = (3..=52).map(|i| i.to_string()).collect();
+        fields[0] = "S".into();
+        fields[40 - 3] = "5".into();
+        fields[41 - 3] = "1".into();
+        let line = format!("4218 (my (odd) name) {}\n", fields.join(" "));
+        assert_eq!(parse_stat_priority(&line), Some((5, 1)));
+        assert_eq!(parse_stat_priority("12 (short) S 1 2"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn own_threads_priorities_are_read_from_proc() {
+        // This test's threads run SCHED_OTHER unless the harness itself is real-time:
+        // compare with what the kernel reports for the calling thread.
+        let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let (prio, policy) = parse_stat_priority(&own).unwrap();
+        assert!(policy >= 0 && prio >= 0);
+        // SAFETY: plain query of the calling thread's policy.
+        let kernel_policy = unsafe { libc::sched_getscheduler(0) };
+        assert_eq!(policy, kernel_policy);
+    }
+}
