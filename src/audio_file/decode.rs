@@ -30,7 +30,7 @@ pub(super) struct Decoded {
 }
 
 fn unsupported(path: &Path) -> AudioFileError {
-    AudioFileError::Unsupported {
+    AudioFileError::Malformed {
         path: path.to_path_buf(),
         reason: "not a WAV, FLAC, AIFF, Ogg Vorbis or MP3 file".into(),
     }

@@ -204,7 +204,7 @@ pub(super) fn parse<R: Read>(r: &mut R, path: &Path) -> Result<WavHeader, AudioF
                     (1, 25..=32, 4) => SampleFormat::I32,
                     (1 | 3, _, _) => {
                         return Err(unsupported(format!(
-                            "{valid}-bit {} samples in {bytes}-byte containers",
+                            "{} samples of {valid} bits in {bytes}-byte containers",
                             if tag == 3 { "float" } else { "integer" },
                         )))
                     }
