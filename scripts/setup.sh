@@ -2,10 +2,11 @@
 # Install the system packages faltung needs to build and test (Debian/Ubuntu):
 # ALSA and JACK headers for cpal, the JACK server (its dummy driver runs the end-to-end
 # tests without a sound card), sox for the demo's dry signal and, with ffmpeg, for the
-# audio-file tests (FLAC, AIFF, Ogg Vorbis and MP3 made at test time). Idempotent; uses sudo
+# audio-file tests (FLAC, AIFF, Ogg Vorbis and MP3 made at test time), and Python with venv
+# for the Python package's tests (scripts/test_python.sh). Idempotent; uses sudo
 # when not root. Set FALTUNG_SKIP_APT=1 to skip.
 set -euo pipefail
-PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox ffmpeg)
+PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox ffmpeg python3 python3-venv)
 if [[ "${FALTUNG_SKIP_APT:-0}" == 1 ]] || ! command -v apt-get >/dev/null; then
   exit 0
 fi

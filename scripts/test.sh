@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration and CLI tests, doctests, and the end-to-end tests
 # on a JACK server with its dummy driver (scripts/with-jack.sh starts one if none runs; no
-# sound card needed). .ci/run runs the same two cargo commands.
+# sound card needed), then the Python package's tests (scripts/test_python.sh: a virtual
+# environment under target/pyenv, `pip install ./python`, pytest). .ci/run runs the same
+# commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,3 +15,5 @@ scripts/setup.sh
 scripts/with-jack.sh cargo test --all-targets --no-fail-fast "$@"
 # --all-targets leaves out doctests (the README is the crate doc and its example is one).
 cargo test --doc --no-fail-fast "$@"
+# The Python package: built and installed into target/pyenv, checked against scipy.
+scripts/test_python.sh

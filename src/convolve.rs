@@ -165,6 +165,58 @@ pub fn convolve(
     })
 }
 
+/// Samples `lo..hi` of the full linear convolution of `a` and `v` (length `N + M - 1`),
+/// computed with `method` and only as far as those samples need. This is the building block
+/// for output windows that [`Mode`] does not name, such as `scipy.signal.convolve(in1, in2,
+/// 'same')`, which is centred on `in1` even when `in2` is longer (samples
+/// `(M - 1) / 2 .. (M - 1) / 2 + N`). The inputs commute, so which one is longer does not
+/// matter. `hi` past the end of the full result is an error.
+///
+/// ```
+/// use faltung::convolve::{convolve_range, Method};
+/// // scipy.signal.convolve([1, 2], [1, 1, 1, 1], 'same') == [3, 3]
+/// let y = convolve_range(&[1.0, 2.0], &[1.0; 4], 1, 3, Method::Auto).unwrap();
+/// assert_eq!(y, vec![3.0, 3.0]);
+/// ```
+pub fn convolve_range(
+    a: &[f64],
+    v: &[f64],
+    lo: usize,
+    hi: usize,
+    method: Method,
+) -> Result<Vec<f64>, ConvolveError> {
+    check_nonempty(a, v)?;
+    let full_len = a.len() + v.len() - 1;
+    if lo > hi || hi > full_len {
+        return Err(ConvolveError::BadRange { lo, hi, full_len });
+    }
+    let (x, h) = if v.len() > a.len() { (v, a) } else { (a, v) };
+    let method = match method {
+        Method::Auto => choose_method_range(x.len(), h.len(), lo, hi),
+        m => m,
+    };
+    Ok(match method {
+        Method::Direct => direct_range(x, h, lo, hi),
+        Method::Fft => fft_range(x, h, lo, hi),
+        Method::OverlapAdd | Method::Auto => oa_range(x, h, lo, hi),
+    })
+}
+
+/// [`choose_method`] for an arbitrary output window `lo..hi` of the full result (signal `n`
+/// samples, kernel `m <= n`).
+fn choose_method_range(n: usize, m: usize, lo: usize, hi: usize) -> Method {
+    let direct = DIRECT_NS_PER_MAC * (mac_prefix(n, m, hi) - mac_prefix(n, m, lo)) as f64
+        + DIRECT_NS_PER_TAP * m as f64
+        + DIRECT_OVERHEAD_NS;
+    let fft = 3.0 * transform_cost_ns(fast_len(fft_need(n, m, lo, hi))) + FFT_OVERHEAD_NS;
+    let oa = oa_block_len(n, m).map(|b| oa_block_cost_ns(n, m, b));
+    match oa {
+        Some(oa) if oa < fft && oa < direct => Method::OverlapAdd,
+        _ if fft < direct => Method::Fft,
+        _ => Method::Direct,
+    }
+}
+
 /// Circular convolution with period `n`: MATLAB's `cconv(a, v, n)`, the full linear
 /// convolution of `a` and `v` wrapped modulo `n` (`y[i] = sum_j full[i + j n]`). `n` may be
 /// smaller than the inputs (time-domain aliasing) or larger than `N + M - 1` (zero padded).

@@ -49,4 +49,10 @@ pub enum ConvolveError {
     EmptyInput { which: &'static str },
     #[error("circular convolution period must be at least 1, got {period}")]
     BadPeriod { period: usize },
+    #[error("output range {lo}..{hi} is not inside the full result of {full_len} samples")]
+    BadRange {
+        lo: usize,
+        hi: usize,
+        full_len: usize,
+    },
 }

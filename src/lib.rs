@@ -5,6 +5,7 @@ pub mod bench;
 pub mod convolve;
 pub mod engine;
 pub mod error;
+pub mod filter;
 pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;

@@ -354,3 +354,43 @@ fn auto_picks_direct_for_tiny_and_transforms_for_large_inputs() {
     // A long signal and a kernel far shorter: overlap-add's blocks beat one huge FFT.
     assert_eq!(picks[&(1_000_000, 200, Mode::Full)], Method::OverlapAdd);
 }
+
+#[test]
+fn convolve_range_returns_any_window_of_the_full_result_by_every_method() {
+    let mut rng = Rng(0x5c1_9e0);
+    for (na, nv) in random_pairs(&mut rng, 40) {
+        let a = rng.signal(na);
+        let v = rng.signal(nv);
+        let full = reference::convolve_full(&a, &v);
+        let len = full.len();
+        // scipy's 'same' (centred on `a` whichever input is longer), the whole result, an
+        // empty window, and a window touching only the tail.
+        let scipy_same = ((nv - 1) / 2, (nv - 1) / 2 + na);
+        let tail = (len - len.min(3), len);
+        for (lo, hi) in [scipy_same, (0, len), (len / 2, len / 2), tail] {
+            for method in METHODS {
+                let got = faltung::convolve::convolve_range(&a, &v, lo, hi, method).unwrap();
+                check(
+                    &got,
+                    &full[lo..hi],
+                    &format!("a{na} v{nv} {lo}..{hi} {method:?}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn convolve_range_rejects_windows_past_the_end_and_empty_inputs() {
+    let r = faltung::convolve::convolve_range(&[1.0, 2.0], &[1.0], 0, 3, Method::Auto);
+    assert!(matches!(
+        r,
+        Err(ConvolveError::BadRange {
+            lo: 0,
+            hi: 3,
+            full_len: 2
+        })
+    ));
+    let r = faltung::convolve::convolve_range(&[1.0], &[], 0, 0, Method::Auto);
+    assert!(matches!(r, Err(ConvolveError::EmptyInput { which: "v" })));
+}

@@ -155,6 +155,46 @@ fn process_block_does_not_allocate_for_any_plan() {
 }
 
 #[test]
+fn process_block_with_worker_threads_does_not_allocate() {
+    let ir = decaying_ir(2, 40_000);
+    let irs = vec![ir.clone(), ir.clone(), ir.clone(), ir];
+    for (threads, calls) in [
+        (1, vec![64; 1500]),
+        (2, [37, 1, 64, 200, 63, 256, 5, 129].repeat(60)),
+    ] {
+        let req = request(40_000, 64, 256, SchemeChoice::NonUniform);
+        let mut e = Engine::new(&irs, Routing::true_stereo(), req)
+            .and_then(|e| e.with_worker_threads(threads))
+            .expect("engine");
+        assert!(e.worker_threads() >= 1, "{}", e.plan());
+        let events = count_engine(&mut e, &calls);
+        assert_eq!(
+            events,
+            0,
+            "{threads} worker thread(s) ({}) allocated {events} times",
+            e.plan()
+        );
+    }
+    // A stalled worker: the audio thread runs the periods itself, still without allocating.
+    let req = request(40_000, 64, 64, SchemeChoice::NonUniform);
+    let mut e = Engine::new(&irs, Routing::true_stereo(), req)
+        .and_then(|e| e.with_worker_threads(1))
+        .expect("engine");
+    e.stall_workers(faltung::engine::WorkerStall::Idle);
+    let events = count_engine(&mut e, &[64; 1500]);
+    assert!(
+        e.tail_stats()
+            .late
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert_eq!(
+        events, 0,
+        "overtaking a stalled worker allocated {events} times"
+    );
+}
+
+#[test]
 fn crossfade_does_not_allocate_during_a_swap() {
     let block = 128;
     let make = |seed| {

@@ -51,6 +51,14 @@ pub struct Report {
     pub p99_us: f64,
     pub p999_us: f64,
     pub max_us: f64,
+    /// Worker threads running the engine's tail (0: all on the calling thread).
+    pub worker_threads: usize,
+    /// Periods of the tail whose worker had not finished when they were due (the calling
+    /// thread ran them, or they were dropped).
+    pub late_periods: u64,
+    /// Tail periods missing from the output (a worker still running after the bounded
+    /// spin).
+    pub dropped_periods: u64,
     /// Duration of one call's audio: the time a callback has.
     pub deadline_us: f64,
     /// p99 as a percentage of the deadline.
@@ -67,6 +75,8 @@ pub struct RunInfo {
     pub plan: String,
     pub rate_hz: u32,
     pub channels: usize,
+    /// Worker threads running the engine's tail.
+    pub worker_threads: usize,
 }
 
 impl Report {
@@ -102,6 +112,9 @@ impl Report {
             p99_us: s.p99,
             p999_us: s.p999,
             max_us: s.max,
+            worker_threads: info.worker_threads,
+            late_periods: 0,
+            dropped_periods: 0,
             deadline_us,
             headroom_pct: 100.0 * s.p99 / deadline_us,
             verdict: Verdict::judge(s.p999, s.max, deadline_us, rtf).to_string(),
@@ -125,6 +138,7 @@ mod tests {
             plan: "p".into(),
             rate_hz: 48_000,
             channels: 2,
+            worker_threads: 0,
         };
         let r = Report::new(
             &info,

@@ -1,12 +1,41 @@
 //! The per-call time distribution as an SVG picture: one panel per call size, one curve
-//! per plan, showing for every time `t` the fraction of calls that took longer than `t`
-//! (log scale, so the rare slow calls that cause dropouts are visible), with the deadline
-//! drawn as a vertical line.
+//! per plan (and thread count), showing for every time `t` the fraction of calls that took
+//! longer than `t`. Both axes are logarithmic, so that calls of a few microseconds and a
+//! deadline of milliseconds fit in one picture and the rare slow calls that cause dropouts
+//! are visible. Each curve has its own colour, with its p50, p99 and maximum marked; the
+//! deadline is a black vertical line.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::stats::quantile_sorted;
+
+/// Distinct colours for the curves (the Tableau palette without its red, so that no curve
+/// looks like a warning).
+const COLOURS: [RGBColor; 9] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// p50, p99 and maximum of `per_call_ns`, in microseconds.
+fn markers(per_call_ns: &[u64]) -> Option<[(&'static str, f64, f64); 3]> {
+    let mut s: Vec<f64> = per_call_ns.iter().map(|&v| v as f64 * 1e-3).collect();
+    s.sort_by(f64::total_cmp);
+    let n = s.len() as f64;
+    Some([
+        ("p50", quantile_sorted(&s, 0.5)?, 0.5),
+        ("p99", quantile_sorted(&s, 0.99)?, 0.01f64.max(1.0 / n)),
+        ("max", *s.last()?, 1.0 / n),
+    ])
+}
 /// One curve: a label and its per-call times in nanoseconds.
 #[derive(Debug, Clone)]
 pub struct Curve {
@@ -78,6 +107,11 @@ pub fn plot_distribution(path: &Path, panels: &[Panel]) -> Result<(), PlotError>
             .iter()
             .flat_map(|(_, p)| p.last().map(|q| q.0))
             .fold(panel.deadline_us, f64::max);
+        let min_t = curves
+            .iter()
+            .flat_map(|(_, p)| p.first().map(|q| q.0))
+            .fold(panel.deadline_us, f64::min)
+            .max(1e-3);
         let min_frac = curves
             .iter()
             .flat_map(|(_, p)| p.last().map(|q| q.1))
@@ -94,11 +128,14 @@ pub fn plot_distribution(path: &Path, panels: &[Panel]) -> Result<(), PlotError>
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..max_t * 1.05, (min_frac * 0.5..1.0f64).log_scale())
+            .build_cartesian_2d(
+                (min_t * 0.8..max_t * 1.25).log_scale(),
+                (min_frac * 0.5..1.0f64).log_scale(),
+            )
             .map_err(|e| err(&e))?;
         chart
             .configure_mesh()
-            .x_desc("time per call (us)")
+            .x_desc("time per call (us, log scale)")
             .y_desc("fraction of calls slower")
             .draw()
             .map_err(|e| err(&e))?;
@@ -108,18 +145,45 @@ pub fn plot_distribution(path: &Path, panels: &[Panel]) -> Result<(), PlotError>
                     (panel.deadline_us, min_frac * 0.5),
                     (panel.deadline_us, 1.0),
                 ],
-                RED.stroke_width(2),
+                BLACK.stroke_width(2),
             ))
             .map_err(|e| err(&e))?
-            .label("deadline")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
-        for (i, (label, pts)) in curves.into_iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+            .label(format!("deadline {:.0} us", panel.deadline_us))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+        let live: Vec<&Curve> = panel
+            .curves
+            .iter()
+            .filter(|c| !c.per_call_ns.is_empty())
+            .collect();
+        for (i, ((label, pts), curve)) in curves.into_iter().zip(live).enumerate() {
+            let color = COLOURS[i % COLOURS.len()];
+            let marks = markers(&curve.per_call_ns);
+            let legend = match &marks {
+                Some([(_, p50, _), (_, p99, _), (_, max, _)]) => {
+                    format!("{label}: p50 {p50:.1}, p99 {p99:.1}, max {max:.1} us")
+                }
+                None => label,
+            };
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(|e| err(&e))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+                .label(legend)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            if let Some(marks) = marks {
+                chart
+                    .draw_series(marks.iter().map(|&(name, t, frac)| {
+                        EmptyElement::at((t, frac))
+                            + Circle::new((0, 0), 4, color.filled())
+                            + Text::new(
+                                name,
+                                (5, -12),
+                                ("sans-serif", 12).into_font().color(&color),
+                            )
+                    }))
+                    .map_err(|e| err(&e))?;
+            }
         }
         chart
             .configure_series_labels()

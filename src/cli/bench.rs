@@ -5,6 +5,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -40,6 +41,10 @@ pub struct BenchArgs {
     /// Plans to measure side by side (comma-separated or repeated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "auto")]
     pub plan: Vec<PlanArg>,
+    /// Worker threads for the engine's tail (the levels beyond the first), comma-separated
+    /// to compare side by side; 0 runs everything on the calling thread.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub threads: Vec<usize>,
     /// Latency the engine may add, in frames (0: none).
     #[arg(long, default_value_t = 0)]
     pub latency_budget: usize,
@@ -144,6 +149,11 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     }
     let mut plans = a.plan.clone();
     plans.dedup();
+    let mut threads = a.threads.clone();
+    threads.dedup();
+    if let Some(t) = threads.iter().find(|&&t| t > 64) {
+        bail!("--threads {t}: at most 64 worker threads");
+    }
     let noise_frames = total_frames.min((NOISE_SECONDS * f64::from(rate_hz)) as usize);
     let input = noise(noise_frames * channels, 0.5, 1);
 
@@ -166,7 +176,7 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
         a.seconds
     )?;
 
-    let runs = (a.block.len() * plans.len()) as u64;
+    let runs = (a.block.len() * plans.len() * threads.len()) as u64;
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(runs * 1000);
         b.set_style(
@@ -182,31 +192,34 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     let mut panels = Vec::new();
     for (bi, &block) in a.block.iter().enumerate() {
         // Build every plan's engine for this call size, then run them taking turns.
-        let mut engines: Vec<(PlanArg, Engine)> = Vec::new();
+        let mut engines: Vec<(PlanArg, usize, Engine)> = Vec::new();
         for &p in &plans {
-            let req = PlanRequest {
-                choice: p.choice(),
-                latency_budget_frames: a.latency_budget,
-                ..PlanRequest::realtime(0, channels, routing.paths.len(), block)
-            };
-            match Engine::new(&irs, routing.clone(), req) {
-                Ok(e) => engines.push((p, e)),
-                Err(e) => writeln!(
-                    table,
-                    "  {block} frames, plan {}: not available: {e}",
-                    p.name()
-                )?,
+            for &t in &threads {
+                let req = PlanRequest {
+                    choice: p.choice(),
+                    latency_budget_frames: a.latency_budget,
+                    ..PlanRequest::realtime(0, channels, routing.paths.len(), block)
+                };
+                match Engine::new(&irs, routing.clone(), req).and_then(|e| e.with_worker_threads(t))
+                {
+                    Ok(e) => engines.push((p, t, e)),
+                    Err(e) => writeln!(
+                        table,
+                        "  {block} frames, plan {}, {t} worker thread(s): not available: {e}",
+                        p.name()
+                    )?,
+                }
             }
         }
         if engines.is_empty() {
             continue;
         }
         bar.set_message(format!("{block} frames"));
-        let base = (bi * plans.len()) as u64 * 1000;
+        let base = (bi * plans.len() * threads.len()) as u64 * 1000;
         let n_eng = engines.len() as u64;
         let mut procs: Vec<&mut dyn BlockProcessor> = engines
             .iter_mut()
-            .map(|(_, e)| e as &mut dyn BlockProcessor)
+            .map(|(_, _, e)| e as &mut dyn BlockProcessor)
             .collect();
         let times = run_interleaved(
             &mut procs,
@@ -224,20 +237,30 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{}: processing failed", kernel.name))?;
         let mut curves = Vec::new();
         let mut rows = Vec::new();
-        for ((p, e), t) in engines.iter().zip(&times) {
+        for ((p, threads_used, e), t) in engines.iter().zip(&times) {
+            // The request, and the worker threads when any were asked for.
+            let label = if threads.iter().any(|&t| t > 0) {
+                format!("{} {}t", p.name(), threads_used)
+            } else {
+                p.name().to_string()
+            };
             let info = RunInfo {
                 block_frames: block,
                 latency_frames: e.latency_frames(),
-                plan_request: p.name().to_string(),
+                plan_request: label.clone(),
                 plan: e.plan().to_string(),
                 rate_hz,
                 channels,
+                worker_threads: e.worker_threads(),
             };
-            if let Some(r) = Report::new(&info, t) {
+            if let Some(mut r) = Report::new(&info, t) {
+                let stats = e.tail_stats();
+                r.late_periods = stats.late.load(Ordering::Relaxed);
+                r.dropped_periods = stats.dropped.load(Ordering::Relaxed);
                 rows.push(r);
             }
             curves.push(Curve {
-                label: p.name().to_string(),
+                label,
                 per_call_ns: t.per_call_ns.clone(),
             });
         }
@@ -269,7 +292,7 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
         "verdict: safe = p99.9 <= 50% of the deadline and no call over it; will drop out = \
          p99.9 >= deadline or RTF < 1; tight = in between. RTF = audio time / summed \
          wall time of the calls; RTF cpu = the same by the thread's CPU time (unaffected by \
-         other load on the machine)"
+         other load on the machine; the calling thread only: worker threads not counted)"
     )?;
 
     if let Some(out) = &a.json {
@@ -300,7 +323,7 @@ fn print_rows(
     )?;
     writeln!(
         w,
-        "  {:<10} {:>17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}  {:<13} plan",
+        "  {:<13} {:>17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}  {:<13} plan",
         "request",
         "latency",
         "min",
@@ -316,7 +339,7 @@ fn print_rows(
     for r in rows {
         writeln!(
             w,
-            "  {:<10} {:>17} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7.1}% {:>8.1}x {:>9}  {:<13} {}",
+            "  {:<13} {:>17} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>7.1}% {:>8.1}x {:>9}  {:<13} {}{}",
             r.plan_request,
             format!("{} fr ({:.2} ms)", r.latency_frames, r.latency_ms),
             r.min_us,
@@ -328,7 +351,15 @@ fn print_rows(
             r.rtf,
             r.rtf_cpu.map_or("-".to_string(), |v| format!("{v:.1}x")),
             r.verdict,
-            r.plan
+            r.plan,
+            if r.worker_threads > 0 {
+                format!(
+                    "; {} worker thread(s), {} late / {} dropped tail periods",
+                    r.worker_threads, r.late_periods, r.dropped_periods
+                )
+            } else {
+                String::new()
+            }
         )?;
     }
     Ok(())

@@ -56,6 +56,10 @@ pub struct LiveArgs {
     /// last CPU this process may use) or `none` (leave it to the scheduler).
     #[arg(long, value_name = "N|auto|none", default_value = "auto")]
     pub cpu: faltung::rt::CpuChoice,
+    /// Worker threads for the engine's tail (the levels beyond the first); 0 runs
+    /// everything on the processing thread.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub threads: u16,
 }
 
 /// Restores the terminal when dropped.
@@ -180,6 +184,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.gain_db = a.gain_db;
     opts.record = a.record.clone();
     opts.cpu = a.cpu;
+    opts.worker_threads = usize::from(a.threads);
 
     let mut session = Session::start(&opts).context("cannot start live filtering")?;
     let info = session.info().clone();

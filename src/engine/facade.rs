@@ -2,11 +2,14 @@
 //! the partitioned convolver a [`Plan`] asks for, and checks every call's buffers before
 //! handing them on.
 
+use std::sync::Arc;
+
 use super::direct::DirectFir;
 use super::partitioned::Partitioned;
 use super::plan::{self, Plan, PlanRequest, Scheme};
 use super::routing::Routing;
 use super::simd::{self, CmacFn, FirFn, Isa};
+use super::workers::{TailStats, WorkerStall};
 use super::BlockProcessor;
 use crate::error::{EngineError, ProcessError};
 
@@ -158,6 +161,56 @@ impl Engine {
     /// The instruction set of the inner loops.
     pub fn isa(&self) -> Isa {
         self.isa
+    }
+
+    /// Run the levels beyond the first on `threads` worker threads (0: all on the calling
+    /// thread, the default). The audio thread hands each period over without a lock or an
+    /// allocation and takes its result when the inline engine would add it, so the output
+    /// is bit-identical to the single-thread engine's. A worker that has not started a
+    /// period by then is overtaken (the calling thread runs the period); one still running
+    /// after a bounded spin has that period's result dropped. Both are counted in
+    /// [`tail_stats`](Engine::tail_stats). History is reset. Plans without levels beyond
+    /// the first (direct, uniform) start no threads.
+    pub fn with_worker_threads(mut self, threads: usize) -> Result<Engine, EngineError> {
+        if let Inner::Partitioned(p) = &mut self.inner {
+            p.start_workers(threads)?;
+        }
+        Ok(self)
+    }
+
+    /// Worker threads running the tail (0: none).
+    pub fn worker_threads(&self) -> usize {
+        match &self.inner {
+            Inner::Partitioned(p) => p.worker_threads(),
+            Inner::Direct(_) => 0,
+        }
+    }
+
+    /// Counters of late tail workers (shared: clone it to read them from another thread).
+    /// All zero without worker threads.
+    pub fn tail_stats(&self) -> Arc<TailStats> {
+        match &self.inner {
+            Inner::Partitioned(p) => p.tail_stats().clone(),
+            Inner::Direct(_) => Arc::new(TailStats::default()),
+        }
+    }
+
+    /// Stall the worker threads deliberately. For tests of the late-worker path.
+    #[doc(hidden)]
+    pub fn stall_workers(&self, stall: WorkerStall) {
+        if let Inner::Partitioned(p) = &self.inner {
+            p.stall_workers(stall);
+        }
+    }
+
+    /// Wait for a late worker without bound instead of dropping its period after a
+    /// bounded spin. For tests that compare bits on a loaded machine; never on an audio
+    /// thread.
+    #[doc(hidden)]
+    pub fn set_unbounded_worker_wait(&mut self, unbounded: bool) {
+        if let Inner::Partitioned(p) = &mut self.inner {
+            p.set_unbounded_wait(unbounded);
+        }
     }
 
     /// Fill every scratch buffer (FFT work areas, time and frequency temporaries) with

@@ -1,6 +1,16 @@
 //! One level of a partitioned convolver: a partition size, its frequency-domain delay line
 //! and kernel spectra, and the fixed task list of a period spread over the base blocks the
 //! period spans.
+//!
+//! A level is split in two: [`Level`] is the audio thread's side (the input window and
+//! where the level is in its period), [`LevelWork`] everything its period's work touches
+//! (snapshot of the window, delay line, kernel spectra, accumulators, FFT, result). The
+//! work either runs inline, spread over the period's blocks, or on a worker thread (see
+//! `workers`). Either way a period's result is added to the output ring at the same moment
+//! — when the period's last block completes — so the sums, and the output, are the same
+//! bits in both modes.
+
+use std::sync::Arc;
 
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
@@ -10,6 +20,7 @@ use super::rfft::SplitRfft;
 use super::ring::Ring;
 use super::routing::{Path, Routing};
 use super::simd::{Acc, CmacFn, Spectra, Strided};
+use super::workers::{TailJob, TailStats, WorkerSide};
 use super::zeroed;
 
 #[derive(Debug, Clone, Copy)]
@@ -18,15 +29,40 @@ pub(super) enum Task {
     Fwd { input: usize },
     /// acc[out] += X_newest * H_0 over bins lo..hi.
     Mac0 { path: usize, lo: usize, hi: usize },
-    /// Inverse FFT of acc[out] into the output ring; clears acc[out].
+    /// Inverse FFT of acc[out] into the level's result; clears acc[out].
     Inv { output: usize },
     /// acc[out] += sum_{k>=1} X_age(k-1) * H_k over bins lo..hi (the next period's
     /// history).
     Hist { path: usize, lo: usize, hi: usize },
 }
 
+/// The audio thread's side of a level.
 pub(super) struct Level {
     /// Frames per partition (`P`); the FFT size is `2P`.
+    partition_frames: usize,
+    /// Base blocks per period (`P / B`): the period's tasks are spread over them.
+    period_blocks: usize,
+    variant: Variant,
+    /// Per input: OS `[previous P | current P]`, OA `[current P | unused]`.
+    pub(super) window: Vec<Vec<f32>>,
+    /// Frames of the current period received so far.
+    filled_frames: usize,
+    /// The base block of the period whose share of tasks runs next (`period_blocks`
+    /// when the period's work is done).
+    next_block: usize,
+    runner: Runner,
+}
+
+/// Where a level's period work runs.
+enum Runner {
+    /// On the audio thread, spread over the period's blocks.
+    Inline(Box<LevelWork>),
+    /// On a worker thread.
+    Worker(Box<WorkerSide>),
+}
+
+/// Everything a level's period work reads and writes.
+pub(super) struct LevelWork {
     partition_frames: usize,
     /// The first IR tap this level covers.
     first_tap: usize,
@@ -34,16 +70,14 @@ pub(super) struct Level {
     partitions: usize,
     /// Spectrum length, `P + 1`.
     bins: usize,
-    /// Base blocks per period (`P / B`): the period's tasks are spread over them.
     period_blocks: usize,
     variant: Variant,
     fft: SplitRfft,
-    /// Per input: OS `[previous P | current P]`, OA `[current P | unused]`.
-    pub(super) window: Vec<Vec<f32>>,
-    /// Per input: the window as it was at the period boundary (2P, OA upper half zero).
-    frozen: Vec<Vec<f32>>,
-    /// Per input: the frequency-domain delay line, a ring of `partitions` spectra of `bins`,
-    /// split re/im; age `a` is in slot `(newest_slot + a) % partitions`.
+    /// Per input: the window as it was at the period boundary (2P, OA upper half zero);
+    /// empty for a level whose period is one block (it reads the window in place).
+    pub(super) frozen: Vec<Vec<f32>>,
+    /// Per input: the frequency-domain delay line, a ring of `partitions` spectra of
+    /// `bins`, split re/im; age `a` is in slot `(newest_slot + a) % partitions`.
     fdl_re: Vec<Vec<f32>>,
     fdl_im: Vec<Vec<f32>>,
     /// The FDL slot holding the newest spectrum.
@@ -54,12 +88,10 @@ pub(super) struct Level {
     /// Per output: the accumulator.
     acc_re: Vec<Vec<f32>>,
     acc_im: Vec<Vec<f32>>,
-    /// Frames of the current period received so far.
-    filled_frames: usize,
-    /// The base block of the period whose share of tasks runs next (`period_blocks`
-    /// when the period's work is done).
-    next_block: usize,
-    /// Absolute frame index of the last completed period's first frame.
+    /// Per output: the period's output, to be added to the ring from `period_start +
+    /// first_tap` on (`P` frames for overlap-save, `2P` for overlap-add).
+    result: Vec<Vec<f32>>,
+    /// Absolute frame index of the current period's first frame.
     period_start: u64,
     /// The task list of one period.
     tasks: Vec<Task>,
@@ -71,15 +103,15 @@ pub(super) struct Level {
     fft_scratch: Vec<Complex<f32>>,
 }
 
-impl Level {
-    pub(super) fn new(
+impl LevelWork {
+    fn new(
         spec: LevelSpec,
         base: usize,
         variant: Variant,
         irs: &[Vec<f32>],
         routing: &Routing,
         planner: &mut FftPlanner<f32>,
-    ) -> Level {
+    ) -> LevelWork {
         let p = spec.size;
         let n = 2 * p;
         let bins = p + 1;
@@ -118,7 +150,11 @@ impl Level {
         );
         let ic = routing.input_channels;
         let oc = routing.output_channels;
-        Level {
+        let result_len = match variant {
+            Variant::OverlapSave => p,
+            Variant::OverlapAdd => n,
+        };
+        LevelWork {
             partition_frames: p,
             first_tap: spec.offset,
             partitions: spec.count,
@@ -126,8 +162,6 @@ impl Level {
             period_blocks: slots,
             variant,
             fft,
-            window: zeroed(ic, n),
-            // Only levels whose work spans several calls need a snapshot of their window.
             frozen: zeroed(ic, if slots > 1 { n } else { 0 }),
             fdl_re: zeroed(ic, spec.count * bins),
             fdl_im: zeroed(ic, spec.count * bins),
@@ -136,8 +170,7 @@ impl Level {
             h_im,
             acc_re: zeroed(oc, bins),
             acc_im: zeroed(oc, bins),
-            filled_frames: 0,
-            next_block: slots,
+            result: zeroed(oc, result_len),
             period_start: 0,
             tasks,
             block_tasks,
@@ -155,80 +188,55 @@ impl Level {
 
     pub(super) fn reset(&mut self) {
         for v in self
-            .window
+            .frozen
             .iter_mut()
-            .chain(self.frozen.iter_mut())
             .chain(self.fdl_re.iter_mut())
             .chain(self.fdl_im.iter_mut())
             .chain(self.acc_re.iter_mut())
             .chain(self.acc_im.iter_mut())
+            .chain(self.result.iter_mut())
         {
             v.fill(0.0);
         }
         self.newest_slot = 0;
-        self.filled_frames = 0;
-        self.next_block = self.period_blocks;
         self.period_start = 0;
     }
 
-    /// Take one completed base block (per input) ending at absolute frame `t_end`, and run
-    /// this level's share of work for this block.
-    pub(super) fn push_block(
-        &mut self,
-        block: &[Vec<f32>],
-        t_end: u64,
-        ring: &mut Ring,
-        cmac: CmacFn,
-    ) {
-        let base = block[0].len();
-        let at = match self.variant {
-            Variant::OverlapSave => self.partition_frames + self.filled_frames,
-            Variant::OverlapAdd => self.filled_frames,
-        };
-        for (w, b) in self.window.iter_mut().zip(block) {
-            w[at..at + base].copy_from_slice(b);
-        }
-        self.filled_frames += base;
-        let boundary = self.filled_frames == self.partition_frames;
-        let in_place = self.period_blocks == 1;
-        if boundary {
-            let p = self.partition_frames;
-            // A level whose period is one block runs all its tasks now, so its forward
-            // transforms read the window in place (shifted after them); longer periods
-            // snapshot it, because the window keeps filling while their tasks are spread.
-            if !in_place {
-                for (f, w) in self.frozen.iter_mut().zip(self.window.iter_mut()) {
-                    match self.variant {
-                        Variant::OverlapSave => {
-                            f.copy_from_slice(w);
-                            w.copy_within(p..2 * p, 0);
-                        }
-                        Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
-                    }
-                }
-            }
-            self.filled_frames = 0;
-            self.next_block = 0;
-            self.period_start = t_end - p as u64;
-            self.newest_slot = (self.newest_slot + self.partitions - 1) % self.partitions;
-        }
-        if self.next_block < self.period_blocks {
-            let (lo, hi) = self.block_tasks[self.next_block];
-            for t in lo..hi {
-                let task = self.tasks[t];
-                self.run(task, ring, cmac);
-            }
-            self.next_block += 1;
-        }
-        if boundary && in_place && self.variant == Variant::OverlapSave {
-            let p = self.partition_frames;
-            for w in &mut self.window {
-                w.copy_within(p..2 * p, 0);
-            }
+    /// A new period starting at absolute frame `period_start`: its spectrum goes into the
+    /// next FDL slot.
+    pub(super) fn begin_period(&mut self, period_start: u64) {
+        self.period_start = period_start;
+        self.newest_slot = (self.newest_slot + self.partitions - 1) % self.partitions;
+    }
+
+    /// Run the tasks of block `block` of the period (`window`: the level's window, read in
+    /// place when the period is one block).
+    fn run_block(&mut self, block: usize, window: &[Vec<f32>], cmac: CmacFn) {
+        let (lo, hi) = self.block_tasks[block];
+        for t in lo..hi {
+            let task = self.tasks[t];
+            self.run(task, window, cmac);
         }
     }
 
-    fn run(&mut self, task: Task, ring: &mut Ring, cmac: CmacFn) {
+    /// Run the whole period's tasks (a worker, or the audio thread taking over from a late
+    /// one). Only for levels whose period spans several blocks (they read `frozen`).
+    pub(super) fn run_period(&mut self, cmac: CmacFn) {
+        for t in 0..self.tasks.len() {
+            let task = self.tasks[t];
+            self.run(task, &[], cmac);
+        }
+    }
+
+    /// Add the period's result to the output ring.
+    pub(super) fn add_result(&self, ring: &mut Ring) {
+        let start = self.period_start + self.first_tap as u64;
+        for (o, r) in self.result.iter().enumerate() {
+            ring.add(o, start, r);
+        }
+    }
+
+    fn run(&mut self, task: Task, window: &[Vec<f32>], cmac: CmacFn) {
         let bins = self.bins;
         match task {
             Task::Fwd { input } => {
@@ -237,9 +245,9 @@ impl Level {
                 } else {
                     let p = self.partition_frames;
                     match self.variant {
-                        Variant::OverlapSave => self.time_buf.copy_from_slice(&self.window[input]),
+                        Variant::OverlapSave => self.time_buf.copy_from_slice(&window[input]),
                         Variant::OverlapAdd => {
-                            self.time_buf[..p].copy_from_slice(&self.window[input][..p]);
+                            self.time_buf[..p].copy_from_slice(&window[input][..p]);
                             self.time_buf[p..].fill(0.0);
                         }
                     }
@@ -292,13 +300,171 @@ impl Level {
                     .inverse(re, im, &mut self.fft_scratch, &mut self.time_buf);
                 re.fill(0.0);
                 im.fill(0.0);
-                let start = self.period_start + self.first_tap as u64;
+                let r = &mut self.result[output];
                 match self.variant {
                     Variant::OverlapSave => {
-                        ring.add(output, start, &self.time_buf[self.partition_frames..])
+                        r.copy_from_slice(&self.time_buf[self.partition_frames..])
                     }
-                    Variant::OverlapAdd => ring.add(output, start, &self.time_buf),
+                    Variant::OverlapAdd => r.copy_from_slice(&self.time_buf),
                 }
+            }
+        }
+    }
+}
+
+impl Level {
+    pub(super) fn new(
+        spec: LevelSpec,
+        base: usize,
+        variant: Variant,
+        irs: &[Vec<f32>],
+        routing: &Routing,
+        planner: &mut FftPlanner<f32>,
+    ) -> Level {
+        let work = LevelWork::new(spec, base, variant, irs, routing, planner);
+        Level {
+            partition_frames: work.partition_frames,
+            period_blocks: work.period_blocks,
+            variant,
+            window: zeroed(routing.input_channels, 2 * spec.size),
+            filled_frames: 0,
+            next_block: work.period_blocks,
+            runner: Runner::Inline(Box::new(work)),
+        }
+    }
+
+    /// Move this level's work to a worker: returns the level and the job a worker is to
+    /// run, or no job if the level cannot gain from one (its period is one block) or
+    /// already has one.
+    pub(super) fn detach(self, stats: &Arc<TailStats>) -> (Level, Option<Arc<TailJob>>) {
+        let Level {
+            partition_frames,
+            period_blocks,
+            variant,
+            window,
+            runner,
+            ..
+        } = self;
+        let (runner, job) = match runner {
+            Runner::Inline(work) if period_blocks > 1 => {
+                let job = Arc::new(TailJob::new(work));
+                let side = WorkerSide::new(job.clone(), window.len(), 2 * partition_frames, stats);
+                (Runner::Worker(Box::new(side)), Some(job))
+            }
+            r => (r, None),
+        };
+        let mut level = Level {
+            partition_frames,
+            period_blocks,
+            variant,
+            window,
+            filled_frames: 0,
+            next_block: period_blocks,
+            runner,
+        };
+        level.reset();
+        (level, job)
+    }
+
+    /// See [`WorkerSide::set_unbounded_wait`].
+    pub(super) fn set_unbounded_wait(&mut self, unbounded: bool) {
+        if let Runner::Worker(side) = &mut self.runner {
+            side.set_unbounded_wait(unbounded);
+        }
+    }
+
+    /// Fill the scratch buffers with garbage (waits for a worker to be idle).
+    pub(super) fn poison_scratch(&mut self, value: f32) {
+        match &mut self.runner {
+            Runner::Inline(w) => w.poison_scratch(value),
+            Runner::Worker(side) => side.poison_scratch(value),
+        }
+    }
+
+    /// Forget all history. With a worker, waits for it to finish what it runs (not for
+    /// the audio thread: reset is a control operation).
+    pub(super) fn reset(&mut self) {
+        for w in &mut self.window {
+            w.fill(0.0);
+        }
+        self.filled_frames = 0;
+        self.next_block = self.period_blocks;
+        match &mut self.runner {
+            Runner::Inline(w) => w.reset(),
+            Runner::Worker(side) => side.reset(),
+        }
+    }
+
+    /// Level 0's work (always inline).
+    fn inline_work(&mut self) -> &mut LevelWork {
+        match &mut self.runner {
+            Runner::Inline(w) => w,
+            Runner::Worker(_) => unreachable!("level 0 never runs on a worker"),
+        }
+    }
+
+    /// Take one completed base block (per input) ending at absolute frame `t_end`, and run
+    /// this level's share of work for this block.
+    pub(super) fn push_block(
+        &mut self,
+        block: &[Vec<f32>],
+        t_end: u64,
+        ring: &mut Ring,
+        cmac: CmacFn,
+    ) {
+        let base = block[0].len();
+        let p = self.partition_frames;
+        let at = match self.variant {
+            Variant::OverlapSave => p + self.filled_frames,
+            Variant::OverlapAdd => self.filled_frames,
+        };
+        for (w, b) in self.window.iter_mut().zip(block) {
+            w[at..at + base].copy_from_slice(b);
+        }
+        self.filled_frames += base;
+        let boundary = self.filled_frames == p;
+        let in_place = self.period_blocks == 1;
+        let variant = self.variant;
+        if boundary {
+            self.filled_frames = 0;
+            self.next_block = 0;
+        }
+        match &mut self.runner {
+            Runner::Inline(work) => {
+                if boundary {
+                    // A level whose period is one block runs all its tasks now, so its
+                    // forward transforms read the window in place (shifted after them);
+                    // longer periods snapshot it, because the window keeps filling while
+                    // their tasks are spread.
+                    if !in_place {
+                        snapshot(&mut work.frozen, &mut self.window, variant, p);
+                    }
+                    work.begin_period(t_end - p as u64);
+                }
+                if self.next_block < self.period_blocks {
+                    work.run_block(self.next_block, &self.window, cmac);
+                    self.next_block += 1;
+                    if self.next_block == self.period_blocks {
+                        work.add_result(ring);
+                    }
+                }
+            }
+            Runner::Worker(side) => {
+                if boundary {
+                    side.stage(
+                        &mut self.window,
+                        variant,
+                        p,
+                        t_end - p as u64,
+                        self.period_blocks,
+                    );
+                }
+                side.service(ring, cmac);
+            }
+        }
+        if boundary && in_place && variant == Variant::OverlapSave {
+            for w in &mut self.window {
+                w.copy_within(p..2 * p, 0);
             }
         }
     }
@@ -306,18 +472,38 @@ impl Level {
     /// The level-0 history (everything but the current block's input) for the current
     /// block, in the time domain, for each output. Level 0 only.
     pub(super) fn history_td(&mut self, out: &mut [Vec<f32>]) {
-        let p = self.partition_frames;
+        let work = self.inline_work();
+        let p = work.partition_frames;
         for (o, dst) in out.iter_mut().enumerate() {
-            self.fft.inverse(
-                &self.acc_re[o],
-                &self.acc_im[o],
-                &mut self.fft_scratch,
-                &mut self.time_buf,
+            work.fft.inverse(
+                &work.acc_re[o],
+                &work.acc_im[o],
+                &mut work.fft_scratch,
+                &mut work.time_buf,
             );
-            match self.variant {
-                Variant::OverlapSave => dst.copy_from_slice(&self.time_buf[p..]),
-                Variant::OverlapAdd => dst.copy_from_slice(&self.time_buf[..p]),
+            match work.variant {
+                Variant::OverlapSave => dst.copy_from_slice(&work.time_buf[p..]),
+                Variant::OverlapAdd => dst.copy_from_slice(&work.time_buf[..p]),
             }
+        }
+    }
+}
+
+/// Snapshot a level's window at its period boundary into `frozen` (and shift an
+/// overlap-save window by one partition).
+pub(super) fn snapshot(
+    frozen: &mut [Vec<f32>],
+    window: &mut [Vec<f32>],
+    variant: Variant,
+    p: usize,
+) {
+    for (f, w) in frozen.iter_mut().zip(window.iter_mut()) {
+        match variant {
+            Variant::OverlapSave => {
+                f.copy_from_slice(w);
+                w.copy_within(p..2 * p, 0);
+            }
+            Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
         }
     }
 }

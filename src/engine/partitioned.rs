@@ -21,6 +21,8 @@
 //! computed as a direct-form head over the first partition, and the rest is the history
 //! spectrum of level 0 (inverse-transformed once per block) plus the ring.
 
+use std::sync::Arc;
+
 use rustfft::FftPlanner;
 
 use super::level::Level;
@@ -29,6 +31,7 @@ use super::plan::{Buffering, Plan, Variant};
 use super::ring::Ring;
 use super::routing::{Path, Routing};
 use super::simd::CmacFn;
+use super::workers::{TailStats, WorkerPool, WorkerStall};
 use super::zeroed;
 use crate::error::EngineError;
 
@@ -60,6 +63,9 @@ pub(super) struct Partitioned {
     /// One-block buffering: per output, the last completed block's output.
     delayed_output: Vec<Vec<f32>>,
     cmac: CmacFn,
+    /// Worker threads running the levels beyond the first (if started).
+    workers: Option<WorkerPool>,
+    tail_stats: Arc<TailStats>,
 }
 
 impl Partitioned {
@@ -139,6 +145,8 @@ impl Partitioned {
             head_history_valid: false,
             delayed_output: zeroed(oc, b),
             cmac,
+            workers: None,
+            tail_stats: Arc::new(TailStats::default()),
         })
     }
 
@@ -159,6 +167,56 @@ impl Partitioned {
         self.block_fill = 0;
         self.block_start = 0;
         self.head_history_valid = false;
+    }
+
+    /// Run the levels beyond the first on `threads` worker threads (no-op for 0, or when
+    /// there are no such levels). History is reset.
+    pub(super) fn start_workers(&mut self, threads: usize) -> Result<(), EngineError> {
+        if threads == 0 || self.workers.is_some() {
+            return Ok(());
+        }
+        let mut jobs = Vec::new();
+        let levels = std::mem::take(&mut self.levels);
+        for (i, l) in levels.into_iter().enumerate() {
+            if i == 0 {
+                self.levels.push(l);
+                continue;
+            }
+            let (l, job) = l.detach(&self.tail_stats);
+            self.levels.push(l);
+            jobs.extend(job);
+        }
+        self.reset();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let pool = WorkerPool::start(threads, jobs, self.cmac).map_err(|e| {
+            EngineError::InvalidConfig {
+                what: format!("cannot start {threads} worker thread(s): {e}"),
+            }
+        })?;
+        self.workers = Some(pool);
+        Ok(())
+    }
+
+    pub(super) fn worker_threads(&self) -> usize {
+        self.workers.as_ref().map_or(0, |w| w.threads())
+    }
+
+    pub(super) fn tail_stats(&self) -> &Arc<TailStats> {
+        &self.tail_stats
+    }
+
+    pub(super) fn stall_workers(&self, stall: WorkerStall) {
+        if let Some(w) = &self.workers {
+            w.set_stall(stall);
+        }
+    }
+
+    pub(super) fn set_unbounded_wait(&mut self, unbounded: bool) {
+        for l in &mut self.levels {
+            l.set_unbounded_wait(unbounded);
+        }
     }
 
     /// See [`Engine::poison_scratch`](super::Engine::poison_scratch).

@@ -384,13 +384,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
             if c >= 16 {
                 bases.push((c.min(MAX_PARTITION), Buffering::ZeroLatency));
             }
-            // Powers of two that divide the call size keep zero latency.
-            let mut b = 16;
-            while b < c && b <= MAX_PARTITION {
+            // Every divisor of the call size keeps zero latency: a call of `k * d` frames
+            // can be served as `k` calls of `d`, so offering every divisor as a base means
+            // a call size never gets a plan dearer per frame than one of its divisors'.
+            for b in 16..c.min(MAX_PARTITION + 1) {
                 if c % b == 0 {
                     bases.push((b, Buffering::ZeroLatency));
                 }
-                b *= 2;
             }
             if c < 16 {
                 // Tiny calls at zero latency: a 64-frame base with a direct head.
@@ -462,6 +462,36 @@ mod tests {
         }
         let last = l.last().unwrap();
         assert!(last.offset + last.count * last.size >= 96_000);
+    }
+
+    /// A call of `k * c` frames can always be served as `k` calls of `c`: the planner must
+    /// never give the larger call a plan it estimates dearer per frame.
+    #[test]
+    fn a_larger_call_never_gets_a_plan_costing_more_per_frame_than_a_divisor_of_it() {
+        let calls: Vec<usize> = (1..=64).map(|k| 16 * k).chain([2048, 4096]).collect();
+        for ir_len in [200, 1000, 5000, 24_000, 96_000, 288_000] {
+            for (channels, paths) in [(1, 1), (2, 2), (2, 4)] {
+                let cost = |c: usize| {
+                    plan(&PlanRequest::realtime(ir_len, channels, paths, c))
+                        .unwrap()
+                        .est_ns_per_frame
+                };
+                let costs: Vec<f64> = calls.iter().map(|&c| cost(c)).collect();
+                for (i, &small) in calls.iter().enumerate() {
+                    for (j, &large) in calls.iter().enumerate().skip(i + 1) {
+                        if large % small == 0 {
+                            assert!(
+                                costs[j] <= costs[i] * (1.0 + 1e-12),
+                                "IR {ir_len}, {paths} paths: {large} frames cost {:.2} ns/frame, \
+                                 {small} frames {:.2}",
+                                costs[j],
+                                costs[i]
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

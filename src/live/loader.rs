@@ -22,6 +22,7 @@ pub(super) struct Layout {
     pub block_frames: usize,
     pub output_channels: usize,
     pub latency_frames: usize,
+    pub worker_threads: usize,
 }
 
 /// Start the loader thread. It runs until `stop` is set or the sender of `controls` is
@@ -59,7 +60,12 @@ pub(super) fn spawn(
                             continue;
                         }
                         next = (next + 1) % kernels.len();
-                        match build_engine(&kernels[next], layout.input_channels, layout.block_frames) {
+                        match build_engine(
+                            &kernels[next],
+                            layout.input_channels,
+                            layout.block_frames,
+                            layout.worker_threads,
+                        ) {
                             Ok(e)
                                 if e.output_channels() == layout.output_channels
                                     && e.latency_frames() == layout.latency_frames =>

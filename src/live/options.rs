@@ -25,6 +25,8 @@ pub struct LiveOptions {
     pub fade_ms: f64,
     /// The CPU of the callbacks and the processing thread (see [`crate::rt::cpu`]).
     pub cpu: CpuChoice,
+    /// Worker threads for the engine's tail (0: all on the processing thread).
+    pub worker_threads: usize,
 }
 
 impl LiveOptions {
@@ -42,6 +44,7 @@ impl LiveOptions {
             record: None,
             fade_ms: 50.0,
             cpu: CpuChoice::Auto,
+            worker_threads: 0,
         }
     }
 }

@@ -37,6 +37,7 @@ pub(super) fn build_engine(
     kernel: &Kernel,
     input_channels: usize,
     block: usize,
+    worker_threads: usize,
 ) -> Result<Box<Engine>, LiveError> {
     let wrap = |source| LiveError::Engine {
         name: kernel.name.clone(),
@@ -44,6 +45,7 @@ pub(super) fn build_engine(
     };
     let routing = Routing::auto(input_channels, kernel.channel_count()).map_err(wrap)?;
     Engine::realtime(&kernel.to_f32(), routing, block)
+        .and_then(|e| e.with_worker_threads(worker_threads))
         .map(Box::new)
         .map_err(wrap)
 }
@@ -199,7 +201,7 @@ impl Session {
         let mut devs = streams::open(opts, in_ch)?;
         let rate = devs.rate_hz;
         let block = block_frames(opts, &devs)?;
-        let engine = build_engine(first, in_ch, block)?;
+        let engine = build_engine(first, in_ch, block, opts.worker_threads)?;
         let eng_out = engine.output_channels();
         let (out_ch, out_cfg) = streams::configure_output(&mut devs, eng_out, block)?;
         let dev_period = devs.period_frames.unwrap_or(block);
@@ -240,6 +242,7 @@ impl Session {
             block_frames: block,
             output_channels: eng_out,
             latency_frames: engine.latency_frames(),
+            worker_threads: opts.worker_threads,
         };
         let processor = Processor::new(
             engine,

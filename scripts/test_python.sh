@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The Python package's tests: a virtual environment under target/pyenv with numpy, scipy
+# and pytest, the package installed from ./python exactly as a user installs it
+# (`pip install ./python`: maturin builds the extension in release mode), then pytest on
+# python/tests. Extra arguments go to pytest (e.g. `-k savgol`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${FALTUNG_PYENV:-target/pyenv}
+PYTHON=${PYTHON:-python3}
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "test_python: creating $VENV" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+"${PIP[@]}" install numpy scipy pytest
+echo "test_python: pip install ./python" >&2
+"${PIP[@]}" install ./python
+
+# The CLI binary, for the tests that compare process_file's output with `faltung process`
+# byte for byte (already built when scripts/test.sh ran the cargo tests first).
+cargo build --bin faltung -q
+export FALTUNG_CLI="$PWD/target/debug/faltung"
+
+# Run the pytest executable from python/ (not `python -m pytest`, which would put the
+# source tree's faltung/ without its native module ahead of the installed package).
+venv_abs=$(cd "$VENV" && pwd)
+cd python
+set +e
+"$venv_abs/bin/pytest" -q -p no:cacheprovider tests "$@"
+rc=$?
+set -e
+case $rc in
+  0) ;;
+  5) echo "test_python: pytest collected no tests" >&2 ;;
+  *) echo "test_python: pytest failed (exit $rc)" >&2 ;;
+esac
+exit "$rc"

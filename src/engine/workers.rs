@@ -1,0 +1,364 @@
+//! Worker threads for the tail: levels beyond the first run their period's work on worker
+//! threads instead of spreading it over the audio thread's calls.
+//!
+//! A level's work is a [`TailJob`]: its [`LevelWork`] behind a state word. The hand-over
+//! is lock-free and allocation-free in both directions:
+//! - at a period boundary the audio thread swaps the window snapshot into the idle job and
+//!   marks it `READY`;
+//! - a worker claims it (`READY -> RUNNING`), runs the whole period and marks it `DONE`;
+//! - when the period's last block completes (the moment the inline engine adds the same
+//!   result) the audio thread adds the result to the output ring and marks the job `IDLE`.
+//!
+//! A worker that has not started by then is overtaken: the audio thread claims the job and
+//! runs it itself, so the output stays exact. One that is still running gets a bounded spin
+//! (`LATE_SPINS`), then its period's result is dropped. Both are counted
+//! in [`TailStats`] (late, dropped). Workers poll for jobs with a short sleep rather than
+//! being woken, so that the audio thread makes no system call.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::level::{snapshot, LevelWork};
+use super::plan::Variant;
+use super::ring::Ring;
+use super::simd::CmacFn;
+use super::zeroed;
+
+pub(super) const JOB_IDLE: u32 = 0;
+pub(super) const JOB_READY: u32 = 1;
+pub(super) const JOB_RUNNING: u32 = 2;
+pub(super) const JOB_DONE: u32 = 3;
+
+/// Spins of the audio thread on a worker that is still running a period whose result is
+/// due (some tens of microseconds): after that the period's result is dropped and counted.
+const LATE_SPINS: usize = 20_000;
+
+/// How long an idle worker sleeps between looks for work.
+const POLL: Duration = Duration::from_micros(50);
+
+/// Counters of worker lateness, shared between the engine and whoever reports them.
+#[derive(Debug, Default)]
+pub struct TailStats {
+    /// Periods whose worker had not finished when their result was due.
+    pub late: AtomicU64,
+    /// Periods whose result was missing from the output (the worker was still running
+    /// after the bounded spin, or more than a period behind).
+    pub dropped: AtomicU64,
+}
+
+/// One tail level's work and who may touch it.
+pub(super) struct TailJob {
+    state: AtomicU32,
+    work: UnsafeCell<Box<LevelWork>>,
+}
+
+// SAFETY: the work is touched only by the thread that owns the state: the audio thread
+// in IDLE and DONE, the thread that moved it READY -> RUNNING while RUNNING. Every hand-over
+// is a Release store matched by an Acquire load or compare-exchange.
+unsafe impl Sync for TailJob {}
+
+impl TailJob {
+    pub(super) fn new(work: Box<LevelWork>) -> TailJob {
+        TailJob {
+            state: AtomicU32::new(JOB_IDLE),
+            work: UnsafeCell::new(work),
+        }
+    }
+
+    pub(super) fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_state(&self, s: u32) {
+        self.state.store(s, Ordering::Release);
+    }
+
+    /// `READY -> RUNNING`: true if this thread now owns the work.
+    pub(super) fn claim(&self) -> bool {
+        self.state
+            .compare_exchange(JOB_READY, JOB_RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The work.
+    ///
+    /// # Safety
+    /// The caller owns the job's state (see the `Sync` impl).
+    #[allow(clippy::mut_from_ref)]
+    pub(super) unsafe fn work_mut(&self) -> &mut LevelWork {
+        &mut *self.work.get()
+    }
+
+    /// Take the job out of the workers' hands (waiting, with yields, for a running period
+    /// to finish), run `f` on its work, and leave it idle. Not for the audio thread.
+    pub(super) fn with_idle(&self, f: impl FnOnce(&mut LevelWork)) {
+        loop {
+            let s = self.state();
+            if s != JOB_RUNNING
+                && self
+                    .state
+                    .compare_exchange(s, JOB_RUNNING, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        // SAFETY: claimed above.
+        f(unsafe { self.work_mut() });
+        self.set_state(JOB_IDLE);
+    }
+}
+
+/// The audio thread's bookkeeping for a level run by a worker.
+pub(super) struct WorkerSide {
+    job: Arc<TailJob>,
+    /// Per input: the window snapshot of a period not yet handed to the worker.
+    staged: Vec<Vec<f32>>,
+    /// Period start of `staged` while it waits for the worker to be free.
+    staged_start: Option<u64>,
+    /// Period start of the job the worker holds (handed over, result not yet taken).
+    in_flight: Option<u64>,
+    /// The period whose result is due, and in how many more blocks (0: this one).
+    due: Option<(u64, usize)>,
+    /// Spins on a running worker before its result is dropped.
+    late_spins: usize,
+    stats: Arc<TailStats>,
+}
+
+impl WorkerSide {
+    pub(super) fn new(
+        job: Arc<TailJob>,
+        inputs: usize,
+        window_len: usize,
+        stats: &Arc<TailStats>,
+    ) -> WorkerSide {
+        WorkerSide {
+            job,
+            staged: zeroed(inputs, window_len),
+            staged_start: None,
+            in_flight: None,
+            due: None,
+            late_spins: LATE_SPINS,
+            stats: stats.clone(),
+        }
+    }
+
+    pub(super) fn reset(&mut self) {
+        self.job.with_idle(|w| w.reset());
+        for s in &mut self.staged {
+            s.fill(0.0);
+        }
+        self.staged_start = None;
+        self.in_flight = None;
+        self.due = None;
+    }
+
+    /// Wait for a running worker without bound (tests that compare bits on a loaded
+    /// machine), or with the real-time bound.
+    pub(super) fn set_unbounded_wait(&mut self, unbounded: bool) {
+        self.late_spins = if unbounded { usize::MAX } else { LATE_SPINS };
+    }
+
+    pub(super) fn poison_scratch(&mut self, value: f32) {
+        self.job.with_idle(|w| w.poison_scratch(value));
+    }
+
+    /// At a period boundary: snapshot the window for the period starting at `start`,
+    /// whose result is due `period_blocks - 1` blocks from now.
+    pub(super) fn stage(
+        &mut self,
+        window: &mut [Vec<f32>],
+        variant: Variant,
+        p: usize,
+        start: u64,
+        period_blocks: usize,
+    ) {
+        if self.staged_start.is_some() {
+            // The worker is more than a period behind: this snapshot replaces one it never
+            // got (its delay line is one spectrum short until its partitions have cycled).
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        snapshot(&mut self.staged, window, variant, p);
+        self.staged_start = Some(start);
+        self.due = Some((start, period_blocks - 1));
+    }
+
+    /// Once per base block: discard a result that came too late, hand a staged period to
+    /// the worker when it is free, and take the result that is due (waiting a bounded
+    /// spin for it, running it here if the worker never started it).
+    pub(super) fn service(&mut self, ring: &mut Ring, cmac: CmacFn) {
+        let job = &*self.job;
+        if let Some(start) = self.in_flight {
+            if self.due.map(|d| d.0) != Some(start) && job.state() == JOB_DONE {
+                // Its deadline passed (counted then); the worker has caught up.
+                job.set_state(JOB_IDLE);
+                self.in_flight = None;
+            }
+        }
+        if let Some(start) = self.staged_start {
+            if self.in_flight.is_none() && job.state() == JOB_IDLE {
+                // SAFETY: the job is idle: no worker touches its work until it is READY.
+                let work = unsafe { job.work_mut() };
+                std::mem::swap(&mut work.frozen, &mut self.staged);
+                work.begin_period(start);
+                job.set_state(JOB_READY);
+                self.in_flight = Some(start);
+                self.staged_start = None;
+            }
+        }
+        match self.due {
+            Some((start, 0)) => {
+                self.due = None;
+                if self.in_flight != Some(start) {
+                    // Never handed over: the worker was still busy with an older period.
+                    self.stats.late.fetch_add(1, Ordering::Relaxed);
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                let mut spins = 0;
+                loop {
+                    match job.state() {
+                        JOB_DONE => {
+                            // SAFETY: DONE: the worker has released the work.
+                            unsafe { job.work_mut() }.add_result(ring);
+                            job.set_state(JOB_IDLE);
+                            self.in_flight = None;
+                            return;
+                        }
+                        JOB_READY if job.claim() => {
+                            // The worker has not started: do the period here.
+                            self.stats.late.fetch_add(1, Ordering::Relaxed);
+                            // SAFETY: claimed (READY -> RUNNING) by this thread.
+                            let work = unsafe { job.work_mut() };
+                            work.run_period(cmac);
+                            work.add_result(ring);
+                            job.set_state(JOB_IDLE);
+                            self.in_flight = None;
+                            return;
+                        }
+                        _ => {}
+                    }
+                    spins += 1;
+                    if spins >= self.late_spins {
+                        // Still running: its result is dropped (discarded when it comes).
+                        self.stats.late.fetch_add(1, Ordering::Relaxed);
+                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+            Some((start, n)) => self.due = Some((start, n - 1)),
+            None => {}
+        }
+    }
+}
+
+/// A deliberate stall of the workers, for tests of the late-worker path.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerStall {
+    /// Workers run normally.
+    None,
+    /// Workers claim nothing (as if never scheduled): every period is overtaken.
+    Idle,
+    /// Workers sleep this long after claiming each period, before running it.
+    Running(Duration),
+}
+
+struct PoolShared {
+    shutdown: AtomicBool,
+    /// Test hook: 0 none, `u64::MAX` idle, else microseconds to sleep after each claim.
+    stall_us: AtomicU64,
+}
+
+/// The worker threads of one engine; joined on drop.
+pub(super) struct WorkerPool {
+    shared: Arc<PoolShared>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl WorkerPool {
+    /// Start `threads` workers sharing out `jobs` (each job to one worker, round robin in
+    /// the order given).
+    pub(super) fn start(
+        threads: usize,
+        jobs: Vec<Arc<TailJob>>,
+        cmac: CmacFn,
+    ) -> std::io::Result<WorkerPool> {
+        let shared = Arc::new(PoolShared {
+            shutdown: AtomicBool::new(false),
+            stall_us: AtomicU64::new(0),
+        });
+        let mut mine: Vec<Vec<Arc<TailJob>>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, j) in jobs.into_iter().enumerate() {
+            mine[i % threads].push(j);
+        }
+        let mut pool = WorkerPool {
+            shared,
+            handles: Vec::new(),
+        };
+        for (i, jobs) in mine.into_iter().enumerate() {
+            if jobs.is_empty() {
+                continue;
+            }
+            let shared = pool.shared.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("faltung-tail-{i}"))
+                .spawn(move || worker(&shared, &jobs, cmac))?;
+            pool.handles.push(h);
+        }
+        Ok(pool)
+    }
+
+    pub(super) fn threads(&self) -> usize {
+        self.handles.len()
+    }
+
+    pub(super) fn set_stall(&self, stall: WorkerStall) {
+        let v = match stall {
+            WorkerStall::None => 0,
+            WorkerStall::Idle => u64::MAX,
+            WorkerStall::Running(d) => (d.as_micros() as u64).clamp(1, u64::MAX - 1),
+        };
+        self.shared.stall_us.store(v, Ordering::Release);
+    }
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        for h in self.handles.drain(..) {
+            h.thread().unpark();
+            let _ = h.join();
+        }
+    }
+}
+
+fn worker(shared: &PoolShared, jobs: &[Arc<TailJob>], cmac: CmacFn) {
+    while !shared.shutdown.load(Ordering::Acquire) {
+        let mut worked = false;
+        for job in jobs {
+            let stall = shared.stall_us.load(Ordering::Acquire);
+            if job.state() != JOB_READY || stall == u64::MAX {
+                continue;
+            }
+            if job.claim() {
+                if stall > 0 {
+                    std::thread::sleep(Duration::from_micros(stall));
+                }
+                // SAFETY: claimed (READY -> RUNNING) by this thread.
+                unsafe { job.work_mut() }.run_period(cmac);
+                job.set_state(JOB_DONE);
+                worked = true;
+            }
+        }
+        if !worked {
+            std::thread::park_timeout(POLL);
+        }
+    }
+}
