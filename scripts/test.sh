@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, integration and CLI tests, doctests, and the end-to-end tests
 # on a JACK server with its dummy driver (scripts/with-jack.sh starts one if none runs; no
-# sound card needed), then the Python package's tests (scripts/test_python.sh: a virtual
-# environment under target/pyenv, `pip install ./python`, pytest). .ci/run runs the same
-# commands.
+# sound card needed) and on a private PipeWire (scripts/with-pipewire.sh), then the Python
+# package's tests (scripts/test_python.sh: a virtual environment under target/pyenv,
+# `pip install ./python`, pytest). .ci/run runs the same commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 # Test binaries run one after another; inside tests/live_jack.rs the JACK tests take a
-# lock, so they run one at a time on the one server.
-scripts/with-jack.sh cargo test --all-targets --no-fail-fast "$@"
+# lock, so they run one at a time on the one server. scripts/with-pipewire.sh adds a
+# private headless PipeWire for tests/live_pipewire.rs (pw-jack; it leaves jackd alone).
+scripts/with-jack.sh scripts/with-pipewire.sh cargo test --all-targets --no-fail-fast "$@"
 # --all-targets leaves out doctests (the README is the crate doc and its example is one).
 cargo test --doc --no-fail-fast "$@"
 # The Python package: built and installed into target/pyenv, checked against scipy.

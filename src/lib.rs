@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod kernel;
+pub mod limits;
 #[cfg(feature = "audio-io")]
 pub mod live;
 #[cfg(feature = "audio-io")]
@@ -15,5 +16,6 @@ pub mod offline;
 pub mod reference;
 pub mod rng;
 pub mod rt;
+pub mod text;
 
 pub use engine::{BlockProcessor, Engine, Plan, PlanRequest, Routing};

@@ -29,7 +29,7 @@ pub use quantize::Quantizer;
 pub use reader::{is_std_stream, AudioReader};
 pub use wav_header::{MAX_CHANNELS, MAX_RATE_HZ};
 pub use wav_read::WavReader;
-pub use wav_write::WavWriter;
+pub use wav_write::{check_wav_data_fits, WavWriter};
 
 use std::path::Path;
 

@@ -11,9 +11,34 @@ use super::{AudioFileError, SampleFormat, MAX_CHANNELS, MAX_RATE_HZ};
 /// Largest RIFF size field a plain WAV file can hold; past it the file becomes RF64.
 const MAX_RIFF_BYTES: u64 = u32::MAX as u64;
 
+/// Largest data chunk `process` writes (see [`check_wav_data_fits`]).
+const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 80;
+
 /// Bytes of the `JUNK` chunk reserved after `WAVE` (8 + 28), which becomes the `ds64`
 /// chunk when the file outgrows the RIFF sizes.
 const DS64_BYTES: usize = 36;
+
+/// Refuse, before anything is written, an output of `frames` frames of `channels` x
+/// `format` that is larger than a RIFF data chunk can describe.
+pub fn check_wav_data_fits(
+    path: &Path,
+    frames: u64,
+    channels: usize,
+    format: SampleFormat,
+) -> Result<(), AudioFileError> {
+    let bytes = frames as u128 * channels as u128 * format.container_bytes() as u128;
+    if bytes > MAX_DATA_BYTES as u128 {
+        return Err(AudioFileError::Write {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{frames} frames x {channels} channel(s) of {format} is {bytes} bytes, more \
+                 than the 4 GiB limit of the WAV format (nothing written; shorten the input \
+                 or choose a smaller --format)"
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// Streaming WAV writer. Write samples with [`write_f32`](WavWriter::write_f32) (float
 /// format) or [`write_int`](WavWriter::write_int) (integer formats, values already in

@@ -4,15 +4,16 @@
 //! a JACK server, measured with impulses, next to the sum of its parts.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
 use faltung::bench::plot::{plot_distribution, Curve, Panel};
 use faltung::bench::{noise, run_interleaved, set_realtime_priority, Report, RunInfo, RunSpec};
 use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing, SchemeChoice};
 use faltung::kernel::{load_ir, parse_spec, IrOptions, Kernel};
+use faltung::limits;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args)]
@@ -66,10 +67,23 @@ pub struct BenchArgs {
     /// Audio host for --roundtrip (only `jack` is supported).
     #[arg(long, requires = "roundtrip")]
     pub host: Option<String>,
-    /// Impulses per round-trip measurement.
-    #[arg(long, default_value_t = 8, requires = "roundtrip")]
-    pub repeats: usize,
+    /// Impulses per round-trip measurement [default: 8].
+    #[arg(long, requires = "roundtrip")]
+    pub repeats: Option<usize>,
 }
+
+impl BenchArgs {
+    fn repeats(&self) -> usize {
+        self.repeats.unwrap_or(DEFAULT_REPEATS)
+    }
+}
+
+/// Impulses per round-trip measurement when --repeats is not given.
+const DEFAULT_REPEATS: usize = 8;
+
+/// Most timed calls per call size and plan: each call's time is kept (8 bytes), so this
+/// bounds the memory of a run (128 MiB per plan) whatever --seconds says.
+const MAX_CALLS: f64 = (1u64 << 24) as f64;
 
 /// Call sizes measured when --block is not given.
 const DEFAULT_BLOCKS: [usize; 5] = [32, 64, 128, 256, 1024];
@@ -114,10 +128,54 @@ fn load_kernel(a: &BenchArgs) -> anyhow::Result<Kernel> {
     }
 }
 
-pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
+/// Check every size and output before anything is allocated or measured.
+fn validate(a: &BenchArgs) -> anyhow::Result<()> {
+    // clap's `requires` is skipped when an option that conflicts with --roundtrip is
+    // given (`--host jack --seconds 3`), so check again here.
+    if !a.roundtrip {
+        if let Some(h) = &a.host {
+            bail!("--host {h}: applies to --roundtrip only (add --roundtrip, or drop --host)");
+        }
+        if let Some(r) = a.repeats {
+            bail!(
+                "--repeats {r}: applies to --roundtrip only (add --roundtrip, or drop --repeats)"
+            );
+        }
+    }
     if let Some(b) = a.block.iter().find(|&&b| b == 0) {
         bail!("--block {b}: a call needs at least 1 frame");
     }
+    for &b in &a.block {
+        limits::check_block_frames(b).map_err(|e| anyhow!("--block {b}: {e}"))?;
+    }
+    if let Some(r) = a.rate {
+        limits::check_rate_hz(r.into()).map_err(|e| anyhow!("--rate {r}: {e}"))?;
+    }
+    if let Some(c) = a.channels {
+        limits::check_channels(c).map_err(|e| anyhow!("--channels {c}: {e}"))?;
+    }
+    if let Some(p) = &a.plot {
+        super::kernel::check_output_path("--plot", p)?;
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        if ext.as_deref() != Some("svg") {
+            bail!(
+                "--plot {}: writes SVG only (give a .svg file name); PNG needs a font \
+                 rasteriser that is not built in",
+                p.display()
+            );
+        }
+    }
+    if let Some(j) = a.json.as_deref().filter(|&j| j != "-") {
+        super::kernel::check_output_path("--json", Path::new(j))?;
+    }
+    Ok(())
+}
+
+pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
+    validate(&a)?;
     if a.roundtrip {
         return roundtrip(&a);
     }
@@ -140,7 +198,17 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     let routing = Routing::auto(channels, ir_channels)
         .with_context(|| format!("{}: cannot route {channels} input channels", kernel.name))?;
     let irs = kernel.to_f32();
-    let total_frames = (a.seconds * f64::from(rate_hz)).round() as usize;
+    let total = (a.seconds * f64::from(rate_hz)).round();
+    if let Some(&b) = a.block.iter().find(|&&b| total / b as f64 > MAX_CALLS) {
+        bail!(
+            "--seconds {}: {:.0} calls of {b} frames at {rate_hz} Hz, more than the limit of \
+             {MAX_CALLS} calls per call size (at most {:.0} s here)",
+            a.seconds,
+            total / b as f64,
+            MAX_CALLS * b as f64 / f64::from(rate_hz)
+        );
+    }
+    let total_frames = total as usize;
     if let Some(&b) = a.block.iter().find(|&&b| b > total_frames) {
         bail!(
             "--seconds {}: shorter than one call of {b} frames at {rate_hz} Hz",
@@ -374,7 +442,7 @@ fn roundtrip(a: &BenchArgs) -> anyhow::Result<()> {
         }
         None => bail!("--roundtrip needs --host jack (only JACK is supported for the round trip)"),
     }
-    if a.repeats == 0 {
+    if a.repeats() == 0 {
         bail!("--repeats 0: measure at least one impulse");
     }
     #[cfg(feature = "jack")]
@@ -430,13 +498,13 @@ mod roundtrip_jack {
             let mut opts = RoundTripOptions::new(kernel.clone());
             opts.block_frames = block;
             opts.input_channels = a.channels;
-            opts.repeats = a.repeats;
+            opts.repeats = a.repeats();
             let spinner = if std::io::stderr().is_terminal() {
                 let s = ProgressBar::new_spinner();
                 s.set_message(format!(
                     "measuring the round trip at block {}: {} impulses",
                     block.map_or_else(|| period.to_string(), |b| b.to_string()),
-                    a.repeats
+                    a.repeats()
                 ));
                 s.enable_steady_tick(std::time::Duration::from_millis(100));
                 s

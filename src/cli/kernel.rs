@@ -4,10 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{anyhow, bail};
 use clap::Args;
 use faltung::kernel::analysis::{channel_names, DelayKind};
 use faltung::kernel::{self, IrOptions, Kernel, Normalize};
+use faltung::limits;
+use faltung::text::excerpt;
 
 /// Options that shape an impulse response; other subcommands can `#[command(flatten)]` them.
 #[derive(Args, Debug, Clone)]
@@ -36,6 +38,29 @@ pub struct IrArgs {
 }
 
 impl IrArgs {
+    /// Refuse values that would switch a check off or make the kernel non-finite
+    /// (`--max-ir-seconds NaN`, `--gain-db inf`).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let s = self.max_ir_seconds;
+        if !(s.is_finite() && s > 0.0) {
+            bail!("--max-ir-seconds {s}: must be a positive number of seconds");
+        }
+        if !self.gain_db.is_finite() {
+            bail!("--gain-db {}: must be a finite number of dB", self.gain_db);
+        }
+        for (name, v) in [
+            ("--trim-leading-db", self.trim_leading_db),
+            ("--trim-tail-db", self.trim_tail_db),
+        ] {
+            if let Some(db) = v {
+                if !(db.is_finite() && db < 0.0) {
+                    bail!("{name} {db}: must be below 0 dB (relative to the peak)");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The library options for a stream at `target_rate_hz`.
     pub fn options(&self, target_rate_hz: Option<u32>) -> IrOptions {
         IrOptions {
@@ -79,14 +104,39 @@ pub struct KernelArgs {
     pub ir: IrArgs,
 }
 
+/// Whether `what` names a file rather than a kernel spec: an existing file, or else
+/// anything that does not start with a kernel name and a colon and looks like a path
+/// (`lowpass:255,cutoff=3400/2` is a spec with a bad number, not a path).
+pub fn looks_like_file(what: &str) -> bool {
+    if Path::new(what).is_file() {
+        return true;
+    }
+    let spec_name = what.split_once(':').map(|(n, _)| n.trim());
+    if spec_name
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return false;
+    }
+    what.to_ascii_lowercase().ends_with(".wav") || what.contains(std::path::MAIN_SEPARATOR)
+}
+
+/// A `--rate` value checked against the supported range.
+pub fn check_rate(rate: Option<u32>) -> anyhow::Result<Option<u32>> {
+    match rate {
+        None => Ok(None),
+        Some(r) => limits::check_rate_hz(r.into())
+            .map(Some)
+            .map_err(|e| anyhow!("--rate {r}: {e}")),
+    }
+}
+
 /// Load a kernel from a WAV file or a spec, apply the IR options, return it with notes.
 pub fn load(what: &str, rate: Option<u32>, ir: &IrArgs) -> anyhow::Result<(Kernel, Vec<String>)> {
+    ir.validate()?;
+    let rate = check_rate(rate)?;
     let opts = ir.options(rate);
     let path = Path::new(what);
-    let looks_like_file = path.is_file()
-        || what.to_ascii_lowercase().ends_with(".wav")
-        || what.contains(std::path::MAIN_SEPARATOR);
-    if looks_like_file {
+    if looks_like_file(what) {
         let l = kernel::load_ir_with_notes(path, &opts)?;
         Ok((l.kernel, l.notes))
     } else {
@@ -96,7 +146,8 @@ pub fn load(what: &str, rate: Option<u32>, ir: &IrArgs) -> anyhow::Result<(Kerne
             k.sample_rate_hz = rate;
         }
         let mut notes = vec![format!(
-            "generated {what}: {} taps, {} channel(s)",
+            "generated {}: {} taps, {} channel(s)",
+            excerpt(what),
             k.len_frames(),
             k.channel_count()
         )];
@@ -204,8 +255,37 @@ fn write_wav(k: &Kernel, rate: u32, path: &Path, force: bool) -> anyhow::Result<
     Ok(())
 }
 
+/// Refuse an output path that cannot become a file (a folder, a missing folder) before
+/// any work is done.
+pub fn check_output_path(option: &str, p: &Path) -> anyhow::Result<()> {
+    if p.as_os_str().is_empty() {
+        bail!("{option}: the file name is empty");
+    }
+    if p.is_dir() {
+        bail!("{option} {}: is a folder, not a file name", p.display());
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        bail!(
+            "{option} {}: the folder {} does not exist",
+            p.display(),
+            parent.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(a: KernelArgs) -> anyhow::Result<()> {
+    check_rate(a.rate)?;
+    a.ir.validate()?;
+    if let Some(p) = &a.output {
+        check_output_path("-o", p)?;
+    }
     if let Some(p) = &a.plot {
+        check_output_path("--plot", p)?;
         let ext = p
             .extension()
             .and_then(|e| e.to_str())
@@ -218,6 +298,12 @@ pub fn run(a: KernelArgs) -> anyhow::Result<()> {
         }
     }
     let (k, notes) = load(&a.kernel, a.rate, &a.ir)?;
+    if let Some(p) = &a.plot {
+        // Checked before the summary and the WAV, so that a plot that cannot be drawn
+        // leaves nothing half done.
+        kernel::plot::check_drawable(&k)
+            .map_err(|reason| anyhow!("{}: cannot write plot: {reason}", p.display()))?;
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.verbose {

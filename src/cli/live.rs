@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
-use faltung::live::{Control, LiveOptions, Session, Stats};
+use faltung::live::devices::{self, noise};
+use faltung::live::{Control, LiveError, LiveOptions, Session, Stats};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -61,6 +62,37 @@ pub struct LiveArgs {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub threads: u16,
 }
+
+/// The processing block when none is given: 512 frames through ALSA's `default`/`pipewire`
+/// (a sound server behind an ALSA plugin adds a buffer hop of its own and needs the slack on
+/// a loaded machine), else `None`: the device period, or 256 frames.
+fn default_block(a: &LiveArgs) -> Option<usize> {
+    let alsa = devices::host_display_name(a.host.as_deref()) == "ALSA";
+    let through_server = |d: &Option<String>| {
+        d.as_deref()
+            .is_none_or(|d| matches!(d, "default" | "pipewire" | "pulse" | "sysdefault"))
+    };
+    (alsa && through_server(&a.input) && through_server(&a.output)).then_some(512)
+}
+
+/// What faltung asks of PipeWire on the JACK host, through the environment PipeWire's JACK
+/// library (`pw-jack`) reads when it connects (jackd ignores it): a quantum of the
+/// processing block, so that a player asking for 100 ms does not raise the period under
+/// faltung. A user's own `PIPEWIRE_LATENCY` is kept. (Through ALSA the plugin sizes its own
+/// buffers: a quantum as small as the ALSA period starves it.)
+fn pipewire_requests(a: &LiveArgs, block: usize) {
+    if devices::host_display_name(a.host.as_deref()) != "JACK" {
+        return;
+    }
+    if std::env::var_os("PIPEWIRE_LATENCY").is_none() {
+        let rate = a.rate.unwrap_or(48000);
+        // Called before any thread starts (setting the environment is not thread-safe).
+        std::env::set_var("PIPEWIRE_LATENCY", format!("{block}/{rate}"));
+    }
+}
+
+/// After this long without a sample above digital silence the status line says so.
+const SILENT_INPUT_HINT_SECS: f64 = 3.0;
 
 /// Restores the terminal when dropped.
 struct RawMode;
@@ -160,17 +192,45 @@ fn load_kernels(a: &LiveArgs, rate_hz: u32) -> anyhow::Result<Vec<Kernel>> {
         .collect()
 }
 
+/// Run `f` (which opens devices) with what the audio libraries print to stderr caught: on
+/// success faltung's own lines are passed on and the libraries' noise dropped; on failure
+/// the error carries a summary of it and, for the known failures, what to do.
+fn with_noise<T>(
+    host: Option<&str>,
+    f: impl FnOnce() -> Result<T, LiveError>,
+) -> anyhow::Result<T> {
+    let capture = noise::Capture::start();
+    let result = f();
+    let caught = capture.map(|c| c.finish()).unwrap_or_default();
+    caught.replay_other();
+    result.map_err(|e| {
+        let reason = e.to_string();
+        let mut msg = reason.clone();
+        if let Some(s) = caught.summary() {
+            msg.push_str(&format!(" ({s})"));
+        }
+        if let Some(hint) = noise::advice(&devices::host_display_name(host), &reason, &caught) {
+            msg.push_str(&format!("; {hint}"));
+        }
+        anyhow::anyhow!(msg)
+    })
+}
+
 pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     if let Some(d) = a.duration {
         if !(d.is_finite() && d > 0.0) {
             bail!("--duration must be a positive number of seconds, got {d}");
         }
     }
+    let block = a.block.or_else(|| default_block(&a));
+    pipewire_requests(&a, block.unwrap_or(256));
     // The rate first (the device's unless --rate), so that kernels are made for it.
     let rate_hz = match a.rate {
         Some(r) => r,
-        None => faltung::live::devices::session_rate(a.host.as_deref(), a.input.as_deref())
-            .context("cannot start live filtering")?,
+        None => with_noise(a.host.as_deref(), || {
+            devices::session_rate(a.host.as_deref(), a.input.as_deref())
+        })
+        .context("cannot start live filtering")?,
     };
     let kernels = load_kernels(&a, rate_hz)?;
     let mut opts = LiveOptions::new(kernels);
@@ -178,7 +238,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.input = a.input.clone();
     opts.output = a.output.clone();
     opts.rate_hz = Some(rate_hz);
-    opts.block_frames = a.block;
+    opts.block_frames = block;
     opts.input_channels = a.channels;
     opts.wet = a.wet;
     opts.gain_db = a.gain_db;
@@ -186,7 +246,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.cpu = a.cpu;
     opts.worker_threads = usize::from(a.threads);
 
-    let mut session = Session::start(&opts).context("cannot start live filtering")?;
+    let mut session = with_noise(a.host.as_deref(), || Session::start(&opts))
+        .context("cannot start live filtering")?;
     let info = session.info().clone();
     let period = info.period_frames.unwrap_or(info.block_frames);
     let added = info.added_latency_frames();
@@ -252,6 +313,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         Duration::from_secs(5)
     };
     let latency_ms = info.ms(added);
+    let mut last_sound = Instant::now();
     let failure = loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(msg) = session.failure() {
@@ -277,7 +339,18 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         if last_print.elapsed() >= print_every {
             last_print = Instant::now();
             let s = session.stats();
-            let line = status_line(&s, latency_ms);
+            let mut line = status_line(&s, latency_ms);
+            // Digital silence (below -140 dBFS) for a while: most likely nothing is
+            // connected to the input.
+            if s.in_peak_db > -140.0 {
+                last_sound = Instant::now();
+            }
+            let silent = last_sound.elapsed().as_secs_f64();
+            if silent >= SILENT_INPUT_HINT_SECS {
+                line.push_str(&format!(
+                    "  [input silent for {silent:.0} s: is anything connected? link it (pw-link, jack_connect) or choose --input]"
+                ));
+            }
             let mut out = std::io::stdout().lock();
             if tty_out {
                 let _ = write!(out, "\r{line}\x1b[K");

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail};
 use clap::{Args, ValueEnum};
-use faltung::engine::PlanRequest;
-use faltung::kernel::{self, Kernel, Normalize};
+use faltung::engine::{PlanRequest, Routing};
+use faltung::kernel::{self, IrOptions, Kernel, Normalize};
+use faltung::limits;
 
 use super::kernel::IrArgs;
-use faltung::audio_file::{is_std_stream, AudioReader, SampleFormat};
+use faltung::audio_file::{is_std_stream, AudioInfo, AudioReader, SampleFormat};
 use faltung::offline::{self, Edge, EngineCache, Mode, Options, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -190,6 +191,7 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
     if !a.gain_db.is_finite() {
         bail!("--gain-db must be a finite number");
     }
+    ir_args(a).validate()?;
     Ok(Options {
         mode,
         edge,
@@ -208,7 +210,10 @@ fn options(a: &ProcessArgs) -> anyhow::Result<Options> {
         force: a.force,
         plan_request: match a.block {
             Some(0) => bail!("--block must be at least 1 frame"),
-            Some(n) => Some(PlanRequest::realtime(0, 1, 1, n)),
+            Some(n) => {
+                limits::check_block_frames(n).map_err(|e| anyhow!("--block {n}: {e}"))?;
+                Some(PlanRequest::realtime(0, 1, 1, n))
+            }
             None => None,
         },
         ..Options::default()
@@ -222,12 +227,9 @@ type Loaded = Arc<(Kernel, Vec<String>)>;
 /// shared by the files at that rate without copies).
 type KernelCache = Mutex<HashMap<u32, Loaded>>;
 
-/// The kernel for one input, at the input's rate, with notes on what was done to it.
-fn kernel_for(a: &ProcessArgs, cache: &KernelCache, rate: u32) -> anyhow::Result<Loaded> {
-    if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
-        return Ok(Arc::clone(k));
-    }
-    let ir_args = IrArgs {
+/// The kernel-shaping options of `process`, as `kernel` takes them.
+fn ir_args(a: &ProcessArgs) -> IrArgs {
+    IrArgs {
         normalize: a.ir_normalize,
         gain_db: a.ir_gain_db,
         trim_leading_db: a.trim_leading_db,
@@ -235,11 +237,48 @@ fn kernel_for(a: &ProcessArgs, cache: &KernelCache, rate: u32) -> anyhow::Result
         reverse: a.reverse,
         no_resample: a.no_resample,
         max_ir_seconds: a.max_ir_seconds,
+    }
+}
+
+/// The kernel for one input, at the input's rate, with notes on what was done to it.
+fn kernel_for(
+    a: &ProcessArgs,
+    cache: &KernelCache,
+    input: &Path,
+    info: AudioInfo,
+) -> anyhow::Result<Loaded> {
+    let (rate, input_channels) = (info.sample_rate_hz, info.channels);
+    let routable = |k: &Kernel| -> anyhow::Result<()> {
+        Routing::auto(input_channels, k.channel_count())
+            .map(|_| ())
+            .map_err(|_| {
+                anyhow!(
+                    "{}: {input_channels} channel(s) with the {}-channel kernel {}: not a \
+                     supported layout (mono IR on any channels, one IR per channel, mono input \
+                     with a stereo IR, stereo input with a 4-channel true-stereo IR)",
+                    input.display(),
+                    k.channel_count(),
+                    k.name
+                )
+            })
     };
+    if let Some(k) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&rate) {
+        routable(&k.0)?;
+        return Ok(Arc::clone(k));
+    }
+    let ir_args = ir_args(a);
     let loaded: Loaded = Arc::new(match (&a.ir, &a.kernel) {
         (Some(p), _) => {
-            let l = kernel::load_ir_with_notes(p, &ir_args.options(Some(rate)))?;
-            (l.kernel, l.notes)
+            // The file as it is first: its layout is checked against the input before
+            // resampling, which can take long and much memory for a long IR.
+            let raw = IrOptions {
+                max_seconds: ir_args.max_ir_seconds,
+                ..IrOptions::default()
+            };
+            let mut l = kernel::load_ir_with_notes(p, &raw)?;
+            routable(&l.kernel)?;
+            let k = kernel::apply_options(l.kernel, &ir_args.options(Some(rate)), &mut l.notes)?;
+            (k, l.notes)
         }
         (None, Some(spec)) => super::kernel::load(spec, Some(rate), &ir_args)?,
         (None, None) => bail!("give --ir FILE.wav or --kernel SPEC"),
@@ -304,6 +343,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
                     a.inputs.len()
                 );
             }
+            super::kernel::check_output_path("-o", o)?;
             vec![(a.inputs[0].clone(), o.clone())]
         }
         (None, Some(dir)) => {
@@ -376,7 +416,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     let one = |input: &Path, output: &Path, engines: &mut EngineCache| -> anyhow::Result<()> {
         // Open the input once (standard input can be read only once): its rate makes the kernel.
         let reader = AudioReader::open(input)?;
-        let loaded = kernel_for(&a, &cache, reader.info().sample_rate_hz)?;
+        let loaded = kernel_for(&a, &cache, input, reader.info())?;
         let (kernel, notes) = (&loaded.0, &loaded.1);
         for n in notes {
             // Resampling is always worth a word; the rest under --verbose.
@@ -423,6 +463,12 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         let s = res?;
         if !a.quiet {
             say(summary_line(input, output, &s));
+        }
+        if a.normalize.is_some() && s.normalize_gain.is_none() {
+            say(format!(
+                "{}: note: the output is silent; --normalize had nothing to scale",
+                output.display()
+            ));
         }
         if s.clipped > 0 {
             say(format!(

@@ -356,6 +356,15 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
             what: "max_call_frames must be at least 1".into(),
         });
     }
+    // Sizes beyond these would overflow the partition arithmetic or allocate without end.
+    let limit = |e: crate::limits::LimitError| EngineError::InvalidConfig {
+        what: e.to_string(),
+    };
+    crate::limits::check_ir_frames(req.ir_len).map_err(limit)?;
+    crate::limits::check_block_frames(req.max_call_frames).map_err(limit)?;
+    if let Some(call) = req.call_frames {
+        crate::limits::check_block_frames(call).map_err(limit)?;
+    }
     let direct = Plan {
         scheme: Scheme::Direct,
         variant: req.variant,

@@ -92,8 +92,9 @@ pub fn firwin_bands(
     for &c in cutoffs_hz {
         if !(c > 0.0 && c < nyq) {
             return Err(bad(format!(
-                "cutoff {c} Hz must be greater than 0 and less than the Nyquist frequency \
-                 {nyq} Hz (sample rate {sample_rate_hz} Hz)"
+                "cutoff {} Hz must be greater than 0 and less than the Nyquist frequency \
+                 {nyq} Hz (sample rate {sample_rate_hz} Hz)",
+                crate::text::short_num(c)
             )));
         }
     }

@@ -27,10 +27,23 @@ pub fn gaussian_kernel1d(sigma: f64, order: usize, radius: usize) -> Result<Vec<
     if !(sigma.is_finite() && sigma > 0.0) {
         return Err(KernelError::BadParameter {
             kernel: "gaussian",
-            reason: format!("sigma must be positive and finite, got {sigma}"),
+            reason: format!(
+                "sigma must be positive and finite, got {}",
+                crate::text::short_num(sigma)
+            ),
         });
     }
     let sigma2 = sigma * sigma;
+    if !sigma2.is_normal() || !(1.0 / sigma2).is_finite() {
+        return Err(KernelError::BadParameter {
+            kernel: "gaussian",
+            reason: format!(
+                "sigma {} is too small or too large: its square is outside 64-bit floating \
+                 point",
+                crate::text::short_num(sigma)
+            ),
+        });
+    }
     let r = radius as f64;
     let xs: Vec<f64> = (0..2 * radius + 1).map(|k| k as f64 - r).collect();
     let c = -0.5 / sigma2;
@@ -89,7 +102,10 @@ pub fn gaussian_filter1d_kernel(
     if !(truncate.is_finite() && truncate > 0.0) {
         return Err(KernelError::BadParameter {
             kernel: "gaussian",
-            reason: format!("truncate must be positive and finite, got {truncate}"),
+            reason: format!(
+                "truncate must be positive and finite, got {}",
+                crate::text::short_num(truncate)
+            ),
         });
     }
     gaussian_kernel1d(sigma, order, gaussian_radius(sigma, truncate))

@@ -104,6 +104,17 @@ pub fn load_ir(path: &Path, opts: &IrOptions) -> Result<Kernel, KernelError> {
 
 /// Load an impulse response from a WAV file, apply `opts`, and say what was done.
 pub fn load_ir_with_notes(path: &Path, opts: &IrOptions) -> Result<LoadedIr, KernelError> {
+    if !(opts.max_seconds.is_finite() && opts.max_seconds > 0.0) {
+        // A NaN limit would let every comparison pass.
+        return Err(KernelError::BadOption {
+            name: path.display().to_string(),
+            option: "max seconds",
+            reason: format!(
+                "the IR length limit must be a positive number of seconds, got {}",
+                opts.max_seconds
+            ),
+        });
+    }
     let (kernel, mut notes) = read_wav(path, opts)?;
     let kernel = apply_options(kernel, opts, &mut notes)?;
     Ok(LoadedIr { kernel, notes })
@@ -391,6 +402,17 @@ pub fn apply_options(
             ));
         }
         let f = db_to_amp(opts.gain_db);
+        let peak = peak_abs(&k);
+        if !(peak * f).is_finite() {
+            return Err(bad(
+                &k,
+                "gain",
+                format!(
+                    "{:+} dB makes the largest tap ({peak:e}) overflow 64-bit floating point",
+                    opts.gain_db
+                ),
+            ));
+        }
         for v in k.channels.iter_mut().flatten() {
             *v *= f;
         }

@@ -20,11 +20,15 @@ const COLORS: [RGBColor; 4] = [
 ];
 
 /// Write the picture of `k` as SVG to `path`.
+///
+/// Errors (before the file is created) for a kernel the axes cannot span: a sample rate
+/// of 0 Hz, taps that are not finite or too large to draw.
 pub fn plot_svg(k: &Kernel, path: &Path) -> Result<(), KernelError> {
     let err = |e: String| KernelError::Plot {
         path: path.to_path_buf(),
         reason: e,
     };
+    check_drawable(k).map_err(err)?;
     {
         let root = SVGBackend::new(path, PLOT_SIZE).into_drawing_area();
         draw_kernel(&root, k).map_err(|e| err(e.to_string()))?;
@@ -36,6 +40,39 @@ pub fn plot_svg(k: &Kernel, path: &Path) -> Result<(), KernelError> {
         Ok(_) => Err(err("nothing was written".into())),
         Err(e) => Err(err(e.to_string())),
     }
+}
+
+/// Why `k` cannot be drawn, if it cannot: the axes need a positive rate and a finite,
+/// non-empty range of values.
+pub fn check_drawable(k: &Kernel) -> Result<(), String> {
+    if k.sample_rate_hz == Some(0) {
+        return Err("the kernel's sample rate is 0 Hz".into());
+    }
+    if k.len_frames() == 0 {
+        return Err("the kernel has no taps".into());
+    }
+    for (c, taps) in k.channels.iter().enumerate() {
+        if let Some(i) = taps.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "tap {i} of channel {c} is not finite ({}), so it cannot be drawn",
+                taps[i]
+            ));
+        }
+    }
+    let peak = peak_abs(k);
+    if !(4.0 * peak).is_finite() {
+        return Err(format!(
+            "the taps reach {peak:e}, too large for the plot's axes"
+        ));
+    }
+    Ok(())
+}
+
+fn peak_abs(k: &Kernel) -> f64 {
+    k.channels
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, &v| m.max(v.abs()))
 }
 
 /// Min/max envelope of `taps` over `columns` columns: a long IR becomes at most
@@ -105,7 +142,8 @@ fn trim_number(v: f64) -> String {
     }
 }
 
-/// Draw the picture of `k` on any plotters drawing area.
+/// Draw the picture of `k` on any plotters drawing area. Check the kernel with
+/// [`check_drawable`] first: axes over non-finite values do not end.
 pub fn draw_kernel<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     k: &Kernel,
@@ -118,13 +156,8 @@ pub fn draw_kernel<DB: DrawingBackend>(
     // Time axis in ms when the rate is known, in frames otherwise.
     let t_scale = rate.map_or(1.0, |r| 1000.0 / r as f64);
     let t_max = (len.max(2) - 1) as f64 * t_scale;
-    let y_max = k
-        .channels
-        .iter()
-        .flatten()
-        .fold(0.0f64, |m, &v| m.max(v.abs()))
-        .max(1e-12)
-        * 1.08;
+    let peak = peak_abs(k);
+    let y_max = peak.max(1e-12) * 1.08;
     let title = format!(
         "{}  ({} taps{}, {} ch)",
         k.name,
@@ -174,13 +207,23 @@ pub fn draw_kernel<DB: DrawingBackend>(
             .draw()?;
     }
 
-    // Magnitude response, dB re the largest value, over log frequency.
+    // Magnitude response, dB re the largest value, over log frequency. Computed on the
+    // taps scaled to a peak of 1 (so that squares of large taps cannot overflow) and
+    // shifted back by the peak's level.
     let n_fft = response_fft_len(len);
     let f_lo = (4.0 / n_fft as f64).max(1e-4);
+    let scale = if peak > 0.0 { peak } else { 1.0 };
+    let shift_db = 20.0 * scale.log10();
     let curves: Vec<Vec<(f64, f64)>> = k
         .channels
         .iter()
-        .map(|taps| log_magnitude_db(&magnitude_response(taps, n_fft), n_fft, f_lo, 600))
+        .map(|taps| {
+            let scaled: Vec<f64> = taps.iter().map(|v| v / scale).collect();
+            log_magnitude_db(&magnitude_response(&scaled, n_fft), n_fft, f_lo, 600)
+                .into_iter()
+                .map(|(f, db)| (f, db + shift_db))
+                .collect()
+        })
         .collect();
     let db_max = curves
         .iter()

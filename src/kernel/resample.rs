@@ -46,6 +46,16 @@ pub fn resample_kernel(k: &Kernel, to_hz: u32) -> Result<Kernel, KernelError> {
             )));
         }
     }
+    // The length is known before any work: refuse one the engine could not hold.
+    let len_out = (k.len_frames() as u128 * to_hz as u128).div_ceil(from_hz as u128);
+    if len_out > crate::limits::MAX_IR_FRAMES as u128 {
+        return Err(err(format!(
+            "the result would be {len_out} frames ({:.1} s at {to_hz} Hz), more than the \
+             limit of {} frames",
+            len_out as f64 / to_hz as f64,
+            crate::limits::MAX_IR_FRAMES
+        )));
+    }
     let ch = k.channel_count();
     // The FFT sizes are `n * rate / gcd(from, to)` for the `n` derived from the chunk
     // size; an even `n` keeps both FFT sizes even (with odd sizes rubato 4.0's FFT

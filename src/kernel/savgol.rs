@@ -49,7 +49,8 @@ pub enum SavgolUse {
 /// - `pos`: evaluation position within the window; `None` = the middle.
 ///
 /// Errors (as scipy's `ValueError`s): zero length, `polyorder >= window_length`,
-/// `pos >= window_length`; and a `delta` that is not finite and positive.
+/// `pos >= window_length`; a `delta` that is not finite and positive, or so small that
+/// `1 / delta^deriv` overflows.
 pub fn savgol_coeffs(
     window_length: usize,
     polyorder: usize,
@@ -72,7 +73,8 @@ pub fn savgol_coeffs(
     }
     if !(delta.is_finite() && delta > 0.0) {
         return Err(bad(format!(
-            "delta must be positive and finite, got {delta}"
+            "delta must be positive and finite, got {}",
+            crate::text::short_num(delta)
         )));
     }
     let pos = match pos {
@@ -148,6 +150,13 @@ pub fn savgol_coeffs(
 
     // Back from the scaled variable: d/dx = (1/scale) d/dt, and the spacing `delta`.
     let factor = 1.0 / (scale * delta).powi(deriv as i32);
+    if !factor.is_finite() || coeffs.iter().any(|c| !(c * factor).is_finite()) {
+        return Err(bad(format!(
+            "delta {} with deriv={deriv} scales the taps by 1/delta^{deriv}, which overflows \
+             64-bit floating point",
+            crate::text::short_num(delta)
+        )));
+    }
     if factor != 1.0 {
         for c in &mut coeffs {
             *c *= factor;

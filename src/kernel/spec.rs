@@ -42,7 +42,10 @@
 //! length, a length above [`MAX_SPEC_TAPS`], `polyorder >= window`, `deriv > polyorder`,
 //! `sigma <= 0`, cutoffs outside (0, rate/2) or not increasing, an even length for
 //! `highpass`/`bandstop`, a window that sums to zero (`hann:2`, `bartlett:2`,
-//! `blackman:2`), and a Hz spec without a sample rate.
+//! `blackman:2`), a Hz spec without a sample rate, a Kaiser `beta` above
+//! [`MAX_KAISER_BETA`], a spec longer than [`MAX_SPEC_BYTES`], and parameters at the edge
+//! of `f64` that would make a tap infinite or NaN (`gaussian:sigma=1e-300`,
+//! `savgol:11,3,deriv=3,delta=1e-300`). User text quoted in an error is cut to an excerpt.
 
 use super::firwin::{firwin, Band};
 use super::gaussian::gaussian_filter1d_kernel;
@@ -50,13 +53,22 @@ use super::gaussian::gaussian_kernel1d;
 use super::savgol::{savgol_coeffs, Savgol, SavgolUse};
 use super::window::{smoothing_kernel, Window};
 use super::{Kernel, KernelError};
+use crate::text::{excerpt, short_num};
 
 /// The longest kernel a spec may ask for (2^22 taps, about 87 s at 48 kHz), so that a
 /// typo cannot allocate all memory.
 pub const MAX_SPEC_TAPS: usize = 1 << 22;
 
+/// The longest spec string accepted, in bytes (real specs are a few dozen).
+pub const MAX_SPEC_BYTES: usize = 256;
+
 /// The highest Savitzky–Golay polynomial order a spec may ask for.
 pub const MAX_SAVGOL_POLYORDER: usize = 20;
+
+/// The largest Kaiser `beta` a spec may give: far beyond any useful window (beta 14
+/// already gives about 140 dB of side-lobe attenuation), low enough that the window's
+/// Bessel ratios stay finite.
+pub const MAX_KAISER_BETA: f64 = 1000.0;
 
 /// The highest derivative-of-Gaussian order a spec may ask for.
 pub const MAX_GAUSSIAN_ORDER: usize = 3;
@@ -64,11 +76,25 @@ pub const MAX_GAUSSIAN_ORDER: usize = 3;
 /// Parse a kernel spec (see the module docs for the forms). `sample_rate_hz` is needed by
 /// the filter designs, whose cutoffs are in Hz.
 pub fn parse(spec: &str, sample_rate_hz: Option<u32>) -> Result<Kernel, KernelError> {
-    let (taps, rate) =
-        build(spec.trim(), sample_rate_hz).map_err(|reason| KernelError::BadSpec {
-            spec: spec.to_string(),
-            reason,
-        })?;
+    let bad = |reason: String| KernelError::BadSpec {
+        spec: excerpt(spec.trim()),
+        reason,
+    };
+    if spec.len() > MAX_SPEC_BYTES {
+        return Err(bad(format!(
+            "{} bytes is longer than the limit of {MAX_SPEC_BYTES} for a kernel spec",
+            spec.len()
+        )));
+    }
+    let (taps, rate) = build(spec.trim(), sample_rate_hz).map_err(bad)?;
+    if let Some(i) = taps.iter().position(|v| !v.is_finite()) {
+        // Parameters at the edge of f64 (a tiny sigma or delta) can overflow the taps.
+        return Err(bad(format!(
+            "tap {i} is not finite ({}): a parameter is too large or too small for \
+             64-bit floating point",
+            taps[i]
+        )));
+    }
     Ok(Kernel {
         channels: vec![taps],
         sample_rate_hz: rate,
@@ -104,17 +130,21 @@ impl<'a> Args<'a> {
                     Some((k, v)) => {
                         let (k, v) = (k.trim(), v.trim());
                         if k.is_empty() || v.is_empty() {
-                            return Err(format!("`{item}` is not of the form key=value"));
+                            return Err(format!(
+                                "`{}` is not of the form key=value",
+                                excerpt(item)
+                            ));
                         }
                         if keys.iter().any(|(seen, _)| *seen == k) {
-                            return Err(format!("`{k}` is given twice"));
+                            return Err(format!("`{}` is given twice", excerpt(k)));
                         }
                         keys.push((k, v));
                     }
                     None => {
                         if !keys.is_empty() {
                             return Err(format!(
-                                "positional argument `{item}` after key=value arguments"
+                                "positional argument `{}` after key=value arguments",
+                                excerpt(item)
                             ));
                         }
                         positional.push(item);
@@ -147,10 +177,15 @@ impl<'a> Args<'a> {
         for (k, _) in &self.keys {
             if !allowed.contains(k) {
                 return Err(if allowed.is_empty() {
-                    format!("unknown key `{k}`: `{}` takes no keys", self.name)
+                    format!(
+                        "unknown key `{}`: `{}` takes no keys",
+                        excerpt(k),
+                        self.name
+                    )
                 } else {
                     format!(
-                        "unknown key `{k}` for `{}` (known: {})",
+                        "unknown key `{}` for `{}` (known: {})",
+                        excerpt(k),
                         self.name,
                         allowed.join(", ")
                     )
@@ -172,7 +207,7 @@ impl<'a> Args<'a> {
 
 fn parse_uint(what: &str, s: &str) -> Result<usize, String> {
     s.parse::<usize>()
-        .map_err(|_| format!("{what} must be a whole number >= 0, got `{s}`"))
+        .map_err(|_| format!("{what} must be a whole number >= 0, got `{}`", excerpt(s)))
 }
 
 fn parse_len(what: &str, s: &str) -> Result<usize, String> {
@@ -191,14 +226,20 @@ fn parse_len(what: &str, s: &str) -> Result<usize, String> {
 fn parse_f64(what: &str, s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("{what} must be a finite number, got `{s}`")),
+        _ => Err(format!(
+            "{what} must be a finite number, got `{}`",
+            excerpt(s)
+        )),
     }
 }
 
 fn parse_positive(what: &str, s: &str) -> Result<f64, String> {
     let v = parse_f64(what, s)?;
     if v <= 0.0 {
-        return Err(format!("{what} must be greater than 0, got `{s}`"));
+        return Err(format!(
+            "{what} must be greater than 0, got `{}`",
+            excerpt(s)
+        ));
     }
     Ok(v)
 }
@@ -206,7 +247,14 @@ fn parse_positive(what: &str, s: &str) -> Result<f64, String> {
 fn parse_beta(s: &str) -> Result<f64, String> {
     let v = parse_f64("beta", s)?;
     if v < 0.0 {
-        return Err(format!("beta must be >= 0, got `{s}`"));
+        return Err(format!("beta must be >= 0, got `{}`", excerpt(s)));
+    }
+    if v > MAX_KAISER_BETA {
+        return Err(format!(
+            "beta {} is above the supported maximum of {MAX_KAISER_BETA} (the window is \
+             then a single tap; typical values are 0..14)",
+            short_num(v)
+        ));
     }
     Ok(v)
 }
@@ -244,7 +292,10 @@ fn build(spec: &str, sample_rate_hz: Option<u32>) -> Result<(Vec<f64>, Option<u3
         "gaussian" => gaussian(&args),
         "savgol" => savgol(&args),
         "lowpass" | "highpass" | "bandpass" | "bandstop" => fir(&args, sample_rate_hz),
-        other => Err(format!("unknown kernel `{other}` (known: {NAMES})")),
+        other => Err(format!(
+            "unknown kernel `{}` (known: {NAMES})",
+            excerpt(other)
+        )),
     }
 }
 
@@ -304,8 +355,10 @@ fn gaussian(args: &Args) -> Result<(Vec<f64>, Option<u32>), String> {
             let radius = truncate * sigma + 0.5;
             if radius >= max_radius as f64 {
                 return Err(format!(
-                    "sigma {sigma} with truncate {truncate} gives more than the limit of \
-                     {MAX_SPEC_TAPS} taps"
+                    "sigma {} with truncate {} gives more than the limit of \
+                     {MAX_SPEC_TAPS} taps",
+                    short_num(sigma),
+                    short_num(truncate)
                 ));
             }
             gaussian_filter1d_kernel(sigma, order, truncate)
@@ -406,7 +459,8 @@ fn fir(args: &Args, sample_rate_hz: Option<u32>) -> Result<(Vec<f64>, Option<u32
         },
         other => {
             return Err(format!(
-                "unknown window `{other}` (known: hamming, hann, blackman, bartlett, flat, kaiser)"
+                "unknown window `{}` (known: hamming, hann, blackman, bartlett, flat, kaiser)",
+                excerpt(other)
             ))
         }
     };
@@ -418,7 +472,9 @@ fn fir(args: &Args, sample_rate_hz: Option<u32>) -> Result<(Vec<f64>, Option<u32
         let high_hz = parse_positive("high", args.required("high")?)?;
         if high_hz <= low_hz {
             return Err(format!(
-                "low ({low_hz} Hz) must be below high ({high_hz} Hz)"
+                "low ({} Hz) must be below high ({} Hz)",
+                short_num(low_hz),
+                short_num(high_hz)
             ));
         }
         if args.name == "bandpass" {

@@ -233,9 +233,15 @@ pub fn smoothing_kernel(window: Window, len: usize) -> Result<Vec<f64>, KernelEr
     normalise_dc(window.samples(len)).ok_or_else(|| KernelError::BadParameter {
         kernel: window.name(),
         reason: format!(
-            "a {} window of length {len} sums to zero, so it cannot be normalised to unit DC gain \
-             (use length 1 or at least 3)",
-            window.name()
+            "a {} window of length {len} sums to zero{}, so it cannot be normalised to unit \
+             DC gain{}",
+            window.name(),
+            if len == 2 { "" } else { " or is not finite" },
+            if len == 2 {
+                " (use length 1 or at least 3)"
+            } else {
+                ""
+            }
         ),
     })
 }

@@ -45,4 +45,6 @@ pub enum LiveError {
     Invalid { what: String },
     #[error("cannot start thread: {reason}")]
     Thread { reason: String },
+    #[error(transparent)]
+    Device(#[from] super::devices::DeviceError),
 }

@@ -121,7 +121,8 @@ pub struct Summary {
     pub peak: f64,
     /// Integer samples that clipped (0 for float output).
     pub clipped: u64,
-    /// Gain applied by `normalize`, linear.
+    /// Gain applied by `normalize`, linear (`None` without `normalize`, or when the
+    /// output is silent and there is nothing to scale).
     pub normalize_gain: Option<f64>,
     pub elapsed: Duration,
 }
@@ -169,6 +170,12 @@ pub enum OfflineError {
         count: u64,
         peak_dbfs: f64,
         format: SampleFormat,
+    },
+    #[error("{input}: output frame {frame} is {value} (beyond the 32-bit float range): the input, the kernel or --gain-db is too loud; nothing written. Lower --gain-db or the kernel's gain")]
+    NonFinite {
+        input: PathBuf,
+        frame: u64,
+        value: f32,
     },
     #[error("{path}: output is the input file; refusing to write over it")]
     OutputIsInput { path: PathBuf },
@@ -369,6 +376,11 @@ pub fn process_reader(
         cancel,
     };
 
+    // A known length: refuse an output the WAV format cannot hold before any work.
+    if let Some(n) = n {
+        let take = geometry(n, m, opts.mode, opts.edge).take;
+        crate::audio_file::check_wav_data_fits(output, take, out_ch, format)?;
+    }
     let out = Output::create(output, opts.force)?;
     let sink = out.writer()?;
     let mut writer = if out.is_stream() {
@@ -402,7 +414,7 @@ pub fn process_reader(
                 &mut |d| progress(d, total),
             )?;
             streamed = n.streamed;
-            normalize_gain = Some(n.gain);
+            normalize_gain = n.gain;
             peak = n.peak;
         }
     }

@@ -15,8 +15,8 @@ use crate::audio_file::{scratch_next_to, AudioFileError, AudioReader};
 pub(super) struct Normalized {
     /// The first pass's run (its peak is before scaling).
     pub(super) streamed: Streamed,
-    /// Linear gain applied.
-    pub(super) gain: f64,
+    /// Linear gain applied; `None` when the output is silent (it is written as it is).
+    pub(super) gain: Option<f64>,
     /// Peak of the scaled output.
     pub(super) peak: f64,
 }
@@ -55,11 +55,9 @@ pub(super) fn two_pass(
         w.flush().map_err(raw_err)?;
     }
     // Pass 2: scale to the target and write.
-    let g = if streamed.peak > 0.0 {
-        10f64.powf(target_db / 20.0) / streamed.peak
-    } else {
-        1.0
-    };
+    // (A non-finite output never gets here: the stream refuses it.)
+    let gain = (streamed.peak > 0.0).then(|| 10f64.powf(target_db / 20.0) / streamed.peak);
+    let g = gain.unwrap_or(1.0);
     let out_ch = streamed.out_ch;
     (&raw).seek(SeekFrom::Start(0)).map_err(raw_err)?;
     let mut r = BufReader::with_capacity(1 << 16, &raw);
@@ -88,7 +86,7 @@ pub(super) fn two_pass(
     }
     Ok(Normalized {
         streamed,
-        gain: g,
+        gain,
         peak,
     })
 }

@@ -65,6 +65,20 @@ fn peak_abs(v: &[f32]) -> f32 {
     lanes.iter().fold(tail, |m, &x| max_abs(m, x))
 }
 
+/// Whether every value in `v` is finite: `x * 0` is 0 for finite `x` and NaN for Inf and
+/// NaN, summed in 16 independent lanes so that it vectorises.
+fn all_finite(v: &[f32]) -> bool {
+    let mut lanes = [0f32; 16];
+    let mut chunks = v.chunks_exact(16);
+    for c in &mut chunks {
+        for (m, &x) in lanes.iter_mut().zip(c) {
+            *m += x * 0.0;
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0f32, |m, &x| m + x * 0.0);
+    tail == 0.0 && lanes.iter().all(|&m| m == 0.0)
+}
+
 /// Settings of one streaming run, resolved from the file and the options.
 pub(super) struct Run<'a> {
     pub(super) input: &'a Path,
@@ -289,6 +303,16 @@ impl Run<'_> {
                 }
                 if gain != 1.0 {
                     mixed.iter_mut().for_each(|v| *v *= gain);
+                }
+                if !all_finite(mixed) {
+                    // Past the f32 range (a loud input, kernel or gain): refused like
+                    // clipping, before anything reaches the output.
+                    let at = mixed.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                    return Err(OfflineError::NonFinite {
+                        input: self.input.to_path_buf(),
+                        frame: emitted + (at / out_ch) as u64,
+                        value: mixed[at],
+                    });
                 }
                 peak = peak.max(peak_abs(mixed) as f64);
                 sink(mixed)?;

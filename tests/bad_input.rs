@@ -1,0 +1,703 @@
+//! Bad input from the command line, each case once found hanging, panicking, eating memory
+//! or answering with a wrong message: now a one-line error (exit 1) that names the
+//! argument or file, given before any work is done, and no file left behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longer than any of these cases takes when it works; a hang fails instead of blocking.
+const HANG: Duration = Duration::from_secs(120);
+
+/// A fresh, empty folder for one case.
+fn folder(name: &str) -> PathBuf {
+    let dir = common::scratch_path("bad-input", name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run faltung in `dir`; kill it (and fail) if it runs longer than [`HANG`].
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faltung"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run faltung");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > HANG {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("faltung {args:?} hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Exit 1, one line `faltung: error: ...` naming every one of `words`, no panic; returns
+/// the line.
+fn one_line_error(o: &Output, words: &[&str]) -> String {
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "exit status; stderr: {e}");
+    assert!(!e.contains("panicked"), "{e}");
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {e}");
+    assert!(lines[0].starts_with("faltung: error: "), "{e}");
+    for w in words {
+        assert!(lines[0].contains(w), "error must name `{w}`: {e}");
+    }
+    lines[0].to_string()
+}
+
+/// A file a case starts with: its name and what writes it.
+type Given<'a> = (&'a str, &'a dyn Fn(&Path));
+
+/// `args` run in a fresh folder holding `files` fail with one line naming `words`, and
+/// leave exactly `files` there.
+fn refused(case: &str, files: &[Given], args: &[&str], words: &[&str]) -> String {
+    let dir = folder(case);
+    for (name, make) in files {
+        make(&dir.join(name));
+    }
+    let o = run_in(&dir, args);
+    let line = one_line_error(&o, words);
+    let mut expect: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
+    expect.sort();
+    assert_eq!(names(&dir), expect, "stray files after {args:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    line
+}
+
+/// A 16-bit WAV written with hound (not faltung's writer).
+fn wav_i16(path: &Path, channels: u16, rate: u32, frames: usize) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut r = common::Rng::new(7);
+    for i in 0..frames * channels as usize {
+        // A decaying noise tail, so the file is a plausible IR.
+        let decay = (-6.9 * (i / channels as usize) as f64 / frames as f64).exp();
+        w.write_sample((r.uniform() * decay * 20000.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn input_48k(p: &Path) {
+    wav_i16(p, 1, 48_000, 4800);
+}
+
+// --- Hangs -----------------------------------------------------------------------------
+
+#[test]
+fn plot_at_a_rate_of_0_hz_is_refused_instead_of_spinning() {
+    let e = refused(
+        "plot-rate-0",
+        &[],
+        &["kernel", "flat:1", "--rate", "0", "--plot", "p.svg"],
+        &["--rate 0", "1..=768000 Hz"],
+    );
+    assert!(!e.contains("NaN"), "{e}");
+}
+
+#[test]
+fn plot_of_taps_that_overflow_is_refused_instead_of_spinning() {
+    // deriv=3 scales the taps by 1/delta^3 = 1e900.
+    refused(
+        "plot-savgol-overflow",
+        &[],
+        &[
+            "kernel",
+            "savgol:11,3,deriv=3,delta=1e-300",
+            "--plot",
+            "p.svg",
+        ],
+        &[
+            "savgol:11,3,deriv=3,delta=1e-300",
+            "delta 1e-300",
+            "overflows",
+        ],
+    );
+}
+
+#[test]
+fn plot_of_huge_but_finite_taps_is_drawn() {
+    // 1/delta^3 = 1e300: finite, and squares of such taps would overflow; the picture
+    // is still drawn (the magnitude is computed on scaled taps).
+    let dir = folder("plot-huge-finite");
+    let o = run_in(
+        &dir,
+        &[
+            "kernel",
+            "savgol:11,3,deriv=3,delta=1e-100",
+            "--plot",
+            "p.svg",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(dir.join("p.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        !svg.contains("NaN") && !svg.contains("inf"),
+        "non-finite coordinates"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// --- Panics and aborts -----------------------------------------------------------------
+
+#[test]
+fn kernel_wav_at_0_hz_is_refused_before_any_file_is_made() {
+    refused(
+        "kernel-o-rate-0",
+        &[],
+        &["kernel", "hann:1", "--rate", "0", "-o", "k.wav"],
+        &["--rate 0"],
+    );
+    refused(
+        "kernel-o-rate-huge",
+        &[],
+        &["kernel", "hann:3", "--rate", "1073741824", "-o", "k.wav"],
+        &["--rate 1073741824", "768000"],
+    );
+}
+
+#[test]
+fn plan_refuses_sizes_beyond_the_limits() {
+    refused(
+        "plan-ir-max",
+        &[],
+        &["plan", "--ir-frames", "18446744073709551615"],
+        &["--ir-frames 18446744073709551615", "16777216"],
+    );
+    refused(
+        "plan-ir-0",
+        &[],
+        &["plan", "--ir-frames", "0"],
+        &["--ir-frames 0"],
+    );
+    refused(
+        "plan-block-0",
+        &[],
+        &["plan", "--ir-frames", "1000", "--block", "0"],
+        &["--block 0"],
+    );
+    refused(
+        "plan-block-max",
+        &[],
+        &[
+            "plan",
+            "--ir-frames",
+            "1000",
+            "--block",
+            "18446744073709551615",
+        ],
+        &["--block 18446744073709551615"],
+    );
+    refused(
+        "plan-paths-0",
+        &[],
+        &["plan", "--ir-frames", "1000", "--paths", "0"],
+        &["--paths 0"],
+    );
+}
+
+#[test]
+fn planner_entry_refuses_sizes_beyond_the_limits() {
+    use faltung::engine::{plan::plan, PlanRequest};
+    let ok = PlanRequest::realtime(1000, 2, 2, 64);
+    assert!(plan(&ok).is_ok());
+    for bad in [
+        PlanRequest {
+            ir_len: usize::MAX,
+            ..ok.clone()
+        },
+        PlanRequest {
+            ir_len: faltung::limits::MAX_IR_FRAMES + 1,
+            ..ok.clone()
+        },
+        PlanRequest::realtime(1000, 2, 2, usize::MAX),
+        PlanRequest {
+            call_frames: Some(0),
+            ..ok.clone()
+        },
+    ] {
+        let e = plan(&bad).expect_err("must be refused");
+        assert!(e.to_string().contains("outside the supported"), "{e}");
+    }
+    // The offline request (latency free, calls up to the largest partition) still plans.
+    assert!(plan(&PlanRequest::offline(1 << 20, 2, 2)).is_ok());
+}
+
+#[test]
+fn process_refuses_block_sizes_beyond_the_limit_and_leaves_no_part_file() {
+    for block in ["18446744073709551615", "1000000000"] {
+        refused(
+            "process-block",
+            &[("in.wav", &input_48k)],
+            &[
+                "process", "in.wav", "-o", "m.wav", "--kernel", "flat:3", "--block", block,
+            ],
+            &[&format!("--block {block}"), "1048576"],
+        );
+    }
+}
+
+#[test]
+fn bench_refuses_a_run_too_long_to_keep_its_timings() {
+    refused(
+        "bench-seconds",
+        &[],
+        &[
+            "bench",
+            "--kernel",
+            "flat:63",
+            "--block",
+            "64",
+            "--seconds",
+            "1e9",
+        ],
+        &["--seconds 1000000000", "calls of 64 frames", "16777216"],
+    );
+    for (arg, value) in [
+        ("--rate", "0"),
+        ("--rate", "1000000"),
+        ("--channels", "0"),
+        ("--channels", "100000"),
+        ("--block", "18446744073709551615"),
+    ] {
+        refused(
+            "bench-sizes",
+            &[],
+            &[
+                "bench",
+                "--kernel",
+                "flat:63",
+                arg,
+                value,
+                "--seconds",
+                "0.1",
+            ],
+            &[&format!("{arg} {value}")],
+        );
+    }
+}
+
+// --- Memory --------------------------------------------------------------------------
+
+#[test]
+fn ir_whose_resampled_length_is_beyond_the_limit_is_refused_before_resampling() {
+    // 60 s at 1 kHz (120 KB) is 46 080 000 frames at 768 kHz.
+    let ir = |p: &Path| wav_i16(p, 1, 1000, 60_000);
+    let input = |p: &Path| wav_i16(p, 1, 768_000, 768);
+    refused(
+        "resample-limit",
+        &[("ir.wav", &ir), ("in.wav", &input)],
+        &["process", "in.wav", "-o", "out.wav", "--ir", "ir.wav"],
+        &[
+            "ir.wav",
+            "1000 Hz",
+            "768000 Hz",
+            "46080000 frames",
+            "16777216",
+        ],
+    );
+    refused(
+        "resample-limit-kernel",
+        &[("ir.wav", &ir)],
+        &["kernel", "ir.wav", "--rate", "768000"],
+        &["ir.wav", "46080000 frames"],
+    );
+}
+
+#[test]
+fn ir_layout_is_checked_against_the_input_before_resampling() {
+    // 4 channels (true stereo) with a mono input is no supported layout. The IR is also
+    // too long once resampled to 768 kHz: the layout error, not the length error, shows
+    // that the layout is checked first.
+    let ir = |p: &Path| wav_i16(p, 4, 1000, 60_000);
+    let input = |p: &Path| wav_i16(p, 1, 768_000, 768);
+    let e = refused(
+        "layout-first",
+        &[("ir.wav", &ir), ("in.wav", &input)],
+        &["process", "in.wav", "-o", "out.wav", "--ir", "ir.wav"],
+        &["in.wav", "ir.wav", "4-channel", "not a supported layout"],
+    );
+    assert!(!e.contains("more than the limit"), "{e}");
+}
+
+#[test]
+fn max_ir_seconds_nan_does_not_switch_the_limit_off() {
+    let ir = |p: &Path| wav_i16(p, 1, 48_000, 480);
+    refused(
+        "max-ir-nan-process",
+        &[("ir.wav", &ir), ("in.wav", &input_48k)],
+        &[
+            "process",
+            "in.wav",
+            "-o",
+            "out.wav",
+            "--ir",
+            "ir.wav",
+            "--max-ir-seconds",
+            "NaN",
+        ],
+        &["--max-ir-seconds NaN"],
+    );
+    refused(
+        "max-ir-nan-kernel",
+        &[("ir.wav", &ir)],
+        &["kernel", "ir.wav", "--max-ir-seconds", "NaN"],
+        &["--max-ir-seconds NaN"],
+    );
+    // The library refuses it too.
+    let dir = folder("max-ir-nan-lib");
+    let p = dir.join("ir.wav");
+    ir(&p);
+    let opts = faltung::kernel::IrOptions {
+        max_seconds: f64::NAN,
+        ..Default::default()
+    };
+    let e = faltung::kernel::load_ir(&p, &opts).expect_err("NaN limit");
+    assert!(e.to_string().contains("ir.wav"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn output_that_cannot_be_a_file_is_refused_before_processing() {
+    refused(
+        "out-folder",
+        &[("in.wav", &input_48k)],
+        &["process", "in.wav", "-o", "/", "--kernel", "flat:3"],
+        &["-o /", "folder"],
+    );
+    refused(
+        "out-missing-folder",
+        &[("in.wav", &input_48k)],
+        &[
+            "process",
+            "in.wav",
+            "-o",
+            "no-such-folder/out.wav",
+            "--kernel",
+            "flat:3",
+        ],
+        &["no-such-folder", "does not exist"],
+    );
+    refused(
+        "kernel-out-folder",
+        &[],
+        &["kernel", "hann:3", "-o", "."],
+        &["-o .", "folder"],
+    );
+}
+
+// --- Messages ------------------------------------------------------------------------
+
+#[test]
+fn kaiser_with_an_enormous_beta_says_beta_is_the_problem() {
+    let e = refused(
+        "kaiser-beta",
+        &[],
+        &["kernel", "kaiser:31,beta=1e308"],
+        &["beta 1e308", "maximum"],
+    );
+    assert!(!e.contains("length 1 or at least 3"), "{e}");
+    // A large beta below the limit still makes a finite window of unit DC gain.
+    let k = faltung::kernel::parse_spec("kaiser:30,beta=900", None).unwrap();
+    let sum: f64 = k.channels[0].iter().sum();
+    assert!((sum - 1.0).abs() < 1e-12 && k.channels[0].iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn gaussian_with_a_tiny_sigma_is_an_error_not_nan() {
+    let dir = folder("sigma-tiny");
+    let o = run_in(&dir, &["kernel", "gaussian:sigma=1e-300", "--text"]);
+    one_line_error(&o, &["sigma 1e-300"]);
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_spec_with_a_slash_in_a_value_is_read_as_a_spec() {
+    let e = refused(
+        "spec-slash",
+        &[],
+        &["kernel", "lowpass:255,cutoff=3400/2", "--rate", "48000"],
+        &["lowpass:255,cutoff=3400/2", "cutoff", "3400/2"],
+    );
+    assert!(!e.contains("cannot open"), "{e}");
+}
+
+#[test]
+fn a_huge_spec_is_quoted_as_an_excerpt() {
+    let spec = format!("flat:{}15", "0".repeat(100_000));
+    let e = refused("spec-huge", &[], &["kernel", &spec], &["100007 bytes"]);
+    assert!(e.len() < 300, "{} bytes of message", e.len());
+    let spec = format!("hann:31,{}", "x".repeat(200));
+    let e = refused("spec-long-item", &[], &["kernel", &spec], &["hann"]);
+    assert!(e.len() < 300, "{} bytes of message", e.len());
+}
+
+#[test]
+fn numbers_in_messages_are_short() {
+    let e = refused(
+        "sigma-huge",
+        &[],
+        &["kernel", "gaussian:sigma=1e300"],
+        &["sigma 1e300"],
+    );
+    assert!(!e.contains("0000000000"), "{e}");
+    let e = refused(
+        "cutoff-huge",
+        &[],
+        &["kernel", "lowpass:31,cutoff=1e300", "--rate", "48000"],
+        &["cutoff 1e300"],
+    );
+    assert!(!e.contains("0000000000"), "{e}");
+}
+
+#[test]
+fn gain_that_overflows_the_taps_is_refused() {
+    refused(
+        "gain-overflow",
+        &[],
+        &["kernel", "hann:3", "--gain-db", "10000", "--text"],
+        &["hann:3", "gain", "overflow"],
+    );
+}
+
+#[test]
+fn bench_plot_to_a_png_name_is_refused_before_measuring() {
+    refused(
+        "bench-png",
+        &[],
+        &[
+            "bench",
+            "--kernel",
+            "flat:63",
+            "--block",
+            "64",
+            "--seconds",
+            "0.1",
+            "--plot",
+            "x.png",
+        ],
+        &["--plot x.png", "SVG"],
+    );
+}
+
+#[test]
+fn round_trip_options_without_roundtrip_are_refused() {
+    // With an option that conflicts with --roundtrip, clap does not apply `requires`.
+    refused(
+        "bench-host",
+        &[],
+        &[
+            "bench",
+            "--kernel",
+            "flat:63",
+            "--block",
+            "64",
+            "--seconds",
+            "0.1",
+            "--host",
+            "jack",
+        ],
+        &["--host jack", "--roundtrip"],
+    );
+    refused(
+        "bench-repeats",
+        &[],
+        &[
+            "bench",
+            "--kernel",
+            "flat:63",
+            "--block",
+            "64",
+            "--seconds",
+            "0.1",
+            "--repeats",
+            "3",
+        ],
+        &["--repeats 3", "--roundtrip"],
+    );
+}
+
+// --- Wrong audio -----------------------------------------------------------------------
+
+/// A 32-bit float WAV written with hound.
+fn wav_f32(path: &Path, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn output_beyond_the_float_range_is_refused_not_written_as_inf() {
+    let noise = |p: &Path| wav_f32(p, &common::noise(3, 4800));
+    // 800 dB = x 1e40, beyond f32::MAX (3.4e38).
+    for format in ["f32", "i16"] {
+        refused(
+            "gain-800",
+            &[("in.wav", &noise)],
+            &[
+                "process",
+                "in.wav",
+                "-o",
+                "out.wav",
+                "--kernel",
+                "flat:3",
+                "--gain-db",
+                "800",
+                "--format",
+                format,
+            ],
+            &["in.wav", "beyond the 32-bit float range", "nothing written"],
+        );
+    }
+}
+
+#[test]
+fn finite_input_that_overflows_in_the_convolution_is_refused_not_nan_or_zeros() {
+    // +-3e38 is finite in f32; a 4001-tap Hann sum of such values overflows.
+    let loud = |p: &Path| {
+        let s: Vec<f32> = common::noise(5, 9600)
+            .iter()
+            .map(|&v| if v >= 0.0 { 3e38 } else { -3e38 })
+            .collect();
+        wav_f32(p, &s)
+    };
+    for format in ["f32", "i16"] {
+        refused(
+            "loud-input",
+            &[("in.wav", &loud)],
+            &[
+                "process",
+                "in.wav",
+                "-o",
+                "out.wav",
+                "--kernel",
+                "hann:4001",
+                "--format",
+                format,
+            ],
+            &["in.wav", "beyond the 32-bit float range"],
+        );
+    }
+}
+
+#[test]
+fn normalize_after_an_overflowing_gain_is_refused_not_silence() {
+    let noise = |p: &Path| wav_f32(p, &common::noise(4, 4800));
+    let e = refused(
+        "gain-1000-normalize",
+        &[("in.wav", &noise)],
+        &[
+            "process",
+            "in.wav",
+            "-o",
+            "out.wav",
+            "--kernel",
+            "flat:3",
+            "--gain-db",
+            "1000",
+            "--normalize",
+        ],
+        &["in.wav", "beyond the 32-bit float range"],
+    );
+    assert!(!e.contains(".pass1"), "{e}");
+}
+
+#[test]
+fn normalizing_silence_says_so_and_writes_silence() {
+    let dir = folder("normalize-silence");
+    wav_f32(&dir.join("in.wav"), &[0.0; 4800]);
+    let o = run_in(
+        &dir,
+        &[
+            "process",
+            "in.wav",
+            "-o",
+            "out.wav",
+            "--kernel",
+            "hann:31",
+            "--normalize",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("out.wav: note: the output is silent"), "{out}");
+    assert!(!out.contains("normalized by"), "{out}");
+    let mut r = hound::WavReader::open(dir.join("out.wav")).unwrap();
+    let s: Vec<f32> = r.samples::<f32>().map(|v| v.unwrap()).collect();
+    assert_eq!(s.len(), 4800 + 30);
+    assert!(s.iter().all(|&v| v == 0.0));
+    assert_eq!(names(&dir), ["in.wav", "out.wav"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn output_too_large_for_wav_is_refused_before_any_work() {
+    // A 64-channel 16-bit input of 17 M frames, as a sparse file (2.2 GB announced, no
+    // blocks written): its float output would be 4.35 GB, beyond the 4 GiB of a RIFF file.
+    let big = |p: &Path| {
+        let frames: u64 = 17_000_000;
+        let data = frames * 64 * 2;
+        let mut h = Vec::new();
+        h.extend_from_slice(b"RIFF");
+        h.extend_from_slice(&((36 + data) as u32).to_le_bytes());
+        h.extend_from_slice(b"WAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        h.extend_from_slice(&1u16.to_le_bytes());
+        h.extend_from_slice(&64u16.to_le_bytes());
+        h.extend_from_slice(&48_000u32.to_le_bytes());
+        h.extend_from_slice(&(48_000u32 * 128).to_le_bytes());
+        h.extend_from_slice(&128u16.to_le_bytes());
+        h.extend_from_slice(&16u16.to_le_bytes());
+        h.extend_from_slice(b"data");
+        h.extend_from_slice(&(data as u32).to_le_bytes());
+        std::fs::write(p, &h).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.set_len(h.len() as u64 + data).unwrap();
+    };
+    refused(
+        "output-4gib",
+        &[("in.wav", &big)],
+        &[
+            "process", "in.wav", "-o", "out.wav", "--kernel", "flat:1", "--format", "f32",
+        ],
+        &["out.wav", "4 GiB", "nothing written"],
+    );
+}
