@@ -575,7 +575,7 @@ fn batch_outputs_equal_single_file_runs_byte_for_byte() {
     }
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_mid_file_leaves_no_output_and_the_old_file_untouched() {
     let f = Fixture::new();
@@ -602,19 +602,26 @@ fn ctrl_c_mid_file_leaves_no_output_and_the_old_file_untouched() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the temporary output has data: the run is mid-file.
+    // Wait until the temporary output has data: the run is mid-file. The temporary file
+    // may have no name (O_TMPFILE): find it among the child's open files.
     let started = std::time::Instant::now();
-    loop {
-        let part = names(f.dir.path())
+    let fds = PathBuf::from(format!("/proc/{}/fd", child.id()));
+    let writing = || {
+        std::fs::read_dir(&fds)
             .into_iter()
-            .find(|n| n.starts_with(".out.wav.") && n.ends_with(".part"));
-        if let Some(p) = part {
-            if std::fs::metadata(f.p(&p))
-                .map(|m| m.len() > 1 << 20)
-                .unwrap_or(false)
-            {
-                break;
-            }
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let target = std::fs::read_link(e.path()).unwrap_or_default();
+                target.starts_with(f.dir.path())
+                    && !target.ends_with("long.wav")
+                    && !target.ends_with("ir.wav")
+                    && std::fs::metadata(e.path()).is_ok_and(|m| m.len() > 1 << 20)
+            })
+    };
+    loop {
+        if writing() {
+            break;
         }
         assert!(
             child.try_wait().unwrap().is_none(),

@@ -2,7 +2,7 @@
 //! and `process_file` (the CLI's `faltung process`).
 
 use faltung::audio_file::{
-    AtomicOutput, AudioFileError, Quantizer, SampleFormat, WavReader, WavWriter,
+    AtomicOutput, AudioFileError, AudioReader, Quantizer, SampleFormat, WavWriter,
 };
 use faltung::engine::PlanRequest;
 use faltung::kernel::{self, IrOptions, Kernel, KernelError, Normalize};
@@ -102,10 +102,10 @@ fn format_name(f: SampleFormat) -> &'static str {
 pub fn read<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(Bound<'py, PyArray2<f32>>, u32)> {
     let (data, rate) = py
         .detach(|| -> Result<(Array2<f32>, u32), AudioFileError> {
-            let mut r = WavReader::open(&path)?;
+            let mut r = AudioReader::open(&path)?;
             let info = r.info();
             let ch = info.channels;
-            let mut inter = Vec::with_capacity(info.frames as usize * ch);
+            let mut inter = Vec::with_capacity(info.frames.unwrap_or(0) as usize * ch);
             let mut buf = vec![0f32; 65536 * ch];
             loop {
                 let got = r.read_frames(&mut buf)?;
@@ -294,7 +294,7 @@ pub fn process_file<'py>(
         ..Options::default()
     };
     let summary = py.detach(|| -> PyResult<offline::Summary> {
-        let rate = WavReader::open(&input)
+        let rate = AudioReader::open(&input)
             .map_err(file_error)?
             .info()
             .sample_rate_hz;

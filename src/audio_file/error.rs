@@ -11,9 +11,9 @@ pub enum AudioFileError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: not a readable WAV file: {reason}")]
+    #[error("{path}: not a readable audio file: {reason}")]
     Malformed { path: PathBuf, reason: String },
-    #[error("{path}: unsupported WAV format: {reason}")]
+    #[error("{path}: unsupported audio format: {reason}")]
     Unsupported { path: PathBuf, reason: String },
     #[error("{path}: truncated or unreadable sample data after frame {frame}: {reason}")]
     Truncated {

@@ -50,7 +50,8 @@ impl std::fmt::Display for SampleFormat {
 pub struct AudioInfo {
     pub channels: usize,
     pub sample_rate_hz: u32,
-    /// Frames the header announces.
-    pub frames: u64,
+    /// Frames the file holds; `None` when only its end will tell (a stream on standard
+    /// input, a compressed file whose header does not say).
+    pub frames: Option<u64>,
     pub format: SampleFormat,
 }

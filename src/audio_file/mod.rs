@@ -1,24 +1,33 @@
 //! Every read and write of an audio file: the only code that touches the WAV parser and
-//! writer.
+//! writer and the decoder.
 //!
-//! - [`WavReader`]: streaming reader, decoding the sample data in bulk into interleaved
-//!   `f32` in [-1, 1), block by block (constant memory whatever the file length).
+//! - [`AudioReader`]: streaming reader of every input: WAV (RIFF, RF64, BW64) through the
+//!   fast path [`WavReader`], which decodes the sample data in bulk into interleaved `f32`
+//!   in [-1, 1), block by block (constant memory whatever the file length); FLAC,
+//!   AIFF/AIFC, Ogg Vorbis and MP3 through the decoder; `-` is standard input.
 //! - [`WavWriter`]: streaming writer of `f32` or already-quantised integer samples.
 //! - [`Quantizer`]: sample-format conversion with TPDF dither and clip counting.
 //! - [`AtomicOutput`]: durable output through a temporary file renamed into place.
 //! - [`AudioFileError`]: the one error type; every error names the file.
 
 mod atomic;
+mod decode;
 mod error;
 mod format;
 mod quantize;
+mod reader;
+mod wav_header;
 mod wav_read;
 mod wav_write;
 
-pub use atomic::{dest_dir, temp_next_to, AtomicOutput, OutputWriter, Writeback};
+pub use atomic::{
+    dest_dir, scratch_next_to, AtomicOutput, Output, OutputSink, OutputWriter, Writeback,
+};
 pub use error::AudioFileError;
 pub use format::{AudioInfo, SampleFormat};
 pub use quantize::Quantizer;
+pub use reader::{is_std_stream, AudioReader};
+pub use wav_header::{MAX_CHANNELS, MAX_RATE_HZ};
 pub use wav_read::WavReader;
 pub use wav_write::{check_wav_data_fits, WavWriter};
 

@@ -1,125 +1,122 @@
-//! The WAV reader's fast path: hound parses the header (every layout hound reads: 8/16/24/32-bit
-//! integer, 24-bit in 4-byte containers, 32-bit float, `WAVE_FORMAT_EXTENSIBLE`); the sample
-//! data is then decoded in bulk from the file, block by block, into interleaved `f32` in
-//! [-1, 1) (integers are scaled by `1 / 2^(bits-1)`). Float data is checked for NaN/Inf, and a
-//! data chunk shorter than its header says is reported as truncated.
+//! The WAV reader's fast path: the header is parsed by [`super::wav_header`] (RIFF, RF64,
+//! BW64; PCM integer of 8/16/24/32 bits, 24-bit in 4-byte containers, 32-bit float,
+//! `WAVE_FORMAT_EXTENSIBLE`); the sample data is then decoded in bulk, block by block, into
+//! interleaved `f32` in [-1, 1) (integers are scaled by `1 / 2^(bits-1)`). Float data is
+//! checked for NaN/Inf, and a data chunk shorter than its header says is reported as
+//! truncated. A stream (standard input) is read to its end: sox and ffmpeg announce sizes
+//! of 0, 0xFFFFFFFF or a large placeholder when they write to a pipe.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::wav_header;
 use super::{AudioFileError, AudioInfo, SampleFormat};
 
-/// Streaming WAV reader: header by hound, samples decoded in bulk.
+enum Source {
+    File(BufReader<File>),
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::File(f) => f.read(buf),
+            Source::Stream(s) => s.read(buf),
+        }
+    }
+}
+
+/// Streaming WAV reader.
 pub struct WavReader {
     path: PathBuf,
     info: AudioInfo,
-    file: BufReader<File>,
+    src: Source,
     data_start: u64,
     /// Bytes per sample in the file (may exceed `bits / 8`, e.g. 24 bits in 4 bytes).
     bytes_per_sample: usize,
+    /// Frames the data holds at most (a stream may end before).
+    limit_frames: Option<u64>,
     frames_read: u64,
+    ended: bool,
     raw: Vec<u8>,
 }
 
 impl WavReader {
-    /// Open `path` and read its header. Files announcing zero frames are an error.
+    /// Open the WAV file `path` and read its header. Files announcing zero frames are an
+    /// error.
     pub fn open(path: &Path) -> Result<WavReader, AudioFileError> {
-        let p = path.to_path_buf();
         let file = File::open(path).map_err(|source| AudioFileError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_file(path, file)
+    }
+
+    /// Read the header of an open WAV file (at its start).
+    pub(super) fn from_file(path: &Path, file: File) -> Result<WavReader, AudioFileError> {
+        let p = path.to_path_buf();
+        let meta = file.metadata().map_err(|source| AudioFileError::Open {
             path: p.clone(),
             source,
         })?;
-        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        if meta.is_dir() {
             return Err(AudioFileError::Malformed {
                 path: p,
                 reason: "is a directory".into(),
             });
         }
-        let reader = hound::WavReader::new(BufReader::new(file)).map_err(|e| match e {
-            hound::Error::Unsupported => AudioFileError::Unsupported {
-                path: p.clone(),
-                reason: "the WAV encoding is not PCM integer or IEEE float".into(),
-            },
-            hound::Error::IoError(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
-                AudioFileError::Malformed {
-                    path: p.clone(),
-                    reason: "file ends inside the header".into(),
-                }
-            }
-            other => AudioFileError::Malformed {
-                path: p.clone(),
-                reason: other.to_string(),
-            },
-        })?;
-        let spec = reader.spec();
-        let samples = reader.len() as u64;
-        let channels = spec.channels as usize;
-        let mut file = reader.into_inner();
-        let data_start = file
-            .stream_position()
-            .map_err(|source| AudioFileError::Open {
-                path: p.clone(),
-                source,
-            })?;
-        if channels == 0 {
-            return Err(AudioFileError::Malformed {
-                path: p,
-                reason: "header says 0 channels".into(),
-            });
-        }
-        if samples == 0 {
+        let mut file = BufReader::with_capacity(1 << 16, file);
+        let h = wav_header::parse(&mut file, path)?;
+        let frame_bytes = (h.bytes_per_sample * h.channels) as u64;
+        // A size of 0 or 0xFFFFFFFF in a file: everything up to the end of the file.
+        let data_len = h
+            .data_len
+            .unwrap_or_else(|| meta.len().saturating_sub(h.data_start));
+        let frames = data_len / frame_bytes;
+        if frames == 0 {
             return Err(AudioFileError::Empty { path: p });
         }
-        // hound has checked that the data chunk length is a whole number of samples; read
-        // it back to learn the container size (24-bit samples may use 4 bytes).
-        let data_len = {
-            file.seek(SeekFrom::Start(data_start - 4))
-                .and_then(|_| {
-                    let mut b = [0u8; 4];
-                    file.read_exact(&mut b)
-                        .map(|_| u32::from_le_bytes(b) as u64)
-                })
-                .map_err(|e| AudioFileError::Malformed {
-                    path: p.clone(),
-                    reason: e.to_string(),
-                })?
-        };
-        let bytes_per_sample = (data_len / samples) as usize;
-        let format = match (spec.sample_format, spec.bits_per_sample, bytes_per_sample) {
-            (hound::SampleFormat::Float, 32, 4) => SampleFormat::F32,
-            (hound::SampleFormat::Int, 8, 1) => SampleFormat::I8,
-            (hound::SampleFormat::Int, 16, 2) => SampleFormat::I16,
-            (hound::SampleFormat::Int, 24, 3) | (hound::SampleFormat::Int, 24, 4) => {
-                SampleFormat::I24
-            }
-            (hound::SampleFormat::Int, 32, 4) => SampleFormat::I32,
-            (fmt, bits, bytes) => {
-                return Err(AudioFileError::Unsupported {
-                    path: p,
-                    reason: format!(
-                        "{bits}-bit {} samples in {bytes}-byte containers",
-                        if fmt == hound::SampleFormat::Float {
-                            "float"
-                        } else {
-                            "integer"
-                        }
-                    ),
-                })
-            }
-        };
         Ok(WavReader {
             path: p,
             info: AudioInfo {
-                channels,
-                sample_rate_hz: spec.sample_rate,
-                frames: samples / channels as u64,
-                format,
+                channels: h.channels,
+                sample_rate_hz: h.sample_rate_hz,
+                frames: Some(frames),
+                format: h.format,
             },
-            file,
-            data_start,
-            bytes_per_sample,
+            src: Source::File(file),
+            data_start: h.data_start,
+            bytes_per_sample: h.bytes_per_sample,
+            limit_frames: Some(frames),
             frames_read: 0,
+            ended: false,
+            raw: Vec::new(),
+        })
+    }
+
+    /// Read the header of a WAV stream (standard input). Its length is unknown until it
+    /// ends: [`AudioInfo::frames`] is `None`.
+    pub(super) fn from_stream(
+        path: &Path,
+        mut stream: Box<dyn Read + Send>,
+    ) -> Result<WavReader, AudioFileError> {
+        let h = wav_header::parse(&mut stream, path)?;
+        let frame_bytes = (h.bytes_per_sample * h.channels) as u64;
+        Ok(WavReader {
+            path: path.to_path_buf(),
+            info: AudioInfo {
+                channels: h.channels,
+                sample_rate_hz: h.sample_rate_hz,
+                frames: None,
+                format: h.format,
+            },
+            src: Source::Stream(stream),
+            data_start: h.data_start,
+            bytes_per_sample: h.bytes_per_sample,
+            limit_frames: h.data_len.map(|l| l / frame_bytes),
+            frames_read: 0,
+            ended: false,
             raw: Vec::new(),
         })
     }
@@ -132,42 +129,64 @@ impl WavReader {
         &self.path
     }
 
-    /// Frames not read yet.
-    pub fn remaining_frames(&self) -> u64 {
-        self.info.frames - self.frames_read
+    /// Frames not read yet (for a stream, at most this many).
+    fn remaining_frames(&self) -> u64 {
+        if self.ended {
+            return 0;
+        }
+        self.limit_frames
+            .map_or(u64::MAX, |l| l.saturating_sub(self.frames_read))
     }
 
-    /// Move to frame `frame` (clamped to the end).
+    /// Move to frame `frame` (clamped to the end). Files only.
     pub fn seek_frame(&mut self, frame: u64) -> Result<(), AudioFileError> {
-        let frame = frame.min(self.info.frames);
+        let frame = frame.min(self.limit_frames.unwrap_or(u64::MAX));
         let pos = self.data_start + frame * (self.info.channels * self.bytes_per_sample) as u64;
-        self.file
-            .seek(SeekFrom::Start(pos))
-            .map_err(|e| AudioFileError::Truncated {
-                path: self.path.clone(),
-                frame,
-                reason: e.to_string(),
-            })?;
+        let res = match &mut self.src {
+            Source::File(f) => f.seek(SeekFrom::Start(pos)).map(|_| ()),
+            Source::Stream(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a stream cannot seek",
+            )),
+        };
+        res.map_err(|e| AudioFileError::Truncated {
+            path: self.path.clone(),
+            frame,
+            reason: e.to_string(),
+        })?;
         self.frames_read = frame;
+        self.ended = false;
         Ok(())
     }
 
-    /// Fill `buf` from the data chunk; the file ending first is a truncation error.
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), AudioFileError> {
-        let ch = self.info.channels;
+    /// Fill `buf` from the data. A file ending first is a truncation error; a stream
+    /// ending is its end (the bytes got are returned; a partial frame is an error).
+    fn fill(&mut self, buf: &mut [u8]) -> Result<usize, AudioFileError> {
+        let frame_bytes = self.info.channels * self.bytes_per_sample;
         let mut got = 0;
         while got < buf.len() {
-            match self.file.read(&mut buf[got..]) {
+            match self.src.read(&mut buf[got..]) {
                 Ok(0) => {
-                    let frame = self.frames_read + (got / (ch * self.bytes_per_sample)) as u64;
-                    return Err(AudioFileError::Truncated {
-                        path: self.path.clone(),
-                        frame,
-                        reason: format!(
-                            "the file ends but the header announces {} frames",
-                            self.info.frames
-                        ),
-                    });
+                    let frame = self.frames_read + (got / frame_bytes) as u64;
+                    if self.info.frames.is_some() {
+                        return Err(AudioFileError::Truncated {
+                            path: self.path.clone(),
+                            frame,
+                            reason: format!(
+                                "the file ends but the header announces {} frames",
+                                self.limit_frames.unwrap_or(0)
+                            ),
+                        });
+                    }
+                    if got % frame_bytes != 0 {
+                        return Err(AudioFileError::Truncated {
+                            path: self.path.clone(),
+                            frame,
+                            reason: "the stream ends inside a frame".into(),
+                        });
+                    }
+                    self.ended = true;
+                    return Ok(got);
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -180,7 +199,7 @@ impl WavReader {
                 }
             }
         }
-        Ok(())
+        Ok(got)
     }
 
     /// Read up to `out.len() / channels` frames into `out` (interleaved). Returns the
@@ -195,12 +214,12 @@ impl WavReader {
         if self.info.format == SampleFormat::F32 && cfg!(target_endian = "little") {
             // Little-endian IEEE floats are already what `out` holds: read them in place.
             let out = &mut out[..n_samples];
-            self.fill(f32_bytes_mut(out))?;
-            if let Some(i) = first_non_finite(out) {
+            let got = self.fill(f32_bytes_mut(out))? / (4 * ch);
+            if let Some(i) = first_non_finite(&out[..got * ch]) {
                 return Err(self.non_finite(i));
             }
-            self.frames_read += want as u64;
-            return Ok(want);
+            self.frames_read += got as u64;
+            return Ok(got);
         }
         self.read_converted(&mut out[..n_samples])
     }
@@ -232,7 +251,8 @@ impl WavReader {
         raw.resize(n_bytes, 0);
         let filled = self.fill(&mut raw[..n_bytes]);
         self.raw = raw;
-        filled?;
+        let n_bytes = filled?;
+        let out = &mut out[..n_bytes / self.bytes_per_sample];
         let raw = &self.raw[..n_bytes];
         match (self.info.format, self.bytes_per_sample) {
             (SampleFormat::F32, _) => {

@@ -6,10 +6,17 @@
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{AudioFileError, SampleFormat};
+use super::{AudioFileError, SampleFormat, MAX_CHANNELS, MAX_RATE_HZ};
 
-/// Largest data chunk a RIFF file can describe.
+/// Largest RIFF size field a plain WAV file can hold; past it the file becomes RF64.
+const MAX_RIFF_BYTES: u64 = u32::MAX as u64;
+
+/// Largest data chunk `process` writes (see [`check_wav_data_fits`]).
 const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 80;
+
+/// Bytes of the `JUNK` chunk reserved after `WAVE` (8 + 28), which becomes the `ds64`
+/// chunk when the file outgrows the RIFF sizes.
+const DS64_BYTES: usize = 36;
 
 /// Refuse, before anything is written, an output of `frames` frames of `channels` x
 /// `format` that is larger than a RIFF data chunk can describe.
@@ -35,49 +42,97 @@ pub fn check_wav_data_fits(
 
 /// Streaming WAV writer. Write samples with [`write_f32`](WavWriter::write_f32) (float
 /// format) or [`write_int`](WavWriter::write_int) (integer formats, values already in
-/// range), then [`finalize`](WavWriter::finalize).
+/// range), then [`finalize`](WavWriter::finalize). A file past 4 GiB is finalised as RF64
+/// (EBU Tech 3306), with the sizes in its `ds64` chunk.
 pub struct WavWriter<W: Write + Seek> {
     inner: W,
     path: PathBuf,
     format: SampleFormat,
     channels: usize,
-    /// Byte offset of the RIFF size field and of the data size field.
+    /// Byte offset of the data size field.
     data_size_pos: u64,
     data_bytes: u64,
+    /// Patch the sizes on finalize (false for a stream, whose sizes stay "unknown").
+    patch: bool,
     buf: Vec<u8>,
 }
 
 impl<W: Write + Seek> WavWriter<W> {
     /// Write the header to `inner`. `path` is only used in error messages.
     pub fn new(
-        mut inner: W,
+        inner: W,
         path: &Path,
         channels: usize,
         sample_rate_hz: u32,
         format: SampleFormat,
     ) -> Result<WavWriter<W>, AudioFileError> {
+        Self::with_sizes(inner, path, channels, sample_rate_hz, format, true)
+    }
+
+    /// Write a header for a stream that cannot seek back (standard output): the RIFF and
+    /// data sizes are 0xFFFFFFFF, "unknown", as ffmpeg writes to a pipe; readers read to the
+    /// end. `inner` is never sought.
+    pub fn new_stream(
+        inner: W,
+        path: &Path,
+        channels: usize,
+        sample_rate_hz: u32,
+        format: SampleFormat,
+    ) -> Result<WavWriter<W>, AudioFileError> {
+        Self::with_sizes(inner, path, channels, sample_rate_hz, format, false)
+    }
+
+    fn with_sizes(
+        mut inner: W,
+        path: &Path,
+        channels: usize,
+        sample_rate_hz: u32,
+        format: SampleFormat,
+        patch: bool,
+    ) -> Result<WavWriter<W>, AudioFileError> {
         let p = path.to_path_buf();
-        if channels == 0 || channels > u16::MAX as usize {
+        if channels == 0 || channels > MAX_CHANNELS {
             return Err(AudioFileError::Write {
                 path: p,
-                reason: format!("cannot write {channels} channels"),
+                reason: format!(
+                    "cannot write {channels} channels (1 to {MAX_CHANNELS} are supported)"
+                ),
+            });
+        }
+        if sample_rate_hz == 0 || sample_rate_hz > MAX_RATE_HZ {
+            return Err(AudioFileError::Write {
+                path: p,
+                reason: format!(
+                    "cannot write a sample rate of {sample_rate_hz} Hz (1 Hz to {MAX_RATE_HZ} Hz are supported)"
+                ),
             });
         }
         let bits = format.bits();
         let bytes = format.container_bytes() as u16;
+        // At most 64 channels of 4 bytes at 768 kHz: every field below fits its width.
         let block_align = bytes * channels as u16;
+        let byte_rate = sample_rate_hz
+            .checked_mul(block_align as u32)
+            .expect("bounded by MAX_RATE_HZ and MAX_CHANNELS");
         let extensible = channels > 2 || (!format.is_float() && bits > 16);
         let tag: u16 = if format.is_float() { 3 } else { 1 };
-        let mut h: Vec<u8> = Vec::with_capacity(80);
+        let unknown = if patch { 0u32 } else { u32::MAX };
+        let mut h: Vec<u8> = Vec::with_capacity(120);
         h.extend_from_slice(b"RIFF");
-        h.extend_from_slice(&0u32.to_le_bytes()); // patched in finalize
+        h.extend_from_slice(&unknown.to_le_bytes()); // patched in finalize
         h.extend_from_slice(b"WAVE");
+        if patch {
+            // Room for a ds64 chunk, should the file grow past 4 GiB.
+            h.extend_from_slice(b"JUNK");
+            h.extend_from_slice(&((DS64_BYTES - 8) as u32).to_le_bytes());
+            h.extend_from_slice(&[0u8; DS64_BYTES - 8]);
+        }
         h.extend_from_slice(b"fmt ");
         h.extend_from_slice(&(if extensible { 40u32 } else { 16 }).to_le_bytes());
         h.extend_from_slice(&(if extensible { 0xFFFEu16 } else { tag }).to_le_bytes());
         h.extend_from_slice(&(channels as u16).to_le_bytes());
         h.extend_from_slice(&sample_rate_hz.to_le_bytes());
-        h.extend_from_slice(&(sample_rate_hz * block_align as u32).to_le_bytes());
+        h.extend_from_slice(&byte_rate.to_le_bytes());
         h.extend_from_slice(&block_align.to_le_bytes());
         h.extend_from_slice(&(bytes * 8).to_le_bytes());
         if extensible {
@@ -98,7 +153,7 @@ impl<W: Write + Seek> WavWriter<W> {
         }
         h.extend_from_slice(b"data");
         let data_size_pos = h.len() as u64;
-        h.extend_from_slice(&0u32.to_le_bytes());
+        h.extend_from_slice(&unknown.to_le_bytes());
         inner.write_all(&h).map_err(|e| write_err(&p, e))?;
         Ok(WavWriter {
             inner,
@@ -107,6 +162,7 @@ impl<W: Write + Seek> WavWriter<W> {
             channels,
             data_size_pos,
             data_bytes: 0,
+            patch,
             buf: Vec::new(),
         })
     }
@@ -128,12 +184,6 @@ impl<W: Write + Seek> WavWriter<W> {
 
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), AudioFileError> {
         self.data_bytes += bytes.len() as u64;
-        if self.data_bytes > MAX_DATA_BYTES {
-            return Err(AudioFileError::Write {
-                path: self.path.clone(),
-                reason: "output exceeds the 4 GiB limit of the WAV format".into(),
-            });
-        }
         self.inner
             .write_all(bytes)
             .map_err(|e| write_err(&self.path, e))
@@ -191,21 +241,42 @@ impl<W: Write + Seek> WavWriter<W> {
         self.push()
     }
 
-    /// Patch the sizes in the header, flush, and give back the inner writer.
+    /// Patch the sizes in the header (RF64 past 4 GiB), flush, and give back the inner
+    /// writer. The RIFF size counts the pad byte of an odd-sized data chunk.
     pub fn finalize(mut self) -> Result<W, AudioFileError> {
         let p = self.path.clone();
-        let riff = (self.data_size_pos + 4 + self.data_bytes - 8) as u32;
+        let pad = self.data_bytes % 2;
+        let riff = self.data_size_pos + 4 + self.data_bytes + pad - 8;
+        let frames = self.data_bytes / (self.channels * self.format.container_bytes()) as u64;
         let res: std::io::Result<()> = (|| {
-            if self.data_bytes % 2 == 1 {
+            if pad == 1 {
                 self.inner.write_all(&[0])?; // RIFF chunks are word aligned
             }
-            let end = self.inner.stream_position()?;
-            self.inner.seek(SeekFrom::Start(4))?;
-            self.inner.write_all(&riff.to_le_bytes())?;
-            self.inner.seek(SeekFrom::Start(self.data_size_pos))?;
-            self.inner
-                .write_all(&(self.data_bytes as u32).to_le_bytes())?;
-            self.inner.seek(SeekFrom::Start(end))?;
+            if self.patch {
+                let end = self.inner.stream_position()?;
+                let (riff32, data32) = if riff <= MAX_RIFF_BYTES {
+                    (riff as u32, self.data_bytes as u32)
+                } else {
+                    // RF64: the JUNK chunk becomes ds64 with the 64-bit sizes.
+                    self.inner.seek(SeekFrom::Start(0))?;
+                    self.inner.write_all(b"RF64")?;
+                    self.inner.seek(SeekFrom::Start(12))?;
+                    let mut ds64 = Vec::with_capacity(DS64_BYTES);
+                    ds64.extend_from_slice(b"ds64");
+                    ds64.extend_from_slice(&((DS64_BYTES - 8) as u32).to_le_bytes());
+                    ds64.extend_from_slice(&riff.to_le_bytes());
+                    ds64.extend_from_slice(&self.data_bytes.to_le_bytes());
+                    ds64.extend_from_slice(&frames.to_le_bytes());
+                    ds64.extend_from_slice(&0u32.to_le_bytes()); // no table entries
+                    self.inner.write_all(&ds64)?;
+                    (u32::MAX, u32::MAX)
+                };
+                self.inner.seek(SeekFrom::Start(4))?;
+                self.inner.write_all(&riff32.to_le_bytes())?;
+                self.inner.seek(SeekFrom::Start(self.data_size_pos))?;
+                self.inner.write_all(&data32.to_le_bytes())?;
+                self.inner.seek(SeekFrom::Start(end))?;
+            }
             self.inner.flush()
         })();
         res.map_err(|e| write_err(&p, e))?;
@@ -272,7 +343,7 @@ mod tests {
         }
         // And our reader gives the same values scaled by 2^-(bits-1).
         let mut r = WavReader::open(&path).unwrap();
-        assert_eq!(r.info().frames, frames as u64);
+        assert_eq!(r.info().frames, Some(frames as u64));
         assert_eq!(r.info().format, format);
         let mut buf = vec![0f32; frames * channels + 5];
         let n = r.read_frames(&mut buf).unwrap();
@@ -304,5 +375,127 @@ mod tests {
                 roundtrip(f, ch);
             }
         }
+    }
+
+    /// Keeps the first bytes written and counts the rest, so that a file of several GiB can
+    /// be "written" in a test.
+    struct Sparse {
+        head: Vec<u8>,
+        pos: u64,
+        len: u64,
+    }
+
+    impl Write for Sparse {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            for (i, &b) in buf.iter().enumerate() {
+                let at = self.pos as usize + i;
+                if at < 256 {
+                    if self.head.len() <= at {
+                        self.head.resize(at + 1, 0);
+                    }
+                    self.head[at] = b;
+                } else {
+                    break;
+                }
+            }
+            self.pos += buf.len() as u64;
+            self.len = self.len.max(self.pos);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for Sparse {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.pos = match to {
+                SeekFrom::Start(p) => p,
+                SeekFrom::End(d) => (self.len as i64 + d) as u64,
+                SeekFrom::Current(d) => (self.pos as i64 + d) as u64,
+            };
+            Ok(self.pos)
+        }
+    }
+
+    fn sparse() -> Sparse {
+        Sparse {
+            head: Vec::new(),
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    #[test]
+    fn past_4_gib_the_file_becomes_rf64_with_its_sizes_in_ds64() {
+        let p = Path::new("big.wav");
+        let mut w = WavWriter::new(sparse(), p, 2, 48_000, SampleFormat::F32).unwrap();
+        let block = vec![0.25f32; 1 << 20]; // 4 MiB
+        let blocks = 1025u64; // 4100 MiB of data
+        for _ in 0..blocks {
+            w.write_f32(&block).unwrap();
+        }
+        let out = w.finalize().unwrap();
+        let data_bytes = blocks * (1 << 22);
+        let h = &out.head;
+        assert_eq!(&h[0..4], b"RF64");
+        assert_eq!(u32::from_le_bytes(h[4..8].try_into().unwrap()), u32::MAX);
+        assert_eq!(&h[12..16], b"ds64");
+        let u64at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().unwrap());
+        assert_eq!(u64at(20), out.len - 8, "RIFF size");
+        assert_eq!(u64at(28), data_bytes, "data size");
+        assert_eq!(u64at(36), data_bytes / 8, "frames");
+        // And the reader's header parser takes these sizes.
+        let parsed =
+            super::super::wav_header::parse(&mut std::io::Cursor::new(h.clone()), p).unwrap();
+        assert_eq!(parsed.data_len, Some(data_bytes));
+        assert_eq!(parsed.data_start, out.len - data_bytes);
+    }
+
+    #[test]
+    fn header_arithmetic_is_checked_before_anything_is_written() {
+        let p = Path::new("x.wav");
+        for (ch, rate) in [
+            (0, 48_000),
+            (65, 48_000),
+            (65_535, 48_000),
+            (2, 0),
+            (2, 768_001),
+            (1, 4_000_000_000),
+        ] {
+            let e = WavWriter::new(sparse(), p, ch, rate, SampleFormat::F32)
+                .err()
+                .unwrap_or_else(|| panic!("{ch} ch at {rate} Hz accepted"));
+            assert!(e.to_string().starts_with("x.wav: cannot write"), "{e}");
+        }
+        for (ch, rate) in [(1, 1), (64, 768_000)] {
+            let w = WavWriter::new(sparse(), p, ch, rate, SampleFormat::I32).unwrap();
+            let h = w.finalize().unwrap().head;
+            let parsed = super::super::wav_header::parse(&mut std::io::Cursor::new(h.clone()), p);
+            // An empty data chunk: the header itself is consistent.
+            let parsed = parsed.unwrap();
+            assert_eq!((parsed.channels, parsed.sample_rate_hz), (ch, rate));
+        }
+    }
+
+    #[test]
+    fn an_odd_data_chunk_is_padded_and_the_riff_size_counts_the_pad() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.wav");
+        let f = File::create(&path).unwrap();
+        let mut w =
+            WavWriter::new(std::io::BufWriter::new(f), &path, 1, 8000, SampleFormat::I8).unwrap();
+        w.write_int(&[1, -1, 5]).unwrap();
+        w.finalize().unwrap();
+        let b = std::fs::read(&path).unwrap();
+        assert_eq!(b.len() % 2, 0);
+        assert_eq!(
+            u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize,
+            b.len() - 8
+        );
+        let mut r = WavReader::open(&path).unwrap();
+        let mut out = [0f32; 4];
+        assert_eq!(r.read_frames(&mut out).unwrap(), 3);
+        assert_eq!(&out[..3], &[1.0 / 128.0, -1.0 / 128.0, 5.0 / 128.0]);
     }
 }

@@ -91,6 +91,9 @@ pub struct KernelArgs {
     /// Write the kernel as a 32-bit float WAV.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
+    /// Overwrite an existing -o file.
+    #[arg(long)]
+    pub force: bool,
     /// Draw impulse and magnitude response to an SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -262,11 +265,11 @@ fn db(v: f64) -> f64 {
 }
 
 /// Write `k` as a 32-bit float WAV (atomically: a temporary file renamed into place).
-fn write_wav(k: &Kernel, rate: u32, path: &Path) -> anyhow::Result<()> {
+fn write_wav(k: &Kernel, rate: u32, path: &Path, force: bool) -> anyhow::Result<()> {
     let interleaved: Vec<f32> = (0..k.len_frames())
         .flat_map(|i| k.channels.iter().map(move |c| c[i] as f32))
         .collect();
-    faltung::audio_file::write_f32_wav(path, k.channel_count(), rate, &interleaved, true)?;
+    faltung::audio_file::write_f32_wav(path, k.channel_count(), rate, &interleaved, force)?;
     Ok(())
 }
 
@@ -348,7 +351,7 @@ pub fn run(a: KernelArgs) -> anyhow::Result<()> {
                 " (kernel has no rate; 48000 Hz written, give --rate)".into(),
             ),
         };
-        write_wav(&k, rate, p)?;
+        write_wav(&k, rate, p, a.force)?;
         eprintln!(
             "faltung: wrote {} (32-bit float, {} ch, {rate} Hz){note}",
             p.display(),

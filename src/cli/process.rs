@@ -13,7 +13,7 @@ use faltung::kernel::{self, IrOptions, Kernel, Normalize};
 use faltung::limits;
 
 use super::kernel::IrArgs;
-use faltung::audio_file::SampleFormat;
+use faltung::audio_file::{is_std_stream, AudioInfo, AudioReader, SampleFormat};
 use faltung::offline::{self, Edge, EngineCache, Mode, Options, Summary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -241,8 +241,12 @@ fn ir_args(a: &ProcessArgs) -> IrArgs {
 }
 
 /// The kernel for one input, at the input's rate, with notes on what was done to it.
-fn kernel_for(a: &ProcessArgs, cache: &KernelCache, input: &Path) -> anyhow::Result<Loaded> {
-    let info = faltung::audio_file::WavReader::open(input)?.info();
+fn kernel_for(
+    a: &ProcessArgs,
+    cache: &KernelCache,
+    input: &Path,
+    info: AudioInfo,
+) -> anyhow::Result<Loaded> {
     let (rate, input_channels) = (info.sample_rate_hz, info.channels);
     let routable = |k: &Kernel| -> anyhow::Result<()> {
         Routing::auto(input_channels, k.channel_count())
@@ -349,6 +353,9 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             let mut seen = std::collections::HashSet::new();
             let mut v = Vec::new();
             for i in &a.inputs {
+                if is_std_stream(i) {
+                    bail!("standard input (-) can only be the one input of -o OUTPUT");
+                }
                 let name = i
                     .file_name()
                     .ok_or_else(|| anyhow!("{}: not a file name", i.display()))?;
@@ -369,6 +376,8 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
 
     let show = !a.quiet && std::io::stderr().is_terminal();
+    // With the audio on standard output, every message goes to standard error.
+    let to_stdout = jobs.iter().any(|(_, o)| is_std_stream(o));
     let mp = MultiProgress::with_draw_target(if show {
         ProgressDrawTarget::stderr()
     } else {
@@ -389,7 +398,11 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         if show {
             let _ = mp.println(line);
         } else {
-            println!("{line}");
+            if to_stdout {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
         }
     };
     let report_err = |line: String| {
@@ -401,7 +414,9 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     };
 
     let one = |input: &Path, output: &Path, engines: &mut EngineCache| -> anyhow::Result<()> {
-        let loaded = kernel_for(&a, &cache, input)?;
+        // Open the input once (standard input can be read only once): its rate makes the kernel.
+        let reader = AudioReader::open(input)?;
+        let loaded = kernel_for(&a, &cache, input, reader.info())?;
         let (kernel, notes) = (&loaded.0, &loaded.1);
         for n in notes {
             // Resampling is always worth a word; the rest under --verbose.
@@ -434,8 +449,8 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             bar.set_length(total.max(1));
             bar.set_position(done);
         };
-        let res = offline::process_file_cached(
-            input,
+        let res = offline::process_reader(
+            reader,
             output,
             kernel,
             &opts,
@@ -475,7 +490,8 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
     if jobs.len() == 1 {
         let (input, output) = &jobs[0];
         let res = one(input, output, &mut EngineCache::new());
-        if CANCEL.load(Ordering::SeqCst) {
+        // A run that finished (the output is in place) is done, even if Ctrl-C came late.
+        if CANCEL.load(Ordering::SeqCst) && res.is_err() {
             eprintln!("faltung: interrupted; no partial output written");
             std::process::exit(130);
         }

@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use super::{Kernel, KernelError};
-use crate::audio_file::{AudioFileError, SampleFormat, WavReader};
+use crate::audio_file::{AudioFileError, AudioReader, SampleFormat};
 
 /// How to normalise a kernel. One factor is applied to all channels (their balance is
 /// kept); it is set by the channel with the largest value of the measure.
@@ -155,7 +155,7 @@ fn file_err(e: AudioFileError, frames: usize) -> KernelError {
 
 fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), KernelError> {
     let p = path.to_path_buf();
-    let mut reader = WavReader::open(path).map_err(|e| file_err(e, 0))?;
+    let mut reader = AudioReader::open(path).map_err(|e| file_err(e, 0))?;
     let info = reader.info();
     let ch = info.channels;
     if info.sample_rate_hz == 0 {
@@ -171,17 +171,24 @@ fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), Kern
             max_channels: opts.max_channels,
         });
     }
-    // Everything below is decided from the header, before reading samples.
-    let frames = info.frames as usize;
-    let seconds = frames as f64 / info.sample_rate_hz as f64;
-    if seconds > opts.max_seconds {
-        return Err(KernelError::TooLong {
-            path: p,
-            frames,
-            seconds,
-            limit_seconds: opts.max_seconds,
-        });
+    let rate = info.sample_rate_hz as f64;
+    let too_long = |frames: usize| KernelError::TooLong {
+        path: p.clone(),
+        frames,
+        seconds: frames as f64 / rate,
+        limit_seconds: opts.max_seconds,
+    };
+    // Decided from the header, before reading samples, where the header says; a file
+    // that does not say is stopped as soon as it passes the limit.
+    if let Some(f) = info.frames {
+        if f as f64 / rate > opts.max_seconds {
+            return Err(too_long(f as usize));
+        }
     }
+    let limit_frames = (opts.max_seconds * rate)
+        .floor()
+        .min(usize::MAX as f64 / 2.0) as usize;
+    let frames = info.frames.map_or(0, |f| f as usize);
     let mut channels = vec![Vec::with_capacity(frames); ch];
     let mut block = vec![0f64; 8192 * ch];
     loop {
@@ -191,20 +198,28 @@ fn read_wav(path: &Path, opts: &IrOptions) -> Result<(Kernel, Vec<String>), Kern
         if got == 0 {
             break;
         }
+        if channels[0].len() + got > limit_frames {
+            return Err(too_long(channels[0].len() + got));
+        }
         for f in block[..got * ch].chunks_exact(ch) {
             for (c, &v) in channels.iter_mut().zip(f) {
                 c.push(v);
             }
         }
     }
-    if channels[0].len() != frames {
+    let frames = channels[0].len();
+    if frames == 0 {
+        return Err(KernelError::EmptyFile { path: p });
+    }
+    if info.frames.is_some_and(|f| f as usize != frames) {
         return Err(KernelError::Truncated {
             path: p,
-            frame: channels[0].len(),
-            frames,
+            frame: frames,
+            frames: info.frames.unwrap_or(0) as usize,
             reason: "fewer samples than the header announces".into(),
         });
     }
+    let seconds = frames as f64 / rate;
     if channels.iter().flatten().all(|&v| v == 0.0) {
         return Err(KernelError::AllZero { path: p });
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::audio_file::{AudioFileError, WavReader};
+use crate::audio_file::{AudioFileError, AudioReader};
 use crate::kernel::savgol::Savgol;
 
 /// Which part of the full convolution to keep.
@@ -119,10 +119,10 @@ pub(super) struct Ends {
 }
 
 impl Ends {
-    pub(super) fn read(path: &Path, frames_each: u64) -> Result<Ends, AudioFileError> {
-        let mut r = WavReader::open(path)?;
-        let info = r.info();
-        let (ch, n) = (info.channels, info.frames);
+    /// The ends of `path`, which holds `n` frames.
+    pub(super) fn read(path: &Path, n: u64, frames_each: u64) -> Result<Ends, AudioFileError> {
+        let mut r = AudioReader::open(path)?;
+        let ch = r.info().channels;
         let whole = n <= 2 * frames_each;
         let head_frames = if whole { n } else { frames_each };
         let mut head = vec![0f32; head_frames as usize * ch];
@@ -168,7 +168,10 @@ impl Ends {
     }
 }
 
-pub(super) fn read_exact_frames(r: &mut WavReader, buf: &mut [f32]) -> Result<(), AudioFileError> {
+pub(super) fn read_exact_frames(
+    r: &mut AudioReader,
+    buf: &mut [f32],
+) -> Result<(), AudioFileError> {
     let ch = r.info().channels;
     let mut done = 0;
     while done < buf.len() {

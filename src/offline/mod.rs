@@ -25,14 +25,20 @@
 //! +-1 LSB peak, seeded so runs are reproducible) unless turned off; a sample whose
 //! undithered value rounds outside the integer range counts as clipped (dither alone is
 //! saturated silently, it is under 1 LSB). `normalize` scales the whole output to a target
-//! peak in two passes: the first writes the mixed `f32` output to a temporary raw file next
-//! to the destination and measures its peak, the second reads it back, scales, quantises
-//! and writes the WAV.
+//! peak in two passes: the first writes the mixed `f32` output to an unnamed scratch file
+//! next to the destination and measures its peak, the second reads it back, scales,
+//! quantises and writes the WAV.
 //!
-//! ## Nothing lost
-//! [`process_file`] writes to a temporary file in the destination folder and renames it
-//! over the output only when complete; on any error or cancellation the temporary file is
-//! removed, and an existing output is left untouched.
+//! ## Files and pipes
+//! Inputs are read by [`crate::audio_file::AudioReader`] (WAV, RF64, FLAC, AIFF, Ogg
+//! Vorbis, MP3; `-` is standard input, streamed in `full` mode). [`process_file`] writes
+//! through [`crate::audio_file::AtomicOutput`]: a temporary file in the destination folder
+//! that becomes the output only when complete; on any error or cancellation nothing is
+//! left, and an existing output is left untouched. The output `-` is standard output.
+//!
+//! ## Rooms
+//! `geometry` (modes and edges), `stream` (the streaming run), `engine_cache` (engines
+//! reused across a batch), `normalize` (the two-pass normalisation).
 
 mod engine_cache;
 mod geometry;
@@ -44,7 +50,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::audio_file::{
-    AtomicOutput, AudioFileError, Quantizer, SampleFormat, WavReader, WavWriter,
+    is_std_stream, AudioFileError, AudioReader, Output, Quantizer, SampleFormat, WavWriter,
 };
 use crate::engine::{PlanRequest, Routing};
 use crate::error::EngineError;
@@ -291,35 +297,41 @@ pub fn process_file_cached(
     cancel: &AtomicBool,
     cache: &mut EngineCache,
 ) -> Result<Summary, OfflineError> {
+    let reader = AudioReader::open(input)?;
+    process_reader(reader, output, kernel, opts, progress, cancel, cache)
+}
+
+/// [`process_file_cached`] on an input already open (standard input can be opened only
+/// once, and its sample rate is needed to make the kernel). `output` `-` is standard
+/// output: a WAV stream whose sizes say "unknown".
+///
+/// An input whose length is unknown (standard input) streams in `full` mode; the other
+/// modes and the edge rules need the length first and are refused for it.
+pub fn process_reader(
+    reader: AudioReader,
+    output: &Path,
+    kernel: &Kernel,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64, u64),
+    cancel: &AtomicBool,
+    cache: &mut EngineCache,
+) -> Result<Summary, OfflineError> {
     let started = Instant::now();
-    let info = WavReader::open(input)?.info();
-    if same_file(input, output) {
+    let input_path = reader.path().to_path_buf();
+    let input = input_path.as_path();
+    let info = reader.info();
+    let to_stdout = is_std_stream(output);
+    if !to_stdout && !is_std_stream(input) && same_file(input, output) {
         return Err(OfflineError::OutputIsInput {
             path: output.to_path_buf(),
         });
     }
-    if !opts.force && output.exists() {
+    if !to_stdout && !opts.force && output.exists() {
         return Err(OfflineError::OutputExists {
             path: output.to_path_buf(),
         });
     }
     check_kernel(input, info.sample_rate_hz, kernel, opts)?;
-    let format = opts.format.unwrap_or(info.format);
-    let n = info.frames;
-    let m = kernel.len_frames() as u64;
-    let geo = geometry(n, m, opts.mode, opts.edge);
-    let passes = if opts.normalize_peak_db.is_some() {
-        2
-    } else {
-        1
-    };
-    let total = geo.take * passes;
-    let run = Run {
-        input,
-        kernel,
-        opts,
-        cancel,
-    };
     let out_ch = Routing::auto(info.channels, kernel.channel_count())
         .map_err(|_| OfflineError::Channels {
             input: input.to_path_buf(),
@@ -328,25 +340,73 @@ pub fn process_file_cached(
             ir_channels: kernel.channel_count(),
         })?
         .output_channels;
+    // The length: from the header, by a counting pass over a file that does not say, or
+    // (standard input) only at its end, which `full` mode without edges can wait for.
+    let n = match info.frames {
+        Some(n) => Some(n),
+        None if opts.mode == Mode::Full && opts.edge.is_none() => None,
+        None if is_std_stream(input) => {
+            return Err(OfflineError::Invalid {
+                input: input.to_path_buf(),
+                reason: "--mode same/valid and --edge need the input's length, which standard input does not give; write the input to a file and process that".into(),
+            })
+        }
+        None => Some(AudioReader::count_frames(input)?),
+    };
+    if n == Some(0) {
+        return Err(AudioFileError::Empty {
+            path: input.to_path_buf(),
+        }
+        .into());
+    }
+    let format = opts.format.unwrap_or(info.format);
+    let m = kernel.len_frames() as u64;
+    let passes = if opts.normalize_peak_db.is_some() {
+        2
+    } else {
+        1
+    };
+    // Unknown until the input ends: progress counts against 0.
+    let total = n.map_or(0, |n| geometry(n, m, opts.mode, opts.edge).take * passes);
+    let run = Run {
+        input,
+        frames: n,
+        kernel,
+        opts,
+        cancel,
+    };
 
-    // The length is known: refuse an output the WAV format cannot hold before any work.
-    crate::audio_file::check_wav_data_fits(output, geo.take, out_ch, format)?;
-    let out = AtomicOutput::create(output, opts.force)?;
-    let mut writer = WavWriter::new(out.writer()?, output, out_ch, info.sample_rate_hz, format)?;
+    // A known length: refuse an output the WAV format cannot hold before any work.
+    if let Some(n) = n {
+        let take = geometry(n, m, opts.mode, opts.edge).take;
+        crate::audio_file::check_wav_data_fits(output, take, out_ch, format)?;
+    }
+    let out = Output::create(output, opts.force)?;
+    let sink = out.writer()?;
+    let mut writer = if out.is_stream() {
+        WavWriter::new_stream(sink, output, out_ch, info.sample_rate_hz, format)?
+    } else {
+        WavWriter::new(sink, output, out_ch, info.sample_rate_hz, format)?
+    };
+    let mut reader = Some(reader);
     let mut quant = Quantizer::new(format, opts.dither, opts.dither_seed);
     let streamed;
     let mut normalize_gain = None;
     let peak;
     match opts.normalize_peak_db {
         None => {
-            streamed = run.stream(cache, &mut |d| progress(d, total), &mut |s| {
-                quant.write(&mut writer, s).map_err(Into::into)
-            })?;
+            streamed = run.stream(
+                reader.take().expect("one pass"),
+                cache,
+                &mut |d| progress(d, total),
+                &mut |s| quant.write(&mut writer, s).map_err(Into::into),
+            )?;
             peak = streamed.peak;
         }
         Some(target_db) => {
             let n = normalize::two_pass(
                 &run,
+                reader.take().expect("one pass"),
                 cache,
                 output,
                 target_db,
@@ -369,7 +429,7 @@ pub fn process_file_cached(
     }
     out.commit(opts.force)?;
     Ok(Summary {
-        input_frames: n,
+        input_frames: streamed.input_frames,
         output_frames: streamed.frames,
         sample_rate_hz: info.sample_rate_hz,
         input_channels: info.channels,

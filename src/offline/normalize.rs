@@ -1,15 +1,15 @@
 //! The normalise pass: `normalize` scales the whole output to a target peak in two passes.
-//! The first writes the mixed `f32` output to a temporary raw file next to the destination
-//! and measures its peak; the second reads it back, scales it and hands it on.
+//! The first writes the mixed `f32` output to an unnamed scratch file next to the
+//! destination (nothing is left behind, even by a killed run) and measures its peak; the second reads it back, scales it and hands it on.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::engine_cache::EngineCache;
 use super::stream::{Run, Streamed};
 use super::OfflineError;
-use crate::audio_file::{temp_next_to, AudioFileError};
+use crate::audio_file::{scratch_next_to, AudioFileError, AudioReader};
 
 /// What the two passes did.
 pub(super) struct Normalized {
@@ -25,25 +25,27 @@ pub(super) struct Normalized {
 /// `target_db` dBFS peak and hand it to `sink`. `progress` counts both passes.
 pub(super) fn two_pass(
     run: &Run,
+    reader: AudioReader,
     cache: &mut EngineCache,
     output: &Path,
     target_db: f64,
     sink: &mut dyn FnMut(&[f32]) -> Result<(), AudioFileError>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Normalized, OfflineError> {
-    // Pass 1: mixed f32 output to a raw temporary file, measuring the peak.
-    let raw = temp_next_to(output, ".pass1")?;
+    // Pass 1: mixed f32 output to an unnamed scratch file, measuring the peak. Its
+    // errors name the output (the scratch file has no name a user could act on).
+    let raw = scratch_next_to(output)?;
     let raw_err = |e: std::io::Error| {
         OfflineError::from(AudioFileError::Write {
-            path: raw.path().to_path_buf(),
-            reason: e.to_string(),
+            path: output.to_path_buf(),
+            reason: format!("normalise pass (scratch data beside the output): {e}"),
         })
     };
     let streamed;
     {
-        let mut w = BufWriter::with_capacity(1 << 16, raw.as_file());
+        let mut w = BufWriter::with_capacity(1 << 16, &raw);
         let mut bytes = Vec::new();
-        streamed = run.stream(cache, &mut *progress, &mut |s| {
+        streamed = run.stream(reader, cache, &mut *progress, &mut |s| {
             bytes.clear();
             for v in s {
                 bytes.extend_from_slice(&v.to_le_bytes());
@@ -57,7 +59,8 @@ pub(super) fn two_pass(
     let gain = (streamed.peak > 0.0).then(|| 10f64.powf(target_db / 20.0) / streamed.peak);
     let g = gain.unwrap_or(1.0);
     let out_ch = streamed.out_ch;
-    let mut r = BufReader::with_capacity(1 << 16, raw.reopen().map_err(raw_err)?);
+    (&raw).seek(SeekFrom::Start(0)).map_err(raw_err)?;
+    let mut r = BufReader::with_capacity(1 << 16, &raw);
     let chunk = 4096 * out_ch;
     let mut bytes = vec![0u8; chunk * 4];
     let mut samples = vec![0f32; chunk];

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::engine_cache::EngineCache;
 use super::geometry::{geometry, Edge, Ends};
 use super::{OfflineError, Options};
-use crate::audio_file::{AudioFileError, WavReader};
+use crate::audio_file::{AudioFileError, AudioReader};
 use crate::engine::BlockProcessor;
 use crate::kernel::savgol_fit::polyfit_eval;
 use crate::kernel::Kernel;
@@ -82,6 +82,8 @@ fn all_finite(v: &[f32]) -> bool {
 /// Settings of one streaming run, resolved from the file and the options.
 pub(super) struct Run<'a> {
     pub(super) input: &'a Path,
+    /// Input frames; `None`: unknown until the input ends (`full` mode without edges).
+    pub(super) frames: Option<u64>,
     pub(super) kernel: &'a Kernel,
     pub(super) opts: &'a Options,
     pub(super) cancel: &'a AtomicBool,
@@ -89,6 +91,7 @@ pub(super) struct Run<'a> {
 
 /// Peak and frame count of the mixed output.
 pub(super) struct Streamed {
+    pub(super) input_frames: u64,
     pub(super) peak: f64,
     pub(super) frames: u64,
     pub(super) plan: String,
@@ -99,13 +102,16 @@ impl Run<'_> {
     /// Stream the input through the engine; `sink` gets the mixed output in order.
     pub(super) fn stream(
         &self,
+        mut reader: AudioReader,
         cache: &mut EngineCache,
         progress: &mut dyn FnMut(u64),
         sink: &mut dyn FnMut(&[f32]) -> Result<(), OfflineError>,
     ) -> Result<Streamed, OfflineError> {
-        let mut reader = WavReader::open(self.input)?;
         let info = reader.info();
-        let (n, m) = (info.frames, self.kernel.len_frames() as u64);
+        let m = self.kernel.len_frames() as u64;
+        // An unknown length is found at the end of the input; until then the stream runs on.
+        let mut n_known = self.frames;
+        let n = n_known.unwrap_or(u64::MAX / 4);
         let in_ch = info.channels;
         let mut cached = cache.take(
             self.input,
@@ -115,7 +121,8 @@ impl Run<'_> {
         )?;
         let (engine, routing) = (&mut cached.engine, cached.routing.clone());
         let out_ch = routing.output_channels;
-        let geo = geometry(n, m, self.opts.mode, self.opts.edge);
+        let mut n = n;
+        let mut geo = geometry(n, m, self.opts.mode, self.opts.edge);
         let edge = self.opts.edge.unwrap_or(Edge::Constant);
 
         // Edge context and savgol edge values.
@@ -131,7 +138,7 @@ impl Run<'_> {
         if geo.left > 0 || geo.right > 0 || savgol.is_some() {
             let need =
                 (geo.left.max(geo.right) as u64 + 1).max(savgol.map_or(0, |s| s.window as u64));
-            let ends = Ends::read(self.input, need)?;
+            let ends = Ends::read(self.input, n, need)?;
             left_ext = ends.extension(-(geo.left as i64), geo.left, edge);
             right_ext = ends.extension(n as i64, geo.right, edge);
             if let Some(sg) = savgol {
@@ -192,10 +199,10 @@ impl Run<'_> {
         let mut drybuf = vec![0f32; if use_dry { block * in_ch } else { 0 }];
 
         // Engine input stream position (frames) and raw engine output count.
-        let stream_len = geo.left as u64 + n + geo.right as u64;
+        let mut stream_len = geo.left as u64 + n + geo.right as u64;
         let mut fed: u64 = 0;
         let keep_from = lat + geo.discard;
-        let keep_to = keep_from + geo.take;
+        let mut keep_to = keep_from + geo.take;
         let mut peak = 0f64;
         let mut emitted = 0u64;
         while fed < keep_to {
@@ -217,6 +224,21 @@ impl Run<'_> {
                 } else if pos < geo.left as u64 + n {
                     let want = (geo.left as u64 + n - pos).min((block - k) as u64) as usize;
                     let got = reader.read_frames(&mut dst[..want * in_ch])?;
+                    if got == 0 && n_known.is_none() {
+                        // The end of an input of unknown length: now the geometry is known.
+                        n = pos - geo.left as u64;
+                        if n == 0 {
+                            return Err(AudioFileError::Empty {
+                                path: self.input.to_path_buf(),
+                            }
+                            .into());
+                        }
+                        n_known = Some(n);
+                        geo = geometry(n, m, self.opts.mode, self.opts.edge);
+                        stream_len = geo.left as u64 + n + geo.right as u64;
+                        keep_to = keep_from + geo.take;
+                        continue;
+                    }
                     if got == 0 {
                         return Err(AudioFileError::Truncated {
                             path: self.input.to_path_buf(),
@@ -302,6 +324,7 @@ impl Run<'_> {
         let plan = engine.plan().to_string();
         cache.last = Some(cached);
         Ok(Streamed {
+            input_frames: n,
             peak,
             frames: emitted,
             plan,

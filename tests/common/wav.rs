@@ -33,8 +33,9 @@ pub fn write_wav(path: &Path, chans: &[Vec<f64>], rate: u32, format: SampleForma
 pub fn read_wav(path: &Path) -> (Vec<Vec<f64>>, SampleFormat) {
     let mut r = WavReader::open(path).unwrap();
     let info = r.info();
-    let mut buf = vec![0f32; info.frames as usize * info.channels];
-    assert_eq!(r.read_frames(&mut buf).unwrap() as u64, info.frames);
+    let frames = info.frames.expect("a WAV file says its length");
+    let mut buf = vec![0f32; frames as usize * info.channels];
+    assert_eq!(r.read_frames(&mut buf).unwrap() as u64, frames);
     let chans = (0..info.channels)
         .map(|c| {
             buf.iter()
