@@ -111,7 +111,17 @@ fn designed_filters_and_long_irs_keep_their_magnitude_and_front_load_their_energ
     // A room-like IR: 200 frames of delay, then 0.1 s of decaying noise.
     let mut room = vec![0.0; 200];
     room.extend(common::decaying_ir(5, 4800).iter().map(|&v| f64::from(v)));
-    for (name, h) in [("lowpass", lowpass), ("room", room)] {
+    // What the centroid of the energy must fall below, as a function of the original's:
+    // the linear-phase low-pass had its energy at 127 frames, now at the start; the room
+    // loses its 200 frames of delay and its decay is front-loaded further (the exact
+    // minimum phase, the same on every grid from 2^16 to 2^22 points, has its centroid at
+    // 0.51 of the original's after the delay).
+    let lowpass_bound: fn(f64) -> f64 = |c| 0.25 * c;
+    let room_bound: fn(f64) -> f64 = |c| 0.6 * (c - 200.0);
+    for (name, h, bound) in [
+        ("lowpass", lowpass, lowpass_bound),
+        ("room", room, room_bound),
+    ] {
         let mp = minimum_phase(&h);
         let err = magnitude_error_db(&h, &mp);
         assert!(err < 0.1, "{name}: {err} dB");
@@ -126,7 +136,6 @@ fn designed_filters_and_long_irs_keep_their_magnitude_and_front_load_their_energ
             b += y * y;
             assert!(b >= a - 1e-4 * total, "{name}: {b} < {a}");
         }
-        // The linear-phase low-pass had its energy at 127 frames; now at the start.
         let centroid = |x: &[f64]| {
             x.iter()
                 .enumerate()
@@ -134,7 +143,12 @@ fn designed_filters_and_long_irs_keep_their_magnitude_and_front_load_their_energ
                 .sum::<f64>()
                 / e(x)
         };
-        assert!(centroid(&mp) < 0.25 * centroid(&h), "{name}");
+        assert!(
+            centroid(&mp) < bound(centroid(&h)),
+            "{name}: centroid {} of {}",
+            centroid(&mp),
+            centroid(&h)
+        );
         // Idempotent: already minimum phase, converted again, the same taps.
         let twice = minimum_phase(&mp);
         let peak = mp.iter().fold(0.0f64, |m, v| m.max(v.abs()));

@@ -4,26 +4,38 @@
 //! response is kept; the phase becomes the minimum phase for it, so the energy comes as
 //! early as it can and a correction filter adds no latency.
 //!
-//! The grid is at least 32 times the kernel's length (and 2^16 points), so that the
-//! cepstrum, which is infinitely long, aliases far below what matters; the log magnitude
-//! is floored 200 dB under the peak, so zeros on the unit circle stay finite. The result
-//! has as many taps as the input.
+//! The cepstrum is infinitely long, and the grid's finite length aliases it: a zero on the
+//! unit circle (a designed filter's stopband is full of them) puts a `1/n` tail into the
+//! cepstrum, so the error falls only as the inverse of the grid's length (measured on a
+//! 255-tap low-pass, as a fraction of the peak, between converting once and twice:
+//! 1.1e-3 at 2^16 points, 1.9e-4 at 2^18, 9.9e-5 at 2^19, 4.9e-5 at 2^20). The grid is
+//! therefore 2048 times the kernel's length, at least 2^16 points; above 2^22 points
+//! (kernels beyond 2048 taps, i.e. long IRs, whose zeros lie off the circle and whose
+//! cepstrum decays fast) it is 32 times the length. The log magnitude is floored 200 dB
+//! under the peak, so zeros on the unit circle stay finite. The result has as many taps as
+//! the input.
 
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
 /// FFT length for converting a kernel of `len` taps.
 pub fn grid_len(len: usize) -> usize {
-    (32 * len.max(1)).next_power_of_two().max(1 << 16)
+    let len = len.max(1);
+    let dense = (2048 * len).next_power_of_two().clamp(1 << 16, 1 << 22);
+    dense.max((32 * len).next_power_of_two())
 }
 
 /// The minimum-phase kernel with the magnitude response of `taps`, as many taps long.
 pub fn minimum_phase(taps: &[f64]) -> Vec<f64> {
+    minimum_phase_on_grid(taps, grid_len(taps.len()))
+}
+
+/// [`minimum_phase`] on an FFT grid of `n` points.
+pub fn minimum_phase_on_grid(taps: &[f64], n: usize) -> Vec<f64> {
     let len = taps.len();
     if len == 0 {
         return Vec::new();
     }
-    let n = grid_len(len);
     let mut planner = RealFftPlanner::<f64>::new();
     let fwd = planner.plan_fft_forward(n);
     let inv = planner.plan_fft_inverse(n);
