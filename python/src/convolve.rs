@@ -34,6 +34,32 @@ fn convolve_error(e: ConvolveError) -> PyErr {
     }
 }
 
+/// An output array with `hi - lo` samples along `axis`, each output lane filled by `f` from
+/// the matching lanes of `x` and `h` (same shape except along `axis`); stops at the first
+/// error.
+fn map_lanes<T: Sample, E>(
+    x: ArrayViewD<'_, T>,
+    h: ArrayViewD<'_, T>,
+    axis: usize,
+    lo: usize,
+    hi: usize,
+    mut f: impl FnMut(ArrayView1<'_, T>, ArrayView1<'_, T>, ArrayViewMut1<'_, T>) -> Result<(), E>,
+) -> Result<ArrayD<T>, E> {
+    let mut shape = x.shape().to_vec();
+    shape[axis] = hi - lo;
+    let mut out = ArrayD::<T>::from_elem(IxDyn(&shape), T::from_f64(0.0));
+    let mut result = Ok(());
+    Zip::from(x.lanes(Axis(axis)))
+        .and(h.lanes(Axis(axis)))
+        .and(out.lanes_mut(Axis(axis)))
+        .for_each(|xl, hl, ol| {
+            if result.is_ok() {
+                result = f(xl, hl, ol);
+            }
+        });
+    result.map(|()| out)
+}
+
 /// Samples `lo..hi` of the full convolution of every lane of `x` with the matching lane of
 /// `h` along `axis`. `x` and `h` have the same shape except along `axis`.
 fn convolve_axis<T: Sample>(
@@ -44,23 +70,11 @@ fn convolve_axis<T: Sample>(
     hi: usize,
     method: Method,
 ) -> Result<ArrayD<T>, ConvolveError> {
-    let mut shape = x.shape().to_vec();
-    shape[axis] = hi - lo;
-    let mut out = ArrayD::<T>::from_elem(IxDyn(&shape), T::from_f64(0.0));
-    let mut result = Ok(());
-    Zip::from(x.lanes(Axis(axis)))
-        .and(h.lanes(Axis(axis)))
-        .and(out.lanes_mut(Axis(axis)))
-        .for_each(|xl, hl, mut ol| {
-            if result.is_err() {
-                return;
-            }
-            match convolve_range(&T::lane_f64(xl), &T::lane_f64(hl), lo, hi, method) {
-                Ok(y) => ol.iter_mut().zip(y).for_each(|(o, v)| *o = T::from_f64(v)),
-                Err(e) => result = Err(e),
-            }
-        });
-    result.map(|()| out)
+    map_lanes(x, h, axis, lo, hi, |xl, hl, mut ol| {
+        let y = convolve_range(&T::lane_f64(xl), &T::lane_f64(hl), lo, hi, method)?;
+        ol.iter_mut().zip(y).for_each(|(o, v)| *o = T::from_f64(v));
+        Ok(())
+    })
 }
 
 /// Whether float32 lanes of `n` and `m` samples go through the streaming engine (in
@@ -142,55 +156,37 @@ fn convolve_axis_engine(
     lo: usize,
     hi: usize,
 ) -> Result<ArrayD<f32>, String> {
-    let mut shape = x.shape().to_vec();
-    shape[axis] = hi - lo;
-    let mut out = ArrayD::<f32>::zeros(IxDyn(&shape));
     let mut cached: Option<((usize, isize, usize), Engine)> = None;
     let (mut inbuf, mut outbuf) = (Vec::new(), Vec::new());
-    let mut result = Ok(());
-    Zip::from(x.lanes(Axis(axis)))
-        .and(h.lanes(Axis(axis)))
-        .and(out.lanes_mut(Axis(axis)))
-        .for_each(|xl, hl, mut ol| {
-            if result.is_err() {
-                return;
+    map_lanes(x, h, axis, lo, hi, |xl, hl, mut ol| {
+        let (sig, ir) = if hl.len() <= xl.len() {
+            (xl, hl)
+        } else {
+            (hl, xl)
+        };
+        let key = (ir.as_ptr() as usize, ir.strides()[0], ir.len());
+        let mut engine = match cached.take() {
+            Some((k, e)) if k == key => e,
+            _ => {
+                let taps = vec![ir.iter().copied().collect::<Vec<f32>>()];
+                Engine::new(&taps, Routing::mono_ir(1), PlanRequest::offline(0, 1, 1))
+                    .map_err(|e| format!("in2: {e}"))?
             }
-            let (sig, ir) = if hl.len() <= xl.len() {
-                (xl, hl)
-            } else {
-                (hl, xl)
-            };
-            let key = (ir.as_ptr() as usize, ir.strides()[0], ir.len());
-            let engine = match cached.take() {
-                Some((k, e)) if k == key => e,
-                _ => {
-                    let taps = vec![ir.iter().copied().collect::<Vec<f32>>()];
-                    match Engine::new(&taps, Routing::mono_ir(1), PlanRequest::offline(0, 1, 1)) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            result = Err(format!("in2: {e}"));
-                            return;
-                        }
-                    }
-                }
-            };
-            let mut engine = engine;
-            let signal = lane_f32(&sig);
-            if let Err(e) = stream_lane(
-                &mut engine,
-                &signal,
-                lo,
-                hi,
-                &mut ol,
-                &mut inbuf,
-                &mut outbuf,
-            ) {
-                result = Err(format!("in1: {e}"));
-                return;
-            }
-            cached = Some((key, engine));
-        });
-    result.map(|()| out)
+        };
+        let signal = lane_f32(&sig);
+        stream_lane(
+            &mut engine,
+            &signal,
+            lo,
+            hi,
+            &mut ol,
+            &mut inbuf,
+            &mut outbuf,
+        )
+        .map_err(|e| format!("in1: {e}"))?;
+        cached = Some((key, engine));
+        Ok(())
+    })
 }
 
 fn check_shapes(x: &[usize], h: &[usize], axis: usize) -> PyResult<()> {
