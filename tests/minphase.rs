@@ -81,7 +81,7 @@ fn zeros(h: &[f64]) -> Vec<(f64, f64)> {
 fn short_kernels_keep_their_magnitude_and_get_every_zero_inside_the_unit_circle() {
     let mut rng = common::Rng::new(11);
     for len in [2usize, 5, 8, 16, 24] {
-        let h: Vec<f64> = (0..len).map(|_| rng.uniform()).collect();
+        let h: Vec<f64> = (0..len).map(|_| rng.next_bipolar_f64()).collect();
         let mp = minimum_phase(&h);
         assert_eq!(mp.len(), len);
         let err = magnitude_error_db(&h, &mp);
