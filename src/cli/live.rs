@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
 use faltung::live::devices::{self, noise};
-use faltung::live::{Control, LiveError, LiveOptions, Session};
+use faltung::live::{Control, LiveError, LiveOptions, Session, SessionInfo, Timing};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -140,6 +140,21 @@ fn key_thread(stop: Arc<AtomicBool>, tx: crossbeam_channel::Sender<Key>) {
             }
         }
     });
+}
+
+/// The line logged when the device period (or, following it, the block) changed.
+fn timing_line(info: &SessionInfo, was: &Timing, now: &Timing) -> String {
+    format!(
+        "faltung: device period {} frames (was {}), block {} frames, ring prefill {}: latency budget {} frames ({:.2} ms), faltung adds {} frames ({:.2} ms)",
+        now.period_frames,
+        was.period_frames,
+        now.block_frames,
+        now.lag_frames,
+        now.budget_frames(),
+        info.ms(now.budget_frames()),
+        now.added_latency_frames(),
+        info.ms(now.added_latency_frames()),
+    )
 }
 
 /// Kernels for a session at `rate_hz`: specs in Hz are designed for it and IRs recorded at
@@ -285,8 +300,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     } else {
         Duration::from_secs(5)
     };
-    let latency_ms = info.ms(added);
     let mut last_sound = Instant::now();
+    let mut timing = session.timing();
     let failure = loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(msg) = session.failure() {
@@ -309,11 +324,32 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
                 Key::Next => session.control(Control::NextIr),
             }
         }
+        // A changed period (and the block and latency that follow it) is logged here, off
+        // the audio thread, when the session's atomics show it.
+        let now = session.timing();
+        let first = timing.period_frames == 0;
+        if now.period_frames != 0
+            && (now.period_frames, now.block_frames, now.lag_frames)
+                != (timing.period_frames, timing.block_frames, timing.lag_frames)
+        {
+            if !first {
+                let line = timing_line(&info, &timing, &now);
+                let mut out = std::io::stdout().lock();
+                let _ = if tty_out {
+                    write!(out, "\r{line}\x1b[K\r\n")
+                } else {
+                    writeln!(out, "[{:7.1} s] {line}", started.elapsed().as_secs_f64())
+                };
+                let _ = out.flush();
+            }
+            timing = now;
+        }
         if last_print.elapsed() >= print_every {
             last_print = Instant::now();
             let s = session.stats();
             let cx = super::status::Context {
-                latency_ms,
+                latency_ms: info.ms(s.timing.added_latency_frames()),
+                budget_ms: info.ms(s.timing.budget_frames()),
                 ir_name: &s.ir_name,
             };
             // The width is read at every refresh, so the line follows resizes.
@@ -368,8 +404,9 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         bail!("audio stream lost: {msg}");
     }
     let s = session.stop().context("stopping")?;
+    let t = s.timing;
     println!(
-        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={}{}",
+        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={} period_frames={} block_frames={} period_changes={} added_latency_frames={} latency_budget_frames={} latency_budget_ms={:.2}{}",
         started.elapsed().as_secs_f64(),
         s.input_frames,
         s.output_frames,
@@ -379,6 +416,12 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         s.overruns,
         s.xruns,
         s.record_dropped,
+        t.period_frames,
+        t.block_frames,
+        t.period_changes,
+        t.added_latency_frames(),
+        t.budget_frames(),
+        info.ms(t.budget_frames()),
         match (s.recorded_frames, &a.record) {
             (Some(n), Some(p)) => format!(" recorded_frames={n} ({})", p.display()),
             _ => String::new(),

@@ -8,7 +8,9 @@ use faltung::live::Stats;
 
 /// What the line shows besides the session's meters.
 pub struct Context<'a> {
+    /// What faltung adds, and the whole budget (device buffers included).
     pub latency_ms: f64,
+    pub budget_ms: f64,
     /// The IR's name as given (a path or a spec): shown by its file name.
     pub ir_name: &'a str,
 }
@@ -87,7 +89,10 @@ fn render(s: &Stats, cx: &Context, l: Level, ir_room: Option<usize>) -> String {
         _ => {}
     }
     match l.latency {
-        2 => parts.push(format!("latency {:.2} ms", cx.latency_ms)),
+        2 => parts.push(format!(
+            "latency {:.2} ms (budget {:.2} ms)",
+            cx.latency_ms, cx.budget_ms
+        )),
         1 => parts.push(format!("{:.1}ms", cx.latency_ms)),
         _ => {}
     }
@@ -189,6 +194,13 @@ mod tests {
             bypass: false,
             wet: 1.0,
             swaps: 0,
+            timing: faltung::live::Timing {
+                period_frames: 256,
+                block_frames: 256,
+                lag_frames: 0,
+                engine_latency_frames: 0,
+                period_changes: 0,
+            },
         }
     }
 
@@ -197,6 +209,7 @@ mod tests {
         let s = stats();
         let cx = Context {
             latency_ms: 5.33,
+            budget_ms: 8.0,
             ir_name: "/very/long/path/to/impulses/large_hall_with_a_long_name.wav",
         };
         for width in 10..=260 {
