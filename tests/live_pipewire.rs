@@ -424,3 +424,16 @@ fn pw_jack_follows_forced_quantum_changes() {
         "after the last change every window must equal the processed tone"
     );
 }
+
+/// Through ALSA's default device (pipewire-alsa), with no device options: the same
+/// recording of the processed tone, with at most 2 underruns in 10 s, the quantum left
+/// free while the 100 ms player runs.
+#[test]
+fn alsa_default_device_filters_the_default_source_to_the_default_sink() {
+    let _serial = serial();
+    if !pipewire("alsa_default_device_filters_the_default_source_to_the_default_sink") {
+        return;
+    }
+    let stdout = run_and_check(None, &["--host", "alsa"]);
+    assert!(stdout.contains("host ALSA, input `default"), "{stdout}");
+}
