@@ -31,6 +31,10 @@ enum Command {
     Kernel(cli::kernel::KernelArgs),
     /// Convolve WAV files offline: one file with -o, or many with --out-dir.
     Process(cli::process::ProcessArgs),
+    /// Write a synchronized exponential sine sweep (with fades and trailing silence).
+    Sweep(cli::sweep::SweepArgs),
+    /// Deconvolve a recording of a sweep into impulse responses (and harmonic IRs).
+    Deconvolve(cli::sweep::DeconvolveArgs),
 }
 
 fn main() {
@@ -44,6 +48,8 @@ fn main() {
         Command::Devices(a) => cli::devices::run(a),
         Command::Kernel(a) => cli::kernel::run(a),
         Command::Process(a) => cli::process::run(a),
+        Command::Sweep(a) => cli::sweep::run_sweep(a),
+        Command::Deconvolve(a) => cli::sweep::run_deconvolve(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

@@ -10,3 +10,4 @@ pub mod plan;
 pub mod process;
 #[cfg(feature = "audio-io")]
 pub mod status;
+pub mod sweep;
