@@ -21,19 +21,12 @@ use faltung::reference::convolve_full;
 const RATE: u32 = 48_000;
 const FS: f64 = RATE as f64;
 
-/// splitmix64: a small seeded generator, enough for noise.
-struct Rng(u64);
+/// The crate's seeded generator, with a Gaussian draw for noise.
+struct Rng(faltung::rng::SplitMix64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        self.0.next_open_unit_f64()
     }
     /// Standard normal (Box-Muller).
     fn gauss(&mut self) -> f64 {
@@ -135,7 +128,7 @@ fn band_kernels() -> Vec<Vec<f64>> {
 fn render_room(room: &Room, bands: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let len = (room.length_s * FS) as usize;
     let c = 343.0;
-    let mut rng = Rng(room.seed);
+    let mut rng = Rng(faltung::rng::SplitMix64::new(room.seed));
     let mut channels = Vec::new();
     for mic in &room.mics {
         let mut out = vec![0.0; len];

@@ -27,6 +27,21 @@ impl SplitMix64 {
     pub fn next_bipolar(&mut self) -> f32 {
         2.0 * self.next_unit_f32() - 1.0
     }
+
+    /// Uniform in `[-1, 1)` on a grid of 2^-52: 53 random bits, exact in `f64`.
+    pub fn next_bipolar_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+
+    /// Uniform in `(0, 1)`: 53 random bits centred in their cells, never 0 (safe for `ln`).
+    pub fn next_open_unit_f64(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// An index in `0..n` (`n > 0`; the modulo bias is below 2^-40 for any `n` under 2^24).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +73,11 @@ mod tests {
             assert!((0.0..1.0).contains(&u));
             let b = g.next_bipolar();
             assert!((-1.0..1.0).contains(&b));
+            let d = g.next_bipolar_f64();
+            assert!((-1.0..1.0).contains(&d));
+            let o = g.next_open_unit_f64();
+            assert!(o > 0.0 && o < 1.0);
+            assert!(g.below(3) < 3);
         }
     }
 }

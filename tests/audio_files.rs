@@ -52,7 +52,7 @@ fn source_wav(dir: &Path) -> PathBuf {
     let n = 13_230;
     let mut rng = common::Rng::new(7);
     let l: Vec<f64> = (0..n)
-        .map(|i| 0.5 * (i as f64 * 0.0627).sin() + 0.1 * rng.uniform())
+        .map(|i| 0.5 * (i as f64 * 0.0627).sin() + 0.1 * rng.next_bipolar_f64())
         .collect();
     let r: Vec<f64> = (0..n).map(|i| 0.4 * (i as f64 * 0.0311).cos()).collect();
     let path = dir.join("src.wav");

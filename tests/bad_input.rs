@@ -96,7 +96,7 @@ fn wav_i16(path: &Path, channels: u16, rate: u32, frames: usize) {
     for i in 0..frames * channels as usize {
         // A decaying noise tail, so the file is a plausible IR.
         let decay = (-6.9 * (i / channels as usize) as f64 / frames as f64).exp();
-        w.write_sample((r.uniform() * decay * 20000.0) as i16)
+        w.write_sample((r.next_bipolar_f64() * decay * 20000.0) as i16)
             .unwrap();
     }
     w.finalize().unwrap();

@@ -61,6 +61,17 @@ def normalize_axes(axes: AxesLike, ndim: int) -> Tuple[int, ...]:
     return tuple(out)
 
 
+def rate_hz(rate: Any, name: str = "rate") -> int:
+    """A sample rate argument: an integer number of Hz, positive and below 2**32."""
+    try:
+        rate = operator.index(rate)
+    except TypeError:
+        raise TypeError(f"{name}: must be an integer (Hz), got {rate!r}") from None
+    if not 0 < rate < 2**32:
+        raise ValueError(f"{name}: must be a positive number of Hz, got {rate}")
+    return rate
+
+
 def check_mode(mode: str) -> str:
     if mode not in ("full", "same", "valid"):
         raise ValueError(f"mode: must be 'full', 'same' or 'valid', got {mode!r}")

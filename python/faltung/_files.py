@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 
 from . import _faltung
-from ._arrays import as_real
+from ._arrays import as_real, rate_hz
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -41,15 +41,7 @@ def write(path: PathLike, data: Any, rate: int, format: str = "f32") -> None:
         raise ValueError("data: needs at least one channel")
     if not np.all(np.isfinite(a)):
         raise ValueError("data: contains NaN or Inf")
-    import operator
-
-    try:
-        rate = operator.index(rate)
-    except TypeError:
-        raise TypeError(f"rate: must be an integer (Hz), got {rate!r}") from None
-    if not 0 < rate < 2**32:
-        raise ValueError(f"rate: must be a positive number of Hz, got {rate}")
-    _faltung.write(_path(path, "path"), a.astype(np.float32, copy=False), rate, format)
+    _faltung.write(_path(path, "path"), a.astype(np.float32, copy=False), rate_hz(rate), format)
 
 
 def load_ir(path: PathLike, rate: Optional[int] = None, normalize: str = "none") -> Tuple[np.ndarray, Optional[int]]:
@@ -57,14 +49,7 @@ def load_ir(path: PathLike, rate: Optional[int] = None, normalize: str = "none")
     float64 of shape (channels, taps) (1, 2 or 4 channels; 4 = true stereo LL, LR, RL, RR),
     resampled to ``rate`` Hz when given; ``normalize`` 'none', 'peak', 'dc' or 'energy'."""
     if rate is not None:
-        import operator
-
-        try:
-            rate = operator.index(rate)
-        except TypeError:
-            raise TypeError(f"rate: must be an integer (Hz), got {rate!r}") from None
-        if rate <= 0:
-            raise ValueError(f"rate: must be positive, got {rate}")
+        rate = rate_hz(rate)
     return _faltung.load_ir(_path(path, "path"), rate, normalize)
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 
 from . import _faltung
+from ._arrays import rate_hz
 
 
 def kernel(spec: str, rate: Optional[int] = None) -> np.ndarray:
@@ -16,12 +17,5 @@ def kernel(spec: str, rate: Optional[int] = None) -> np.ndarray:
     if not isinstance(spec, str):
         raise TypeError(f"spec: must be a string, got {type(spec).__name__}")
     if rate is not None:
-        import operator
-
-        try:
-            rate = operator.index(rate)
-        except TypeError:
-            raise TypeError(f"rate: must be an integer (Hz), got {rate!r}") from None
-        if rate <= 0:
-            raise ValueError(f"rate: must be positive, got {rate}")
+        rate = rate_hz(rate)
     return _faltung.kernel(spec, rate)

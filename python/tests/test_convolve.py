@@ -179,3 +179,65 @@ def test_gil_is_released_while_rust_works(rng):
     n = x.size + h.size - 1
     assert runs_without_the_gil(lambda: _faltung.convolve_axis_f64(x, h, 0, 0, n, "fft"))
     assert runs_without_the_gil(lambda: _faltung.convolve_axis_f32(x.astype(np.float32), h[:20].astype(np.float32), 0, 0, 1000, "direct"))
+
+
+# float32 with one input at most half the other goes through the streaming engine in
+# float32 (offline plan, whole blocks): long IRs with several partitions, the IR longer than
+# the signal, every mode, lanes sharing one IR (broadcast) and lanes with their own.
+@pytest.mark.parametrize("func", ["fftconvolve", "oaconvolve", "convolve"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n1,n2", [(60000, 12000), (12000, 60000), (5000, 2400), (100000, 700), (3001, 2)])
+def test_float32_through_the_engine_matches_scipy(rng, func, mode, n1, n2):
+    a = rng.standard_normal(n1).astype(np.float32)
+    b = (rng.standard_normal(n2) * np.exp(-np.arange(n2) / (n2 / 4 + 1))).astype(np.float32)
+    want = getattr(ss, func)(a, b, mode=mode)
+    assert want.dtype == np.float32
+    assert_matches(getattr(faltung, func)(a, b, mode=mode), want, what=f"{func} {n1}x{n2} {mode}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "s1,s2,axes",
+    [
+        ((2, 30000), (1, 5000), -1),  # one IR on both channels: one engine, reset
+        ((2, 30000), (2, 5000), -1),  # one IR per channel
+        ((30000, 2), (5000, 1), 0),  # lanes along axis 0 (strided)
+        ((3, 20000, 2), (3, 3000, 2), 1),
+    ],
+)
+def test_float32_engine_lanes_broadcast_like_scipy(rng, mode, s1, s2, axes):
+    a = rng.standard_normal(s1).astype(np.float32)
+    b = rng.standard_normal(s2).astype(np.float32)
+    want = ss.oaconvolve(a, b, mode=mode, axes=axes)
+    assert_matches(faltung.oaconvolve(a, b, mode=mode, axes=axes), want, what=f"{s1} {s2} {mode}")
+    # Negative strides and Fortran order give the same numbers.
+    fa = np.asfortranarray(a)[..., ::-1] if axes == -1 else np.asfortranarray(a)[::-1]
+    want_r = ss.oaconvolve(np.ascontiguousarray(fa), b, mode=mode, axes=axes)
+    assert_matches(faltung.oaconvolve(fa, b, mode=mode, axes=axes), want_r, what="strided")
+
+
+def test_float32_engine_is_float32_and_close_to_the_exact_result(rng):
+    # 60 s-like proportions at a small scale: the float32 result is within 1e-5 of the
+    # peak of the exact (float64) convolution, and is not the float64 result rounded
+    # (it was computed in float32).
+    x = rng.standard_normal((2, 200_000)).astype(np.float32)
+    h = (rng.standard_normal((1, 20_000)) * np.exp(-np.arange(20_000) / 4000)).astype(np.float32)
+    got = faltung.oaconvolve(x, h, axes=-1)
+    exact = ss.fftconvolve(x.astype(np.float64), h.astype(np.float64), axes=-1)
+    assert got.dtype == np.float32 and got.shape == exact.shape
+    err = np.max(np.abs(got - exact))
+    assert err <= 1e-5 * np.max(np.abs(exact))
+    assert not np.array_equal(got, exact.astype(np.float32))
+
+
+def test_float32_engine_propagates_nan_and_releases_the_gil(rng):
+    from faltung import _faltung
+
+    x = rng.standard_normal(50_000).astype(np.float32)
+    h = rng.standard_normal(4000).astype(np.float32)
+    x[10_000] = np.nan
+    got = faltung.oaconvolve(x, h)
+    assert np.all(np.isnan(got[10_000:14_000])) and np.all(np.isfinite(got[:8_000]))
+    n = x.size + h.size - 1
+    x[10_000] = 0.0
+    assert runs_without_the_gil(lambda: _faltung.convolve_axis_f32(x, h, 0, 0, n, "oa"))

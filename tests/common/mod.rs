@@ -40,40 +40,20 @@ pub fn write_float_wav(
     path
 }
 
-/// SplitMix64: small, seeded, good enough for test signals.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+/// The crate's seeded generator (SplitMix64), under the name the tests use.
+pub use faltung::rng::SplitMix64 as Rng;
 
 /// White noise in [-1, 1), `f32`-representable values.
 pub fn noise(seed: u64, len: usize) -> Vec<f32> {
     let mut r = Rng::new(seed);
-    (0..len).map(|_| r.uniform() as f32).collect()
+    (0..len).map(|_| r.next_bipolar_f64() as f32).collect()
 }
 
 /// An exponentially decaying noise IR, like a room: `exp(-6.9 t / len)` (-60 dB at the end).
 pub fn decaying_ir(seed: u64, len: usize) -> Vec<f32> {
     let mut r = Rng::new(seed);
     (0..len)
-        .map(|i| (r.uniform() * (-6.9 * i as f64 / len as f64).exp()) as f32)
+        .map(|i| (r.next_bipolar_f64() * (-6.9 * i as f64 / len as f64).exp()) as f32)
         .collect()
 }
 
