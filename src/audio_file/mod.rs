@@ -57,7 +57,7 @@ pub fn write_samples(
         if let Some((i, v)) = interleaved
             .iter()
             .enumerate()
-            .find(|(_, v)| !(v.abs() <= 1.0))
+            .find(|(_, v)| v.is_nan() || v.abs() > 1.0)
         {
             return Err(AudioFileError::Write {
                 path: path.to_path_buf(),

@@ -42,7 +42,8 @@ pub fn output_format(
 /// A WAV or FLAC writer.
 pub enum AudioWriter<W: Write + Seek> {
     Wav(WavWriter<W>),
-    Flac(FlacWriter<W>),
+    /// Boxed: the encoder's state is much larger than a WAV writer's.
+    Flac(Box<FlacWriter<W>>),
 }
 
 impl<W: Write + Seek> AudioWriter<W> {
@@ -56,7 +57,8 @@ impl<W: Write + Seek> AudioWriter<W> {
         format: SampleFormat,
     ) -> Result<AudioWriter<W>, AudioFileError> {
         if is_flac_path(path) {
-            FlacWriter::new(inner, path, channels, sample_rate_hz, format).map(AudioWriter::Flac)
+            FlacWriter::new(inner, path, channels, sample_rate_hz, format)
+                .map(|w| AudioWriter::Flac(Box::new(w)))
         } else {
             WavWriter::new(inner, path, channels, sample_rate_hz, format, false)
                 .map(AudioWriter::Wav)
@@ -85,7 +87,7 @@ impl<W: Write + Seek> AudioWriter<W> {
     pub fn finalize(self) -> Result<W, AudioFileError> {
         match self {
             AudioWriter::Wav(w) => w.finalize(),
-            AudioWriter::Flac(w) => w.finalize(),
+            AudioWriter::Flac(w) => (*w).finalize(),
         }
     }
 }
