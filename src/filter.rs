@@ -154,9 +154,14 @@ pub fn correlate1d(
     // x_ext[k] = x at index k - before, for k in 0..n + len - 1.
     let before = half + origin;
     let n = x.len();
-    let ext: Vec<f64> = (0..(n + len - 1) as i64)
-        .map(|k| extend.at(x, k - before))
-        .collect();
+    // The ends by the rule, the middle copied.
+    let ext_len = n + len - 1;
+    let mut ext = Vec::with_capacity(ext_len);
+    let head = (before.max(0) as usize).min(ext_len);
+    ext.extend((0..head as i64).map(|k| extend.at(x, k - before)));
+    let mid = n.min(ext_len - head);
+    ext.extend_from_slice(&x[(head as i64 - before) as usize..][..mid]);
+    ext.extend((ext.len() as i64..ext_len as i64).map(|k| extend.at(x, k - before)));
     // Correlation with w is convolution with w reversed; 'valid' keeps the n outputs where
     // the whole filter lies on x_ext.
     let reversed: Vec<f64> = weights.iter().rev().copied().collect();

@@ -783,3 +783,99 @@ fn callbacks_and_processing_share_the_chosen_cpu_and_processing_preempts_the_cal
         "{err}"
     );
 }
+
+/// Puts the server's buffer size back when dropped (the test may fail midway).
+struct RestoreBufferSize(jack::Client, jack::Frames);
+
+impl Drop for RestoreBufferSize {
+    fn drop(&mut self) {
+        let _ = self.0.set_buffer_size(self.1);
+    }
+}
+
+/// The server's buffer size changed mid-run 64 -> 1024 -> 256 (`jack_bufsize`, as a user
+/// or a session manager does): each change is followed and logged with the latency that
+/// follows, the block is re-planned to the new period, the run ends at 256 frames with a
+/// budget of three periods, and once the last change has settled no underrun follows (the
+/// status line 4 s after it and the summary at the end agree).
+#[test]
+fn follows_buffer_size_changes() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_bufsize") else {
+        return;
+    };
+    let restore = RestoreBufferSize(client, 256);
+    let ir = stereo_ir(2400);
+    let ir_path = tmp("bufsize_ir.wav");
+    write_ir(&ir_path, &ir, restore.0.sample_rate());
+    let mut live = Live::spawn(
+        &[
+            "--host",
+            "jack",
+            "--ir",
+            ir_path.to_str().unwrap(),
+            "--duration",
+            "15",
+        ],
+        &[],
+    );
+    live.wait_line("added_latency_frames=", Duration::from_secs(20));
+    let t0 = Instant::now();
+    for size in [64, 1024, 256] {
+        restore
+            .0
+            .set_buffer_size(size)
+            .expect("jack_set_buffer_size");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let after_last = t0.elapsed().as_secs_f64() - 2.0;
+    let (status, lines, stderr) = live.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+    let text = lines.join("\n");
+    eprintln!("{text}");
+    let mut logged = lines
+        .iter()
+        .filter_map(|l| l.split("device period ").nth(1))
+        .filter_map(|r| r.split(" frames (was").next()?.parse::<usize>().ok());
+    for size in [64, 1024, 256] {
+        assert!(
+            logged.any(|p| p == size),
+            "no logged change to {size} frames:\n{text}"
+        );
+    }
+    assert_eq!(summary_field(&lines, "period_frames"), 256, "{text}");
+    assert_eq!(summary_field(&lines, "block_frames"), 256, "{text}");
+    assert_eq!(summary_field(&lines, "latency_budget_frames"), 3 * 256);
+    assert!(summary_field(&lines, "period_changes") >= 3);
+    // The last status line (printed every 5 s without a terminal) at least 3 s after
+    // the last change: its underrun count is the final one.
+    let status_underruns = |l: &String| -> Option<(f64, u64)> {
+        let t = l
+            .strip_prefix('[')?
+            .split(" s]")
+            .next()?
+            .trim()
+            .parse()
+            .ok()?;
+        let n = l
+            .split("underruns ")
+            .nth(1)?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()?;
+        Some((t, n))
+    };
+    let settled = lines
+        .iter()
+        .filter_map(status_underruns)
+        .filter(|(t, _)| *t >= after_last + 3.0)
+        .map(|(_, n)| n)
+        .next()
+        .unwrap_or_else(|| panic!("no status line 3 s after the last change:\n{text}"));
+    let underruns = summary_field(&lines, "underruns");
+    assert_eq!(
+        underruns, settled,
+        "underruns after the last change:\n{text}"
+    );
+}

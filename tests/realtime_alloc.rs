@@ -265,6 +265,7 @@ mod pipeline {
             shared.clone(),
             ProcessorConfig {
                 block_frames: period,
+                max_block_frames: period,
                 device_output_channels: 2,
                 rate_hz: rate,
                 gain: 0.5,
@@ -307,6 +308,101 @@ mod pipeline {
         assert_eq!(shared.underruns.load(Ordering::Relaxed), 0);
         assert_eq!(shared.overruns.load(Ordering::Relaxed), 0);
         assert_eq!(recorded, 60 * period * 2);
+        assert!(output.started());
+    }
+
+    /// The period changes mid-run (64 -> 256 -> 128 frames): the output follows the new
+    /// callback size, the processing thread begins the swap to engines built for the new
+    /// blocks at a callback boundary, crossfades with calls that fit both, and takes the new
+    /// block. None of that allocates or frees on the audio path.
+    #[test]
+    fn following_a_changing_period_does_not_allocate() {
+        let rate = 48_000u32;
+        let ir = decaying_ir(7, 6000);
+        let make = |block: usize| {
+            Box::new(
+                Engine::realtime(
+                    &[ir.to_vec(), ir.to_vec()],
+                    Routing::mono_to_stereo(),
+                    block,
+                )
+                .unwrap(),
+            )
+        };
+        let max_block = 8192;
+        let (in_prod, in_cons) = HeapRb::<f32>::new(max_block * 4).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(max_block * 4 * 2).split();
+        let (mut cmd_prod, cmd_cons) = HeapRb::<Command>::new(8).split();
+        let (ret_prod, mut ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
+        let shared = Arc::new(Shared::default());
+        let mut processor = Processor::new(
+            make(64),
+            ProcessorRings {
+                input: in_cons,
+                output: out_prod,
+                record: None,
+                commands: cmd_cons,
+                retired: ret_prod,
+            },
+            shared.clone(),
+            ProcessorConfig {
+                block_frames: 64,
+                max_block_frames: max_block,
+                device_output_channels: 2,
+                rate_hz: rate,
+                gain: 1.0,
+                wet: 1.0,
+                fade_frames: 1200,
+            },
+        )
+        .unwrap();
+        let mut input = InputPort::new(in_prod, 1, shared.clone(), Some(std::thread::current()));
+        let mut output = OutputPort::new(out_cons, 2, shared.clone(), rate, 64);
+        let mic = noise(8, 256);
+        let mut speaker = vec![0.0f32; 256 * 2];
+        let mut t = 1_000_000u64;
+        let mut cycle = |period: usize,
+                         input: &mut InputPort,
+                         processor: &mut Processor,
+                         output: &mut OutputPort| {
+            input.push(&mic[..period], t);
+            processor.step();
+            output.fill(&mut speaker[..period * 2], t);
+            t += period as u64 * 1_000_000_000 / rate as u64;
+        };
+        // The engines for the new periods are built before arming (the loader's job).
+        let mut for_256 = Some(Command::Swap(make(256), 0));
+        let mut for_128 = Some(Command::Swap(make(128), 0));
+        let mut blocks_seen = Vec::with_capacity(2);
+        let (events, ()) = heap_events(|| {
+            for _ in 0..40 {
+                cycle(64, &mut input, &mut processor, &mut output);
+            }
+            for k in 0..40 {
+                if k == 2 {
+                    let _ = cmd_prod.try_push(for_256.take().unwrap());
+                }
+                cycle(256, &mut input, &mut processor, &mut output);
+            }
+            blocks_seen.push(processor.block_frames());
+            let _ = ret_cons.try_pop().map(std::mem::forget);
+            for k in 0..60 {
+                if k == 2 {
+                    let _ = cmd_prod.try_push(for_128.take().unwrap());
+                }
+                cycle(128, &mut input, &mut processor, &mut output);
+            }
+            blocks_seen.push(processor.block_frames());
+        });
+        assert_eq!(events, 0, "following the period allocated {events} times");
+        assert_eq!(
+            blocks_seen,
+            [256, 128],
+            "the new engines' blocks were taken"
+        );
+        assert_eq!(shared.swaps_done.load(Ordering::Relaxed), 2);
+        assert_eq!(shared.period_changes.load(Ordering::Relaxed), 2);
+        assert_eq!(shared.lag_frames.load(Ordering::Relaxed), 128);
         assert!(output.started());
     }
 }

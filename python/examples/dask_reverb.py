@@ -24,7 +24,6 @@ import json
 import math
 import os
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -74,11 +73,9 @@ def run(client: Any, jobs: Sequence[Job], options: Dict[str, Any], batch: Option
     """Process every job on `client`'s cluster; returns the per-clip records and the
     seconds from the first submission to the last result."""
     if __name__ != "__main__":
-        # Imported (not run as a script): ship this module's functions to the workers by
-        # value, since the workers cannot import it by name.
-        import cloudpickle
-
-        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        # Imported (not run as a script, whose functions travel by value): the workers
+        # import this module by name, so send them the file.
+        client.upload_file(__file__)
     threads = max(1, sum(client.nthreads().values()))
     size = batch or max(1, math.ceil(len(jobs) / (8 * threads)))
     t0 = time.perf_counter()

@@ -106,8 +106,12 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> np
 def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: AxesLike = None) -> np.ndarray:
     """``scipy.signal.fftconvolve``: convolve along ``axes`` (all by default) with the
     other axes broadcast as scipy broadcasts them. Convolution over more than one axis of
-    length > 1 raises NotImplementedError (pass one axis, e.g. ``axes=-1``)."""
-    return _conv(in1, in2, mode, axes, "fft", empty_ok=True)
+    length > 1 raises NotImplementedError (pass one axis, e.g. ``axes=-1``).
+
+    The numbers are scipy's up to rounding; the algorithm is the cheapest for the lengths
+    (``method='auto'`` of :func:`convolve`: one FFT, overlap-add, or a direct sum for very
+    short kernels), where scipy always takes one FFT of the full length."""
+    return _conv(in1, in2, mode, axes, "auto", empty_ok=True)
 
 
 def oaconvolve(in1: Any, in2: Any, mode: str = "full", axes: AxesLike = None) -> np.ndarray:

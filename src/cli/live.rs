@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
 use faltung::live::devices::{self, noise};
-use faltung::live::{Control, LiveError, LiveOptions, Session, Stats};
+use faltung::live::{Control, LiveError, LiveOptions, Session, SessionInfo, Stats, Timing};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -150,9 +150,25 @@ fn db(v: f64) -> String {
     }
 }
 
-fn status_line(s: &Stats, latency_ms: f64) -> String {
+/// The line logged when the device period (or, following it, the block) changed.
+fn timing_line(info: &SessionInfo, was: &Timing, now: &Timing) -> String {
     format!(
-        "in {} dBFS  out {} dBFS  underruns {} (late input {}) overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  latency {:.2} ms  wet {:.2}{}  IR {}",
+        "faltung: device period {} frames (was {}), block {} frames, ring prefill {}: latency budget {} frames ({:.2} ms), faltung adds {} frames ({:.2} ms)",
+        now.period_frames,
+        was.period_frames,
+        now.block_frames,
+        now.lag_frames,
+        now.budget_frames(),
+        info.ms(now.budget_frames()),
+        now.added_latency_frames(),
+        info.ms(now.added_latency_frames()),
+    )
+}
+
+fn status_line(s: &Stats, info: &SessionInfo) -> String {
+    let t = &s.timing;
+    format!(
+        "in {} dBFS  out {} dBFS  underruns {} (late input {}) overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  period {}  latency {:.2} ms (budget {:.2} ms)  wet {:.2}{}  IR {}",
         db(s.in_peak_db),
         db(s.out_peak_db),
         s.underruns,
@@ -162,7 +178,9 @@ fn status_line(s: &Stats, latency_ms: f64) -> String {
         s.input_gaps,
         s.load_p50_pct,
         s.load_p99_pct,
-        latency_ms,
+        t.period_frames,
+        info.ms(t.added_latency_frames()),
+        info.ms(t.budget_frames()),
         s.wet,
         if s.bypass { " BYPASS" } else { "" },
         s.ir_name
@@ -312,8 +330,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     } else {
         Duration::from_secs(5)
     };
-    let latency_ms = info.ms(added);
     let mut last_sound = Instant::now();
+    let mut timing = session.timing();
     let failure = loop {
         std::thread::sleep(Duration::from_millis(20));
         if let Some(msg) = session.failure() {
@@ -336,10 +354,30 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
                 Key::Next => session.control(Control::NextIr),
             }
         }
+        // A changed period (and the block and latency that follow it) is logged here, off
+        // the audio thread, when the session's atomics show it.
+        let now = session.timing();
+        let first = timing.period_frames == 0;
+        if now.period_frames != 0
+            && (now.period_frames, now.block_frames, now.lag_frames)
+                != (timing.period_frames, timing.block_frames, timing.lag_frames)
+        {
+            if !first {
+                let line = timing_line(&info, &timing, &now);
+                let mut out = std::io::stdout().lock();
+                let _ = if tty_out {
+                    write!(out, "\r{line}\x1b[K\r\n")
+                } else {
+                    writeln!(out, "[{:7.1} s] {line}", started.elapsed().as_secs_f64())
+                };
+                let _ = out.flush();
+            }
+            timing = now;
+        }
         if last_print.elapsed() >= print_every {
             last_print = Instant::now();
             let s = session.stats();
-            let mut line = status_line(&s, latency_ms);
+            let mut line = status_line(&s, &info);
             // Digital silence (below -140 dBFS) for a while: most likely nothing is
             // connected to the input.
             if s.in_peak_db > -140.0 {
@@ -378,8 +416,9 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         bail!("audio stream lost: {msg}");
     }
     let s = session.stop().context("stopping")?;
+    let t = s.timing;
     println!(
-        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={}{}",
+        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={} period_frames={} block_frames={} period_changes={} added_latency_frames={} latency_budget_frames={} latency_budget_ms={:.2}{}",
         started.elapsed().as_secs_f64(),
         s.input_frames,
         s.output_frames,
@@ -389,6 +428,12 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         s.overruns,
         s.xruns,
         s.record_dropped,
+        t.period_frames,
+        t.block_frames,
+        t.period_changes,
+        t.added_latency_frames(),
+        t.budget_frames(),
+        info.ms(t.budget_frames()),
         match (s.recorded_frames, &a.record) {
             (Some(n), Some(p)) => format!(" recorded_frames={n} ({})", p.display()),
             _ => String::new(),

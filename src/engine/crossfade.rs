@@ -67,12 +67,25 @@ pub struct Crossfade<P: BlockProcessor> {
 impl<P: BlockProcessor> Crossfade<P> {
     /// Wrap `engine`; swaps will fade over `fade_frames` frames (at least 1).
     pub fn new(engine: P, fade_frames: usize) -> Result<Self, EngineError> {
+        let capacity = engine.max_call_frames();
+        Self::with_capacity(engine, fade_frames, capacity)
+    }
+
+    /// Like [`new`](Crossfade::new), with the scratch buffer sized for calls of up to
+    /// `capacity_frames` (at least the engine's maximum call): for an owner that swaps to
+    /// engines built for other call sizes with [`begin_resized`](Crossfade::begin_resized).
+    pub fn with_capacity(
+        engine: P,
+        fade_frames: usize,
+        capacity_frames: usize,
+    ) -> Result<Self, EngineError> {
         if fade_frames == 0 {
             return Err(EngineError::InvalidConfig {
                 what: "crossfade length must be at least 1 frame".into(),
             });
         }
-        let scratch = vec![0.0; engine.max_call_frames() * engine.output_channels()];
+        let frames = capacity_frames.max(engine.max_call_frames());
+        let scratch = vec![0.0; frames * engine.output_channels()];
         Ok(Crossfade {
             current: engine,
             incoming: None,
@@ -98,6 +111,30 @@ impl<P: BlockProcessor> Crossfade<P> {
             || next.output_channels() != c.output_channels()
             || next.latency_frames() != c.latency_frames()
             || next.max_call_frames() < c.max_call_frames()
+        {
+            return Err((next, SwapRefused::ShapeMismatch));
+        }
+        self.incoming = Some(next);
+        self.fade_pos = 0;
+        Ok(())
+    }
+
+    /// Start fading to `next`, an engine built for another call size (the live path follows
+    /// a device period that changed): refused like [`begin`](Crossfade::begin) but for the
+    /// maximum call, which may be smaller or larger than the running engine's. The caller
+    /// keeps every call within both engines' maximum until the fade ends (a call beyond
+    /// either, or beyond the capacity, is an error, not a panic). Never allocates.
+    pub fn begin_resized(&mut self, next: P) -> Result<(), (P, SwapRefused)> {
+        if self.incoming.is_some() {
+            return Err((next, SwapRefused::Busy));
+        }
+        if self.retired.is_some() {
+            return Err((next, SwapRefused::RetiredNotTaken));
+        }
+        let c = &self.current;
+        if next.input_channels() != c.input_channels()
+            || next.output_channels() != c.output_channels()
+            || next.latency_frames() != c.latency_frames()
         {
             return Err((next, SwapRefused::ShapeMismatch));
         }
@@ -140,6 +177,12 @@ impl<P: BlockProcessor> BlockProcessor for Crossfade<P> {
         };
         let oc = self.current.output_channels();
         let frames = output.len() / oc;
+        if output.len() > self.scratch.len() {
+            return Err(ProcessError::TooManyFrames {
+                frames,
+                max_frames: self.scratch.len() / oc,
+            });
+        }
         let scratch = &mut self.scratch[..output.len()];
         next.process_block(input, scratch)?;
         let remaining = self.fade_frames - self.fade_pos;
@@ -269,6 +312,66 @@ mod tests {
         // After the fade the output is the new engine alone, bit for bit.
         let end = (swap_at + fade) * 2;
         assert_eq!(&out[end..], &b[end..]);
+    }
+
+    /// A swap to an engine built for another call size (the live path following a changed
+    /// device period): with calls that fit both, the output is the gain-weighted mixture of
+    /// the two engines run alone, then the new engine alone; a call beyond the capacity is
+    /// an error, and `begin` (same call size or larger only) refuses the smaller engine.
+    #[test]
+    fn resized_swap_mixes_engines_of_different_call_sizes() {
+        let ir_a: Vec<f32> = noise(4, 700).iter().map(|v| v * 0.1).collect();
+        let ir_b: Vec<f32> = noise(5, 700).iter().map(|v| v * 0.1).collect();
+        let (big, small, fade) = (256, 64, 200);
+        let input = noise(6, big * 8);
+        let run_alone = |ir: &[f32], block: usize, start: usize| {
+            let mut e = engine(ir, block);
+            let mut out = vec![0.0; input.len() * 2];
+            for (i, o) in input[start..]
+                .chunks(small)
+                .zip(out[start * 2..].chunks_mut(small * 2))
+            {
+                e.process_block(i, o).unwrap();
+            }
+            out
+        };
+        let swap_at = big * 2;
+        let a = run_alone(&ir_a, big, 0);
+        let b = run_alone(&ir_b, small, swap_at);
+        let mut xf = Crossfade::with_capacity(engine(&ir_a, big), fade, big).unwrap();
+        let mut out = vec![0.0; input.len() * 2];
+        for (k, (i, o)) in input.chunks(big).zip(out.chunks_mut(big * 2)).enumerate() {
+            if k * big < swap_at {
+                xf.process_block(i, o).unwrap();
+                continue;
+            }
+            if k * big == swap_at {
+                let refused = xf.begin(engine(&ir_b, small));
+                assert!(matches!(refused, Err((_, SwapRefused::ShapeMismatch))));
+                assert!(xf.begin_resized(engine(&ir_b, small)).is_ok());
+            }
+            for (ii, oo) in i.chunks(small).zip(o.chunks_mut(small * 2)) {
+                xf.process_block(ii, oo).unwrap();
+            }
+        }
+        assert!(xf.take_retired().is_some());
+        assert_eq!(xf.max_call_frames(), small);
+        for f in 0..input.len() {
+            let g = if f < swap_at {
+                0.0
+            } else {
+                Crossfade::<Box<Engine>>::incoming_gain(f - swap_at, fade)
+            };
+            for c in 0..2 {
+                let want = (1.0 - g) * a[f * 2 + c] + g * b[f * 2 + c];
+                assert!((out[f * 2 + c] - want).abs() <= 1e-6, "frame {f}");
+            }
+        }
+        // Mid-fade, a call larger than the capacity is refused with an error.
+        let mut xf = Crossfade::with_capacity(engine(&ir_a, small), fade, small).unwrap();
+        assert!(xf.begin_resized(engine(&ir_b, big)).is_ok());
+        let mut o = vec![0.0; big * 2];
+        assert!(xf.process_block(&input[..big], &mut o).is_err());
     }
 
     #[test]

@@ -57,6 +57,17 @@
 //! the processing block rounded up to whole device periods — one period when the block
 //! equals the period. The engine is built for zero latency at the block size, so faltung
 //! adds `lag + engine latency` frames beyond the device buffers.
+//!
+//! ## A period that changes
+//! A server may change its period while faltung runs (JACK's buffer size, PipeWire's
+//! quantum when another client asks for more or less latency, or `clock.force-quantum`).
+//! The output callback follows at once: the lag becomes the block rounded up to the new
+//! period (a longer lag plays the frames in between as silence, a shorter one skips
+//! them). Without `--block`, the loader then re-plans the engine for a block of the new
+//! period (off the audio thread) and sends it as a swap; the processing thread crossfades
+//! to it at a callback boundary and takes its block, and the lag follows the block. The
+//! current values are in [`Stats::timing`] and [`Summary::timing`] ([`Session::timing`]
+//! reads them without resetting any meter).
 
 pub mod devices;
 mod error;
@@ -71,5 +82,5 @@ mod streams;
 
 pub use error::LiveError;
 pub use options::{Control, LiveOptions};
-pub use report::{SessionInfo, Stats, Summary};
+pub use report::{SessionInfo, Stats, Summary, Timing};
 pub use session::Session;

@@ -24,6 +24,34 @@ pub struct Stats {
     pub bypass: bool,
     pub wet: f32,
     pub swaps: u64,
+    /// The period, block and lag in use now (see [`Timing`]).
+    pub timing: Timing,
+}
+
+/// The device period, processing block and ring prefill in use right now: they follow
+/// the server's period when it changes while running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// The output callback's size (0 before the first callback).
+    pub period_frames: usize,
+    pub block_frames: usize,
+    /// Ring prefill: the block rounded up to whole periods.
+    pub lag_frames: usize,
+    pub engine_latency_frames: usize,
+    /// Times the period changed while running.
+    pub period_changes: u64,
+}
+
+impl Timing {
+    /// Frames faltung adds beyond the device buffers: ring prefill + engine latency.
+    pub fn added_latency_frames(&self) -> usize {
+        self.lag_frames + self.engine_latency_frames
+    }
+
+    /// The whole budget: input buffer + what faltung adds + output buffer.
+    pub fn budget_frames(&self) -> usize {
+        2 * self.period_frames + self.added_latency_frames()
+    }
 }
 
 /// The fixed facts of a session, for the start-up banner.
@@ -76,4 +104,6 @@ pub struct Summary {
     pub input_frames: u64,
     pub output_frames: u64,
     pub recorded_frames: Option<u64>,
+    /// The period, block and lag at the end.
+    pub timing: Timing,
 }

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use cpal::traits::StreamTrait;
 
 use super::pipeline::Shared;
-use super::{record, Control, LiveError, SessionInfo, Stats, Summary};
+use super::{record, Control, LiveError, SessionInfo, Stats, Summary, Timing};
 
 pub(super) struct ErrorSlot {
     pub(super) fatal: AtomicBool,
@@ -69,6 +69,18 @@ impl Session {
         self.wet
     }
 
+    /// The period, block and lag in use now (they follow a changing device period).
+    pub fn timing(&self) -> Timing {
+        let s = &self.shared;
+        Timing {
+            period_frames: s.period_frames.load(Ordering::Relaxed),
+            block_frames: s.block_frames.load(Ordering::Relaxed),
+            lag_frames: s.lag_frames.load(Ordering::Relaxed),
+            engine_latency_frames: self.info.engine_latency_frames,
+            period_changes: s.period_changes.load(Ordering::Relaxed),
+        }
+    }
+
     /// Meters and counters; peaks and load are since the previous call.
     pub fn stats(&mut self) -> Stats {
         let s = &self.shared;
@@ -95,6 +107,7 @@ impl Session {
             bypass: s.bypass.load(Ordering::Relaxed),
             wet: self.wet,
             swaps: s.swaps_done.load(Ordering::Relaxed),
+            timing: self.timing(),
         }
     }
 
@@ -125,6 +138,7 @@ impl Session {
             input_frames: s.input_frames.load(Ordering::Relaxed),
             output_frames: s.output_frames.load(Ordering::Relaxed),
             recorded_frames,
+            timing: self.timing(),
         }
     }
 

@@ -20,6 +20,10 @@ use crate::engine::{BlockProcessor, Engine, Routing};
 use crate::kernel::Kernel;
 use crate::rt::{cpu, priority};
 
+/// The largest device period a session follows (PipeWire's largest quantum): the
+/// processing block can grow to it without allocating, and the rings have room for it.
+pub(super) const MAX_PERIOD_FRAMES: usize = 8192;
+
 /// The processing thread's SCHED_FIFO priority at start; raised above the callbacks' once
 /// the streams run.
 const DSP_PRIORITY: i32 = 10;
@@ -121,7 +125,10 @@ impl Rings {
     /// no latency: that is set by the clock alignment).
     fn new(info: &SessionInfo, dev_period: usize) -> Rings {
         let block = info.block_frames;
-        let slack = (8 * block.max(dev_period)).max(info.rate_hz as usize / 10);
+        // Room for a period that grows while running, up to MAX_PERIOD_FRAMES.
+        let slack = (8 * block.max(dev_period))
+            .max(info.rate_hz as usize / 10)
+            .max(4 * MAX_PERIOD_FRAMES);
         let room = info.lag_frames + slack;
         let (in_prod, in_cons) = HeapRb::<f32>::new(room * info.input_channels).split();
         let (out_prod, out_cons) = HeapRb::<f32>::new(room * info.output_channels).split();
@@ -243,6 +250,8 @@ impl Session {
             output_channels: eng_out,
             latency_frames: engine.latency_frames(),
             worker_threads: opts.worker_threads,
+            follow_period: opts.block_frames.is_none(),
+            max_block_frames: MAX_PERIOD_FRAMES.max(block),
         };
         let processor = Processor::new(
             engine,
@@ -256,6 +265,7 @@ impl Session {
             shared.clone(),
             ProcessorConfig {
                 block_frames: block,
+                max_block_frames: MAX_PERIOD_FRAMES.max(block),
                 device_output_channels: out_ch,
                 rate_hz: rate,
                 gain: 10f32.powf(opts.gain_db / 20.0),
@@ -277,6 +287,7 @@ impl Session {
             loader_rx,
             rings.cmd_prod,
             rings.ret_cons,
+            shared.clone(),
             stop.clone(),
         )?;
 

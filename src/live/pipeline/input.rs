@@ -54,8 +54,13 @@ impl InputPort {
         sh.anchor_ns.store(callback_ns, Ordering::Relaxed);
         sh.anchor_frame.store(frame, Ordering::Relaxed);
         sh.anchor_seq.store(seq + 2, Ordering::Release);
+        let callback_frames = data.len() / self.channels;
         sh.input_frames
-            .fetch_add((data.len() / self.channels) as u64, Ordering::Relaxed);
+            .fetch_add(callback_frames as u64, Ordering::Relaxed);
+        if sh.input_period_frames.load(Ordering::Relaxed) != callback_frames {
+            sh.input_period_frames
+                .store(callback_frames, Ordering::Relaxed);
+        }
         sh.captured_frames.store(self.frames, Ordering::Release);
         if let Some(t) = &self.wake {
             t.unpark();

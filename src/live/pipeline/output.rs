@@ -27,6 +27,9 @@ pub struct OutputPort {
     /// many callbacks in a row it has been the same.
     last_offset: i64,
     offset_runs: u32,
+    /// The callback size and the processing block the lag was last computed for.
+    period: usize,
+    block: usize,
 }
 
 /// Callbacks in a row the stream clocks must disagree the same way with the counted
@@ -39,7 +42,9 @@ pub const START_CONFIRM_CALLBACKS: u32 = 3;
 
 impl OutputPort {
     /// `lag_frames`: the output plays input frame `t - lag_frames` at time `t` (the ring
-    /// prefill; see the module docs).
+    /// prefill; see the module docs). Once a processor publishes its block in
+    /// [`Shared::block_frames`], the lag follows it and the callback size: the block rounded
+    /// up to whole callbacks (see [`OutputPort::fill`]).
     pub fn new(
         ring: HeapCons<f32>,
         channels: usize,
@@ -47,6 +52,7 @@ impl OutputPort {
         rate_hz: u32,
         lag_frames: usize,
     ) -> Self {
+        shared.lag_frames.store(lag_frames, Ordering::Relaxed);
         OutputPort {
             ring,
             channels,
@@ -59,6 +65,38 @@ impl OutputPort {
             next_due: 0,
             last_offset: 0,
             offset_runs: 0,
+            period: 0,
+            block: 0,
+        }
+    }
+
+    /// Follow the callback size (the server's period) and the processing block: the lag
+    /// is the block rounded up to whole callbacks, so that a block is complete before the
+    /// callback that plays it. When the lag changes, the timeline moves with it: a longer
+    /// lag plays silence for the frames in between (counted as an input gap), a shorter
+    /// one skips them. Only atomics; called at the top of every callback.
+    fn follow_period(&mut self, frames: usize) {
+        let sh = &self.shared;
+        let block = sh.block_frames.load(Ordering::Relaxed);
+        if frames == self.period && block == self.block {
+            return;
+        }
+        if frames != self.period {
+            if self.period != 0 {
+                sh.period_changes.fetch_add(1, Ordering::Relaxed);
+            }
+            sh.period_frames.store(frames, Ordering::Relaxed);
+        }
+        self.period = frames;
+        self.block = block;
+        if block == 0 {
+            return; // no processor publishes its block: keep the lag given
+        }
+        let lag = (block.div_ceil(frames) * frames) as u64;
+        if lag != self.lag_frames {
+            self.next_due += self.lag_frames as i64 - lag as i64;
+            self.lag_frames = lag;
+            sh.lag_frames.store(lag as usize, Ordering::Relaxed);
         }
     }
 
@@ -94,6 +132,7 @@ impl OutputPort {
         if frames == 0 {
             return;
         }
+        self.follow_period(frames);
         let dt_ns = callback_ns as f64 - anchor_ns as f64;
         let periods = (dt_ns * self.rate_hz as f64 / 1e9 / frames as f64).round();
         let measured =

@@ -45,6 +45,18 @@ pub struct Shared {
     pub swaps_done: AtomicU64,
     pub bypass: AtomicBool,
     pub process_errors: AtomicU64,
+    /// Frames of the latest input callback (the server's period as the input sees it; 0
+    /// before the first). Stored by the input callback when it changes.
+    pub input_period_frames: AtomicUsize,
+    /// Frames of the latest output callback (0 before the first).
+    pub period_frames: AtomicUsize,
+    /// Output callbacks whose size differed from the previous one's: period changes.
+    pub period_changes: AtomicU64,
+    /// The processing block in use (set by the processor when it changes).
+    pub block_frames: AtomicUsize,
+    /// The ring prefill the output plays with: the block rounded up to whole periods
+    /// (set by the output callback when it changes).
+    pub lag_frames: AtomicUsize,
 }
 
 impl Default for Shared {
@@ -69,6 +81,11 @@ impl Default for Shared {
             swaps_done: AtomicU64::new(0),
             bypass: AtomicBool::new(false),
             process_errors: AtomicU64::new(0),
+            input_period_frames: AtomicUsize::new(0),
+            period_frames: AtomicUsize::new(0),
+            period_changes: AtomicU64::new(0),
+            block_frames: AtomicUsize::new(0),
+            lag_frames: AtomicUsize::new(0),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::engine::{Engine, Routing};
 use crate::rng::SplitMix64;
-use ringbuf::traits::Split;
+use ringbuf::traits::{Producer, Split};
 use ringbuf::HeapRb;
 
 const P: usize = 64;
@@ -41,6 +41,7 @@ fn rig() -> Rig {
         shared.clone(),
         ProcessorConfig {
             block_frames: P,
+            max_block_frames: P,
             device_output_channels: 1,
             rate_hz: RATE,
             gain: 1.0,
@@ -310,4 +311,189 @@ fn a_lost_input_cycle_is_replaced_by_silence_and_the_latency_kept() {
         (1..=3).contains(&dropouts),
         "{dropouts} dropouts for one lost cycle"
     );
+}
+
+/// A pipeline whose period changes while it runs: callbacks of varying size on a
+/// continuous clock, an identity engine (frame numbers in, the same numbers out) and a
+/// command ring to send engines built for other blocks, as the loader does.
+struct Changing {
+    input: InputPort,
+    processor: Processor,
+    output: OutputPort,
+    shared: Arc<Shared>,
+    commands: ringbuf::HeapProd<Command>,
+    /// Input frames pushed so far (the next one is numbered `pushed + 1`), and the clock.
+    pushed: usize,
+    now_ns: u64,
+    /// Each output frame played, in order.
+    played: Vec<f32>,
+    /// The lag in force at each output frame (read after its callback), and the underrun
+    /// count after each callback with the index of the callback's first frame.
+    lag_at: Vec<usize>,
+    underruns_at: Vec<(usize, u64)>,
+}
+
+fn identity(block: usize) -> Box<Engine> {
+    Box::new(Engine::realtime(&[vec![1.0]], Routing::mono_ir(1), block).unwrap())
+}
+
+impl Changing {
+    fn new(block: usize, max_block: usize) -> Changing {
+        let room = max_block * 16;
+        let (in_prod, in_cons) = HeapRb::<f32>::new(room).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(room).split();
+        let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(4).split();
+        let (ret_prod, ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
+        std::mem::forget(ret_cons); // retired engines are not freed in this test
+        let shared = Arc::new(Shared::default());
+        let processor = Processor::new(
+            identity(block),
+            ProcessorRings {
+                input: in_cons,
+                output: out_prod,
+                record: None,
+                commands: cmd_cons,
+                retired: ret_prod,
+            },
+            shared.clone(),
+            ProcessorConfig {
+                block_frames: block,
+                max_block_frames: max_block,
+                device_output_channels: 1,
+                rate_hz: RATE,
+                gain: 1.0,
+                wet: 1.0,
+                fade_frames: 100,
+            },
+        )
+        .unwrap();
+        Changing {
+            input: InputPort::new(in_prod, 1, shared.clone(), None),
+            processor,
+            output: OutputPort::new(out_cons, 1, shared.clone(), RATE, block),
+            shared,
+            commands: cmd_prod,
+            pushed: 0,
+            now_ns: 1_000_000_000,
+            played: Vec::new(),
+            lag_at: Vec::new(),
+            underruns_at: Vec::new(),
+        }
+    }
+
+    /// `cycles` server cycles of `period` frames: input callback, processing, output
+    /// callback, in that order when `input_first`, else output first.
+    fn run(&mut self, period: usize, cycles: usize, input_first: bool) {
+        let period_ns = period as u64 * 1_000_000_000 / RATE as u64;
+        for _ in 0..cycles {
+            let data: Vec<f32> = (0..period).map(|i| (self.pushed + i + 1) as f32).collect();
+            let mut out = vec![0.0; period];
+            if input_first {
+                self.input.push(&data, self.now_ns + 1_000);
+                self.processor.step();
+                self.output.fill(&mut out, self.now_ns + 5_000);
+            } else {
+                self.output.fill(&mut out, self.now_ns + 1_000);
+                self.input.push(&data, self.now_ns + 5_000);
+                self.processor.step();
+            }
+            self.pushed += period;
+            self.now_ns += period_ns;
+            let first = self.played.len();
+            self.played.extend_from_slice(&out);
+            let lag = self.shared.lag_frames.load(Ordering::Relaxed);
+            self.lag_at.extend(std::iter::repeat_n(lag, period));
+            self.underruns_at
+                .push((first, self.shared.underruns.load(Ordering::Relaxed)));
+        }
+    }
+
+    fn underruns_from(&self, frame: usize) -> u64 {
+        let before = self
+            .underruns_at
+            .iter()
+            .take_while(|(f, _)| *f < frame)
+            .last()
+            .map_or(0, |&(_, n)| n);
+        self.shared.underruns.load(Ordering::Relaxed) - before
+    }
+
+    /// From output frame `from` on, every frame is the input frame `lag` earlier (frame
+    /// numbers start at 1), with `lag` the one in force.
+    fn check_from(&self, from: usize, lag: usize) {
+        for (n, &v) in self.played.iter().enumerate().skip(from) {
+            assert_eq!(self.lag_at[n], lag, "lag at output frame {n}");
+            assert_eq!(v, (n + 1 - lag) as f32, "output frame {n}");
+        }
+    }
+}
+
+/// The server's period changes up and down while running (PipeWire's quantum, JACK's
+/// buffer size): the lag follows at once (the block rounded up to the new period), an
+/// engine built for the new period's block is crossfaded in at a callback boundary and
+/// its block taken, and afterwards every output frame is the input frame one new period
+/// earlier, with no underrun: around each change at most a couple.
+#[test]
+fn a_changing_period_is_followed_up_and_down() {
+    for input_first in [true, false] {
+        let mut r = Changing::new(64, 4096);
+        r.run(64, 100, input_first);
+        r.check_from(64 * 20, 64);
+        // Up: 64 -> 1024. The lag follows the period before any new engine arrives.
+        let change = r.played.len();
+        r.run(1024, 4, input_first);
+        assert_eq!(r.shared.lag_frames.load(Ordering::Relaxed), 1024);
+        assert_eq!(r.shared.period_frames.load(Ordering::Relaxed), 1024);
+        assert_eq!(r.shared.input_period_frames.load(Ordering::Relaxed), 1024);
+        assert!(r
+            .commands
+            .try_push(Command::Swap(identity(1024), 0))
+            .is_ok());
+        r.run(1024, 30, input_first);
+        assert_eq!(r.processor.block_frames(), 1024, "the new engine's block");
+        assert_eq!(r.shared.block_frames.load(Ordering::Relaxed), 1024);
+        assert!(
+            r.underruns_from(change) <= 2,
+            "{}",
+            r.underruns_from(change)
+        );
+        let settled = change + 1024 * 12;
+        r.check_from(settled, 1024);
+        // Down: 1024 -> 256. With the 1024 block the lag stays 1024 (four periods) until
+        // the 256-frame engine is in; then it is one period again.
+        let change = r.played.len();
+        r.run(256, 8, input_first);
+        assert_eq!(r.shared.lag_frames.load(Ordering::Relaxed), 1024);
+        assert!(r.commands.try_push(Command::Swap(identity(256), 0)).is_ok());
+        r.run(256, 100, input_first);
+        assert_eq!(r.processor.block_frames(), 256);
+        assert_eq!(r.shared.lag_frames.load(Ordering::Relaxed), 256);
+        assert!(
+            r.underruns_from(change) <= 2,
+            "{}",
+            r.underruns_from(change)
+        );
+        r.check_from(change + 256 * 40, 256);
+        assert_eq!(r.underruns_from(change + 256 * 40), 0);
+        assert_eq!(r.shared.period_changes.load(Ordering::Relaxed), 2);
+        assert_eq!(r.shared.swaps_done.load(Ordering::Relaxed), 2);
+    }
+}
+
+/// A swap to a larger block that arrives in the middle of a callback's worth of input
+/// (the processor behind by part of a period) waits for the callback boundary, so that
+/// blocks never straddle two callbacks (which would leave each block incomplete until
+/// the next callback, one period too late).
+#[test]
+fn block_changes_wait_for_a_callback_boundary() {
+    let mut r = Changing::new(64, 4096);
+    r.run(256, 40, true);
+    assert!(r.commands.try_push(Command::Swap(identity(256), 0)).is_ok());
+    // Half a callback in the ring: the swap must not begin yet.
+    let data: Vec<f32> = (0..128).map(|i| (r.pushed + i + 1) as f32).collect();
+    r.input.push(&data, r.now_ns);
+    r.pushed += 128;
+    r.processor.step();
+    assert_eq!(r.processor.block_frames(), 64);
+    assert_eq!(r.shared.swaps_done.load(Ordering::Relaxed), 0);
 }
