@@ -36,6 +36,9 @@
 //!     that touch the requested output range are computed;
 //!   - [`Method::Auto`]: like `scipy.signal.convolve(method='auto')` / `choose_conv_method`,
 //!     picks the cheapest of the three by a cost model (see below), see [`choose_method`].
+//! - [`deconvolve`]`(signal, divisor)` is
+//!   [`scipy.signal.deconvolve`](https://docs.scipy.org/doc/scipy/reference/generated/scipy.signal.deconvolve.html):
+//!   polynomial division, `signal = convolve(divisor, quotient) + remainder`.
 //! - [`circular`]`(a, v, n)` is MATLAB's `cconv(a, v, n)`: the full linear convolution
 //!   wrapped modulo `n` (aliased when `n < N + M - 1`, zero-padded when larger).
 //!
@@ -163,6 +166,60 @@ pub fn convolve(
         // `Auto` was resolved above.
         Method::OverlapAdd | Method::Auto => oa_range(x, h, lo, hi),
     })
+}
+
+/// Polynomial division of `signal` by `divisor`, as
+/// [`scipy.signal.deconvolve`](https://docs.scipy.org/doc/scipy/reference/generated/scipy.signal.deconvolve.html):
+/// returns `(quotient, remainder)` with `signal = convolve(divisor, quotient, full) +
+/// remainder`.
+///
+/// - `len(divisor) > len(signal)`: the quotient is empty and the remainder is `signal`
+///   (scipy returns there before looking at the coefficients);
+/// - otherwise the quotient has `len(signal) - len(divisor) + 1` samples (the first
+///   samples of the impulse response of the filter `signal / divisor`, as scipy computes
+///   it with `lfilter`) and the remainder has `len(signal)` samples;
+/// - a divisor whose first coefficient is 0 is an error
+///   ([`ConvolveError::LeadingZeroDivisor`]; scipy raises `ValueError`), and so is an
+///   empty signal or divisor ([`ConvolveError::EmptyInput`] naming `"signal"` or
+///   `"divisor"`; scipy raises `ValueError` naming the parameter).
+///
+/// ```
+/// use faltung::convolve::deconvolve;
+/// // (x^2 + 3x + 2) / (x + 1) = x + 2, remainder 0.
+/// let (q, r) = deconvolve(&[1.0, 3.0, 2.0], &[1.0, 1.0]).unwrap();
+/// assert_eq!(q, vec![1.0, 2.0]);
+/// assert_eq!(r, vec![0.0, 0.0, 0.0]);
+/// ```
+pub fn deconvolve(signal: &[f64], divisor: &[f64]) -> Result<(Vec<f64>, Vec<f64>), ConvolveError> {
+    if signal.is_empty() {
+        return Err(ConvolveError::EmptyInput { which: "signal" });
+    }
+    if divisor.is_empty() {
+        return Err(ConvolveError::EmptyInput { which: "divisor" });
+    }
+    let (n, d) = (signal.len(), divisor.len());
+    if d > n {
+        return Ok((Vec::new(), signal.to_vec()));
+    }
+    let a0 = divisor[0];
+    if a0 == 0.0 {
+        return Err(ConvolveError::LeadingZeroDivisor);
+    }
+    // lfilter(signal, divisor, impulse): coefficients normalised by a[0], then
+    // y[i] = b[i] - sum_{k=1..} a[k] y[i - k] (the input is a unit impulse).
+    let a: Vec<f64> = divisor.iter().map(|&v| v / a0).collect();
+    let qlen = n - d + 1;
+    let mut q = vec![0.0; qlen];
+    for i in 0..qlen {
+        let mut acc = signal[i] / a0;
+        for k in 1..d.min(i + 1) {
+            acc -= a[k] * q[i - k];
+        }
+        q[i] = acc;
+    }
+    let prod = convolve(divisor, &q, Mode::Full, Method::Auto)?;
+    let r = signal.iter().zip(&prod).map(|(s, p)| s - p).collect();
+    Ok((q, r))
 }
 
 /// Samples `lo..hi` of the full linear convolution of `a` and `v` (length `N + M - 1`),

@@ -49,6 +49,10 @@ pub enum ConvolveError {
     EmptyInput { which: &'static str },
     #[error("circular convolution period must be at least 1, got {period}")]
     BadPeriod { period: usize },
+    /// `deconvolve`'s divisor starts with 0 (scipy: "BUG: filter coefficient a[0] == 0
+    /// not supported yet").
+    #[error("divisor starts with 0: the first coefficient of the divisor must be non-zero")]
+    LeadingZeroDivisor,
     #[error("output range {lo}..{hi} is not inside the full result of {full_len} samples")]
     BadRange {
         lo: usize,

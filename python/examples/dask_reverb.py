@@ -11,10 +11,10 @@ workers. Each output is written to OUTPUT_DIR under the clip's name with ``.wav`
     python dask_reverb.py clips/ reverbed/ --irs impulses/ --scheduler tcp://host:8786
 
 Without ``--scheduler`` it starts a ``distributed.LocalCluster`` of ``--workers`` processes
-with one thread each (every core by default). Clips are sent in batches (``--batch``, by
-default about eight batches per worker thread) to keep the scheduler's per-task overhead
-small against the few milliseconds a clip takes. The last line printed is a JSON summary
-(clips, seconds, clips_per_second, workers).
+with one thread each (every core by default). Each clip is one task, ``faltung.process_file``
+itself (nothing of this script has to travel to the workers; the scheduler's per-task
+overhead, about a millisecond, is small against a clip's rendering and its fsync). The last
+line printed is a JSON summary (clips, seconds, clips_per_second, workers).
 """
 
 from __future__ import annotations
@@ -54,34 +54,17 @@ def plan_jobs(input_dir: Path, output_dir: Path, irs: Sequence[str], seed: int) 
     ]
 
 
-def reverb_batch(jobs: Sequence[Job], options: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Runs on a worker: `faltung.process_file` on each clip of the batch."""
+def run(client: Any, jobs: Sequence[Job], options: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], float]:
+    """Process every job on `client`'s cluster, one task per clip (`faltung.process_file`
+    itself, which every worker imports by name); returns the per-clip summaries and the
+    seconds from the first submission to the last result."""
     import faltung
 
-    out = []
-    for clip, output, ir in jobs:
-        summary = faltung.process_file(clip, output, ir=ir, force=True, **options)
-        out.append({"clip": clip, "output": output, "ir": ir, "frames": summary["frames"]})
-    return out
-
-
-def batches(jobs: Sequence[Job], size: int) -> List[List[Job]]:
-    return [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
-
-
-def run(client: Any, jobs: Sequence[Job], options: Dict[str, Any], batch: Optional[int] = None) -> Tuple[List[Dict[str, Any]], float]:
-    """Process every job on `client`'s cluster; returns the per-clip records and the
-    seconds from the first submission to the last result."""
-    if __name__ != "__main__":
-        # Imported (not run as a script, whose functions travel by value): the workers
-        # import this module by name, so send them the file.
-        client.upload_file(__file__)
-    threads = max(1, sum(client.nthreads().values()))
-    size = batch or max(1, math.ceil(len(jobs) / (8 * threads)))
+    clips, outputs, irs = (list(col) for col in zip(*jobs))
     t0 = time.perf_counter()
-    futures = client.map(reverb_batch, batches(jobs, size), options=options, pure=False)
-    records = [r for part in client.gather(futures) for r in part]
-    return records, time.perf_counter() - t0
+    futures = client.map(faltung.process_file, clips, outputs, irs, force=True, pure=False, **options)
+    summaries = client.gather(futures)
+    return summaries, time.perf_counter() - t0
 
 
 def ir_files(specs: Sequence[str]) -> List[str]:
@@ -102,7 +85,6 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     ap.add_argument("--seed", type=int, default=0, help="chooses each clip's IR (default 0)")
     ap.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="LocalCluster worker processes")
-    ap.add_argument("--batch", type=int, help="clips per task (default: about 8 tasks per worker thread)")
     ap.add_argument("--format", choices=["f32", "i16", "i24", "i32"], help="output format (default: the clip's)")
     ap.add_argument("--normalize", help="'peak' or a peak in dBFS, as faltung process --normalize")
     args = ap.parse_args(argv)
@@ -130,7 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         client = Client(cluster)
     try:
         client.wait_for_workers(1 if args.scheduler else args.workers, timeout=120)
-        records, seconds = run(client, jobs, options, args.batch)
+        records, seconds = run(client, jobs, options)
         workers = len(client.nthreads())
     finally:
         client.close()

@@ -97,6 +97,10 @@ pub struct KernelArgs {
     /// Draw impulse and magnitude response to an SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Convert to minimum phase (same magnitude response, energy as early as possible:
+    /// a correction filter without latency).
+    #[arg(long)]
+    pub min_phase: bool,
     /// Print what was done to the kernel (resampling, trims, normalisation, gain).
     #[arg(short, long)]
     pub verbose: bool,
@@ -238,6 +242,20 @@ fn print_summary(k: &Kernel, out: &mut impl Write) -> std::io::Result<()> {
             )?,
             _ => writeln!(out, "  low-pass:     no (no -3/-6 dB points reported)")?,
         }
+        if let Some(rate) = s.sample_rate_hz {
+            let d = kernel::decay::decay_times(&k.channels[c], rate);
+            let t = |v: Option<f64>, range: u32| {
+                v.map_or(format!("- (the decay is shorter than {range} dB)"), |s| {
+                    format!("{s:.3} s")
+                })
+            };
+            writeln!(
+                out,
+                "  decay:        T20 {}, T30 {} (Schroeder)",
+                t(d.t20_s, 25),
+                t(d.t30_s, 35)
+            )?;
+        }
     }
     Ok(())
 }
@@ -298,7 +316,13 @@ pub fn run(a: KernelArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let (k, notes) = load(&a.kernel, a.rate, &a.ir)?;
+    let (mut k, notes) = load(&a.kernel, a.rate, &a.ir)?;
+    if a.min_phase {
+        for c in k.channels.iter_mut() {
+            *c = kernel::minphase::minimum_phase(c);
+        }
+        k.name = format!("{} (minimum phase)", k.name);
+    }
     if let Some(p) = &a.plot {
         // Checked before the summary and the WAV, so that a plot that cannot be drawn
         // leaves nothing half done.

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
 use faltung::live::devices::{self, noise};
-use faltung::live::{Control, LiveError, LiveOptions, Session, SessionInfo, Stats, Timing};
+use faltung::live::{Control, LiveError, LiveOptions, Session, SessionInfo, Timing};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -142,14 +142,6 @@ fn key_thread(stop: Arc<AtomicBool>, tx: crossbeam_channel::Sender<Key>) {
     });
 }
 
-fn db(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:6.1}")
-    } else {
-        "  -inf".to_string()
-    }
-}
-
 /// The line logged when the device period (or, following it, the block) changed.
 fn timing_line(info: &SessionInfo, was: &Timing, now: &Timing) -> String {
     format!(
@@ -162,28 +154,6 @@ fn timing_line(info: &SessionInfo, was: &Timing, now: &Timing) -> String {
         info.ms(now.budget_frames()),
         now.added_latency_frames(),
         info.ms(now.added_latency_frames()),
-    )
-}
-
-fn status_line(s: &Stats, info: &SessionInfo) -> String {
-    let t = &s.timing;
-    format!(
-        "in {} dBFS  out {} dBFS  underruns {} (late input {}) overruns {} xruns {} (gaps {})  load p50 {}% p99 {}%  period {}  latency {:.2} ms (budget {:.2} ms)  wet {:.2}{}  IR {}",
-        db(s.in_peak_db),
-        db(s.out_peak_db),
-        s.underruns,
-        s.late_input,
-        s.overruns,
-        s.xruns,
-        s.input_gaps,
-        s.load_p50_pct,
-        s.load_p99_pct,
-        t.period_frames,
-        info.ms(t.added_latency_frames()),
-        info.ms(t.budget_frames()),
-        s.wet,
-        if s.bypass { " BYPASS" } else { "" },
-        s.ir_name
     )
 }
 
@@ -377,17 +347,35 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         if last_print.elapsed() >= print_every {
             last_print = Instant::now();
             let s = session.stats();
-            let mut line = status_line(&s, &info);
+            let cx = super::status::Context {
+                latency_ms: info.ms(s.timing.added_latency_frames()),
+                budget_ms: info.ms(s.timing.budget_frames()),
+                ir_name: &s.ir_name,
+            };
+            // The width is read at every refresh, so the line follows resizes.
+            let width = if tty_out {
+                crossterm::terminal::size()
+                    .ok()
+                    .map(|(cols, _)| usize::from(cols))
+            } else {
+                None
+            };
+            let line = super::status::status_line(&s, &cx, width);
             // Digital silence (below -140 dBFS) for a while: most likely nothing is
             // connected to the input.
             if s.in_peak_db > -140.0 {
                 last_sound = Instant::now();
             }
             let silent = last_sound.elapsed().as_secs_f64();
+            let mut line = line;
             if silent >= SILENT_INPUT_HINT_SECS {
-                line.push_str(&format!(
+                let hint = format!(
                     "  [input silent for {silent:.0} s: is anything connected? link it (pw-link, jack_connect) or choose --input]"
-                ));
+                );
+                // The hint is added only where it fits the terminal.
+                if width.is_none_or(|w| line.chars().count() + hint.chars().count() <= w) {
+                    line.push_str(&hint);
+                }
             }
             let mut out = std::io::stdout().lock();
             if tty_out {

@@ -8,3 +8,5 @@ pub mod kernel;
 pub mod live;
 pub mod plan;
 pub mod process;
+#[cfg(feature = "audio-io")]
+pub mod status;

@@ -36,9 +36,11 @@ impl Kernel {
 }
 
 pub mod analysis;
+pub mod decay;
 pub mod firwin;
 pub mod gaussian;
 pub mod ir;
+pub mod minphase;
 pub mod plot;
 pub mod resample;
 pub mod savgol;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The Python package's speed table (python/bench/bench.py): faltung beside scipy,
+# pedalboard and Dask, side by side in one run. Uses the test environment target/pyenv
+# (created as scripts/test_python.sh creates it), adds pedalboard and distributed, installs
+# ./python (release), and prints a Markdown table. Extra arguments go to bench.py
+# (e.g. `--repeats 9`, `--quick`, `--skip-dask`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${FALTUNG_PYENV:-target/pyenv}
+PYTHON=${PYTHON:-python3}
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "bench_python: creating $VENV" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+"${PIP[@]}" install numpy scipy "distributed==2026.8.0" "pedalboard==0.9.26"
+echo "bench_python: pip install ./python" >&2
+"${PIP[@]}" install ./python
+exec nice -n 5 "$VENV/bin/python" python/bench/bench.py "$@"
