@@ -2,14 +2,15 @@
 # Install the system packages faltung needs to build and test (Debian/Ubuntu):
 # ALSA and JACK headers for cpal, the JACK server (its dummy driver runs the end-to-end
 # tests without a sound card), sox for the demo's dry signal and the test tone, sox and
-# ffmpeg for the audio-file tests (FLAC, AIFF, Ogg Vorbis and MP3 made at test time), Python
+# ffmpeg for the audio-file tests (FLAC, AIFF, Ogg Vorbis and MP3 made at test time), flac
+# to check and decode the FLAC files faltung writes (its MD5 check included), Python
 # with venv for the Python package's tests (scripts/test_python.sh), and a headless PipeWire
 # desktop for the PipeWire end-to-end tests (scripts/with-pipewire.sh: pipewire,
 # wireplumber, pipewire-pulse with pactl/pacat, pipewire-jack for pw-jack, pipewire-alsa for
 # ALSA's default device, a session bus). Idempotent; uses sudo when not root. Set
 # FALTUNG_SKIP_APT=1 to skip.
 set -euo pipefail
-PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox ffmpeg python3 python3-venv
+PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox ffmpeg flac python3 python3-venv
   pipewire pipewire-bin wireplumber pipewire-pulse pulseaudio-utils pipewire-jack pipewire-alsa
   dbus-daemon)
 if [[ "${FALTUNG_SKIP_APT:-0}" == 1 ]] || ! command -v apt-get >/dev/null; then

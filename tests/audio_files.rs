@@ -415,3 +415,171 @@ fn a_fifo_input_is_refused_without_blocking() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("FIFO") && err.contains("in.wav"), "{err}");
 }
+
+/// `faltung process src -o <dir>/<name> --kernel hann:31 -q` plus `args`; the output path.
+fn process_to(src: &Path, dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    run(bin()
+        .arg("process")
+        .arg(src)
+        .arg("-o")
+        .arg(&out)
+        .args(["--kernel", "hann:31", "-q"])
+        .args(args));
+    out
+}
+
+/// `path` decoded to a 32-bit float WAV by the reference `flac` tool (which also checks
+/// the MD5 of the samples against the STREAMINFO), read back as interleaved samples.
+fn decoded_by_flac(path: &Path) -> (Vec<f32>, usize, u32) {
+    run(Command::new("flac").args(["-t", "-s"]).arg(path));
+    let wav = path.with_extension("flac-decoded.wav");
+    run(Command::new("flac")
+        .args(["-d", "-s", "-f", "-o"])
+        .arg(&wav)
+        .arg(path));
+    read_all(&wav)
+}
+
+#[test]
+fn flac_output_decodes_to_the_samples_of_the_wav_output_of_the_same_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_wav(dir.path());
+    // 13 230 frames: three full 4096-frame blocks and a short last one.
+    // (format, arguments of both runs, the WAV run's own, a float input)
+    for (case, (format, args, wav_args, float_in)) in [
+        (SampleFormat::I16, &[][..], &[][..], false),
+        (SampleFormat::I24, &["--format", "i24"][..], &[][..], false),
+        // A float input written to FLAC without --format: 24-bit, as sox does.
+        (
+            SampleFormat::I24,
+            &["--gain-db", "-1"][..],
+            &["--format", "i24"][..],
+            true,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let input = if float_in {
+            process_to(&src, dir.path(), "float-in.wav", &["--format", "f32"])
+        } else {
+            src.clone()
+        };
+        let tag = format!("case{case}-{format:?}");
+        let wav = process_to(
+            &input,
+            dir.path(),
+            &format!("{tag}.wav"),
+            &[args, wav_args].concat(),
+        );
+        let flac = process_to(&input, dir.path(), &format!("{tag}.flac"), args);
+        let (want, ch, rate) = read_all(&wav);
+        assert_eq!(AudioReader::open(&wav).unwrap().info().format, format);
+        assert!(want.iter().any(|&v| v != 0.0));
+        // The reference decoder and faltung's own reader give the WAV's samples exactly
+        // (same dither seed, same quantiser).
+        let (by_flac, fch, frate) = decoded_by_flac(&flac);
+        assert_eq!((fch, frate), (ch, rate), "{tag}");
+        assert_eq!(by_flac, want, "{tag}: flac -d differs from the WAV output");
+        let (ours, _, _) = read_all(&flac);
+        assert_eq!(ours, want, "{tag}: faltung's reader differs");
+        let r = AudioReader::open(&flac).unwrap();
+        assert_eq!(r.info().format, format, "{tag}");
+        // sox reads it as well, with the same bit depth.
+        let o = run(Command::new("sox").args(["--i", "-b"]).arg(&flac));
+        let bits = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(bits, format.bits().to_string(), "{tag}");
+    }
+}
+
+#[test]
+fn flac_output_of_a_float_or_32_bit_format_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_wav(dir.path());
+    for f in ["f32", "i32"] {
+        let out = dir.path().join("o.flac");
+        let o = bin()
+            .arg("process")
+            .arg(&src)
+            .arg("-o")
+            .arg(&out)
+            .args(["--kernel", "hann:31", "--format", f])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("o.flac") && err.contains("FLAC holds") && err.contains("--format i16"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out.exists());
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "only the source is left: {names:?}");
+}
+
+#[test]
+fn kernel_written_as_flac_holds_its_taps_rounded_to_24_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, flac) = (dir.path().join("k.wav"), dir.path().join("k.flac"));
+    for out in [&wav, &flac] {
+        run(bin()
+            .args(["kernel", "hann:31", "--rate", "48000", "-o"])
+            .arg(out));
+    }
+    let (taps, _, _) = read_all(&wav);
+    let (got, ch, rate) = decoded_by_flac(&flac);
+    assert_eq!((ch, rate, got.len()), (1, 48_000, 31));
+    for (i, (&t, &g)) in taps.iter().zip(&got).enumerate() {
+        let want = (t as f64 * 8_388_608.0).round() / 8_388_608.0;
+        assert_eq!(g as f64, want, "tap {i}");
+    }
+    // A tap beyond full scale does not fit: refused, nothing written.
+    let loud = dir.path().join("loud.flac");
+    let o = bin()
+        .args(["kernel", "flat:1", "--gain-db", "6", "-o"])
+        .arg(&loud)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("loud.flac") && err.contains(".wav"), "{err}");
+    assert!(!loud.exists());
+}
+
+#[test]
+fn normalize_on_standard_input_spools_the_output_and_equals_the_file_path() {
+    // The normalise pass reads the input once and spools the processed output, so a pipe
+    // works: the same samples as the file path, to a file and to standard output.
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_wav(dir.path());
+    let want = read_all(&process_to(&src, dir.path(), "ref.wav", &["--normalize"])).0;
+    let bytes = std::fs::read(&src).unwrap();
+    let to_file = dir.path().join("piped.wav");
+    let o = process_piped(
+        &bytes,
+        &[
+            "-",
+            "-o",
+            to_file.to_str().unwrap(),
+            "--kernel",
+            "hann:31",
+            "--normalize",
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read_all(&to_file).0, want);
+    let o = process_piped(
+        &bytes,
+        &["-", "-o", "-", "--kernel", "hann:31", "--normalize", "-q"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let streamed = dir.path().join("streamed.wav");
+    std::fs::write(&streamed, &o.stdout).unwrap();
+    assert_eq!(read_all(&streamed).0, want);
+    let peak = want.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
+    assert!((20.0 * peak.log10() + 1.0).abs() < 0.01, "peak {peak}");
+}

@@ -669,9 +669,13 @@ fn normalizing_silence_says_so_and_writes_silence() {
 }
 
 #[test]
-fn output_too_large_for_wav_is_refused_before_any_work() {
+fn output_past_4_gib_is_not_refused_it_is_written_as_rf64() {
     // A 64-channel 16-bit input of 17 M frames, as a sparse file (2.2 GB announced, no
     // blocks written): its float output would be 4.35 GB, beyond the 4 GiB of a RIFF file.
+    // It used to be refused up front; now the writer switches to RF64 past 4 GiB (its
+    // header arithmetic is tested in the writer's unit tests without writing 4 GiB). Here:
+    // the run starts instead of being refused, and Ctrl-C then stops it truthfully (exit
+    // 130, nothing left); should it finish first, the output is an RF64 file.
     let big = |p: &Path| {
         let frames: u64 = 17_000_000;
         let data = frames * 64 * 2;
@@ -692,12 +696,44 @@ fn output_too_large_for_wav_is_refused_before_any_work() {
         let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
         f.set_len(h.len() as u64 + data).unwrap();
     };
-    refused(
-        "output-4gib",
-        &[("in.wav", &big)],
-        &[
+    let dir = folder("output-4gib");
+    big(&dir.join("in.wav"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faltung"))
+        .args([
             "process", "in.wav", "-o", "out.wav", "--kernel", "flat:1", "--format", "f32",
-        ],
-        &["out.wav", "4 GiB", "nothing written"],
-    );
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run faltung");
+    // A refusal comes at once; give it three seconds to show, then interrupt.
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let signalled = child.try_wait().unwrap().is_none();
+    if signalled {
+        // SAFETY: signals our own child process, which has not been reaped yet.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("4 GiB") && !err.contains("panicked"), "{err}");
+    if signalled {
+        assert_eq!(o.status.code(), Some(130), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(names(&dir), ["in.wav"]);
+    } else {
+        assert!(o.status.success(), "{err}");
+        let mut head = [0u8; 4];
+        std::io::Read::read_exact(
+            &mut std::fs::File::open(dir.join("out.wav")).unwrap(),
+            &mut head,
+        )
+        .unwrap();
+        assert_eq!(&head, b"RF64");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

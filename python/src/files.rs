@@ -2,7 +2,7 @@
 //! and `process_file` (the CLI's `faltung process`).
 
 use faltung::audio_file::{
-    AtomicOutput, AudioFileError, AudioReader, Quantizer, SampleFormat, WavWriter,
+    AtomicOutput, AudioFileError, AudioReader, AudioWriter, Quantizer, SampleFormat,
 };
 use faltung::engine::PlanRequest;
 use faltung::kernel::{self, IrOptions, Kernel, KernelError, Normalize};
@@ -127,7 +127,8 @@ pub fn read<'py>(py: Python<'py>, path: PathBuf) -> PyResult<(Bound<'py, PyArray
     Ok((data.into_pyarray(py), rate))
 }
 
-/// Write float32 (channels, frames) as a WAV file, atomically (a temporary file renamed
+/// Write float32 (channels, frames) as a WAV file (a FLAC of format i16/i24 for a `.flac`
+/// path), atomically (a temporary file renamed
 /// into place). Integer formats are TPDF-dithered like the CLI's output; samples that
 /// would clip are an error and nothing is written.
 #[pyfunction]
@@ -157,14 +158,15 @@ pub fn write(
         // Count clipping before anything is created.
         if !fmt.is_float() {
             let mut probe = Quantizer::new(fmt, false, 0);
-            let mut sink = WavWriter::new(std::io::Cursor::new(Vec::new()), &path, ch, rate, fmt)?;
+            let mut sink =
+                AudioWriter::new(std::io::Cursor::new(Vec::new()), &path, ch, rate, fmt)?;
             probe.write(&mut sink, &inter)?;
             if probe.clipped() > 0 {
                 return Ok(Some(probe.clipped()));
             }
         }
         let out = AtomicOutput::create(&path, true)?;
-        let mut w = WavWriter::new(out.writer()?, &path, ch, rate, fmt)?;
+        let mut w = AudioWriter::new(out.writer()?, &path, ch, rate, fmt)?;
         q.write(&mut w, &inter)?;
         let inner = w.finalize()?;
         out.sync(inner)?;

@@ -87,9 +87,15 @@ pub fn dest_dir(output: &Path) -> PathBuf {
 
 /// An unnamed temporary file in `output`'s folder, for scratch data (the normalise pass):
 /// on Linux an `O_TMPFILE` file that never has a name, elsewhere one unlinked as soon as it
-/// is made, so that nothing is left behind even by a killed run. Errors name `output`.
+/// is made, so that nothing is left behind even by a killed run. For standard output
+/// (`-`), which has no folder, the system's temporary folder. Errors name `output`.
 pub fn scratch_next_to(output: &Path) -> Result<std::fs::File, AudioFileError> {
-    tempfile::tempfile_in(dest_dir(output)).map_err(|source| AudioFileError::Destination {
+    let dir = if super::is_std_stream(output) {
+        std::env::temp_dir()
+    } else {
+        dest_dir(output)
+    };
+    tempfile::tempfile_in(dir).map_err(|source| AudioFileError::Destination {
         path: output.to_path_buf(),
         source,
     })
@@ -354,7 +360,7 @@ pub enum Output {
 }
 
 /// The writer an [`Output`] hands out. Standard output cannot seek: a WAV on it is written
-/// with [`super::WavWriter::new_stream`].
+/// with [`super::AudioWriter::new_stream`].
 pub enum OutputSink {
     File(OutputWriter),
     Stdout(BufWriter<std::io::Stdout>),

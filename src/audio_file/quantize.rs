@@ -4,10 +4,10 @@
 
 use std::io::{Seek, Write};
 
-use super::{AudioFileError, SampleFormat, WavWriter};
+use super::{AudioFileError, AudioWriter, SampleFormat};
 use crate::rng::SplitMix64;
 
-/// Writes mixed f32 samples to a WAV writer in its format, with dither and clip counting.
+/// Writes mixed f32 samples to a WAV or FLAC writer in its format, with dither and clip counting.
 ///
 /// A sample whose undithered value rounds outside the integer range counts as clipped
 /// (dither alone is saturated silently, it is under 1 LSB).
@@ -55,9 +55,10 @@ impl Quantizer {
         }
     }
 
+    /// Write mixed `samples` to `w` in the quantiser's format (which must be `w`'s).
     pub fn write<W: Write + Seek>(
         &mut self,
-        w: &mut WavWriter<W>,
+        w: &mut AudioWriter<W>,
         samples: &[f32],
     ) -> Result<(), AudioFileError> {
         if self.format.is_float() {

@@ -11,34 +11,9 @@ use super::{AudioFileError, SampleFormat, MAX_CHANNELS, MAX_RATE_HZ};
 /// Largest RIFF size field a plain WAV file can hold; past it the file becomes RF64.
 const MAX_RIFF_BYTES: u64 = u32::MAX as u64;
 
-/// Largest data chunk `process` writes (see [`check_wav_data_fits`]).
-const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 80;
-
 /// Bytes of the `JUNK` chunk reserved after `WAVE` (8 + 28), which becomes the `ds64`
 /// chunk when the file outgrows the RIFF sizes.
 const DS64_BYTES: usize = 36;
-
-/// Refuse, before anything is written, an output of `frames` frames of `channels` x
-/// `format` that is larger than a RIFF data chunk can describe.
-pub fn check_wav_data_fits(
-    path: &Path,
-    frames: u64,
-    channels: usize,
-    format: SampleFormat,
-) -> Result<(), AudioFileError> {
-    let bytes = frames as u128 * channels as u128 * format.container_bytes() as u128;
-    if bytes > MAX_DATA_BYTES as u128 {
-        return Err(AudioFileError::Write {
-            path: path.to_path_buf(),
-            reason: format!(
-                "{frames} frames x {channels} channel(s) of {format} is {bytes} bytes, more \
-                 than the 4 GiB limit of the WAV format (nothing written; shorten the input \
-                 or choose a smaller --format)"
-            ),
-        });
-    }
-    Ok(())
-}
 
 /// Streaming WAV writer. Write samples with [`write_f32`](WavWriter::write_f32) (float
 /// format) or [`write_int`](WavWriter::write_int) (integer formats, values already in
@@ -58,38 +33,19 @@ pub struct WavWriter<W: Write + Seek> {
 }
 
 impl<W: Write + Seek> WavWriter<W> {
-    /// Write the header to `inner`. `path` is only used in error messages.
+    /// Write the header to `inner`. `path` is only used in error messages. A `stream`
+    /// cannot seek back (standard output): its RIFF and data sizes are 0xFFFFFFFF,
+    /// "unknown", as ffmpeg writes to a pipe, readers read to the end, and `inner` is never
+    /// sought; otherwise the sizes are patched on [`finalize`](Self::finalize).
     pub fn new(
-        inner: W,
-        path: &Path,
-        channels: usize,
-        sample_rate_hz: u32,
-        format: SampleFormat,
-    ) -> Result<WavWriter<W>, AudioFileError> {
-        Self::with_sizes(inner, path, channels, sample_rate_hz, format, true)
-    }
-
-    /// Write a header for a stream that cannot seek back (standard output): the RIFF and
-    /// data sizes are 0xFFFFFFFF, "unknown", as ffmpeg writes to a pipe; readers read to the
-    /// end. `inner` is never sought.
-    pub fn new_stream(
-        inner: W,
-        path: &Path,
-        channels: usize,
-        sample_rate_hz: u32,
-        format: SampleFormat,
-    ) -> Result<WavWriter<W>, AudioFileError> {
-        Self::with_sizes(inner, path, channels, sample_rate_hz, format, false)
-    }
-
-    fn with_sizes(
         mut inner: W,
         path: &Path,
         channels: usize,
         sample_rate_hz: u32,
         format: SampleFormat,
-        patch: bool,
+        stream: bool,
     ) -> Result<WavWriter<W>, AudioFileError> {
+        let patch = !stream;
         let p = path.to_path_buf();
         if channels == 0 || channels > MAX_CHANNELS {
             return Err(AudioFileError::Write {
@@ -322,8 +278,15 @@ mod tests {
             .map(|i| (i as f32 * 0.37).sin())
             .collect();
         let f = File::create(&path).unwrap();
-        let mut w =
-            WavWriter::new(std::io::BufWriter::new(f), &path, channels, 44_100, format).unwrap();
+        let mut w = WavWriter::new(
+            std::io::BufWriter::new(f),
+            &path,
+            channels,
+            44_100,
+            format,
+            false,
+        )
+        .unwrap();
         if format.is_float() {
             w.write_f32(&floats).unwrap();
         } else {
@@ -429,7 +392,7 @@ mod tests {
     #[test]
     fn past_4_gib_the_file_becomes_rf64_with_its_sizes_in_ds64() {
         let p = Path::new("big.wav");
-        let mut w = WavWriter::new(sparse(), p, 2, 48_000, SampleFormat::F32).unwrap();
+        let mut w = WavWriter::new(sparse(), p, 2, 48_000, SampleFormat::F32, false).unwrap();
         let block = vec![0.25f32; 1 << 20]; // 4 MiB
         let blocks = 1025u64; // 4100 MiB of data
         for _ in 0..blocks {
@@ -463,13 +426,13 @@ mod tests {
             (2, 768_001),
             (1, 4_000_000_000),
         ] {
-            let e = WavWriter::new(sparse(), p, ch, rate, SampleFormat::F32)
+            let e = WavWriter::new(sparse(), p, ch, rate, SampleFormat::F32, false)
                 .err()
                 .unwrap_or_else(|| panic!("{ch} ch at {rate} Hz accepted"));
             assert!(e.to_string().starts_with("x.wav: cannot write"), "{e}");
         }
         for (ch, rate) in [(1, 1), (64, 768_000)] {
-            let w = WavWriter::new(sparse(), p, ch, rate, SampleFormat::I32).unwrap();
+            let w = WavWriter::new(sparse(), p, ch, rate, SampleFormat::I32, false).unwrap();
             let h = w.finalize().unwrap().head;
             let parsed = super::super::wav_header::parse(&mut std::io::Cursor::new(h.clone()), p);
             // An empty data chunk: the header itself is consistent.
@@ -483,8 +446,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("odd.wav");
         let f = File::create(&path).unwrap();
-        let mut w =
-            WavWriter::new(std::io::BufWriter::new(f), &path, 1, 8000, SampleFormat::I8).unwrap();
+        let mut w = WavWriter::new(
+            std::io::BufWriter::new(f),
+            &path,
+            1,
+            8000,
+            SampleFormat::I8,
+            false,
+        )
+        .unwrap();
         w.write_int(&[1, -1, 5]).unwrap();
         w.finalize().unwrap();
         let b = std::fs::read(&path).unwrap();

@@ -88,7 +88,7 @@ pub struct KernelArgs {
     /// Print the taps only, one frame per line in full precision (channels separated by tabs).
     #[arg(long)]
     pub text: bool,
-    /// Write the kernel as a 32-bit float WAV.
+    /// Write the kernel as a 32-bit float WAV, or as a 24-bit FLAC for a .flac name.
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
     /// Overwrite an existing -o file.
@@ -264,12 +264,13 @@ fn db(v: f64) -> f64 {
     20.0 * v.abs().log10()
 }
 
-/// Write `k` as a 32-bit float WAV (atomically: a temporary file renamed into place).
+/// Write `k` as a 32-bit float WAV, or a 24-bit FLAC for a `.flac` name (atomically: a
+/// temporary file renamed into place).
 fn write_wav(k: &Kernel, rate: u32, path: &Path, force: bool) -> anyhow::Result<()> {
     let interleaved: Vec<f32> = (0..k.len_frames())
         .flat_map(|i| k.channels.iter().map(move |c| c[i] as f32))
         .collect();
-    faltung::audio_file::write_f32_wav(path, k.channel_count(), rate, &interleaved, force)?;
+    faltung::audio_file::write_samples(path, k.channel_count(), rate, &interleaved, force)?;
     Ok(())
 }
 
@@ -353,8 +354,13 @@ pub fn run(a: KernelArgs) -> anyhow::Result<()> {
         };
         write_wav(&k, rate, p, a.force)?;
         eprintln!(
-            "faltung: wrote {} (32-bit float, {} ch, {rate} Hz){note}",
+            "faltung: wrote {} ({}, {} ch, {rate} Hz){note}",
             p.display(),
+            if faltung::audio_file::is_flac_path(p) {
+                "24-bit int FLAC"
+            } else {
+                "32-bit float"
+            },
             k.channel_count()
         );
     }

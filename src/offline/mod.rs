@@ -34,7 +34,9 @@
 //! Vorbis, MP3; `-` is standard input, streamed in `full` mode). [`process_file`] writes
 //! through [`crate::audio_file::AtomicOutput`]: a temporary file in the destination folder
 //! that becomes the output only when complete; on any error or cancellation nothing is
-//! left, and an existing output is left untouched. The output `-` is standard output.
+//! left, and an existing output is left untouched. The container follows the output's
+//! name: `.flac` is FLAC (16/24-bit), anything else WAV, which becomes RF64 past 4 GiB.
+//! The output `-` is standard output (a WAV stream).
 //!
 //! ## Rooms
 //! `geometry` (modes and edges), `stream` (the streaming run), `engine_cache` (engines
@@ -50,7 +52,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::audio_file::{
-    is_std_stream, AudioFileError, AudioReader, Output, Quantizer, SampleFormat, WavWriter,
+    is_std_stream, output_format, AudioFileError, AudioReader, AudioWriter, Output, Quantizer,
+    SampleFormat,
 };
 use crate::engine::{PlanRequest, Routing};
 use crate::error::EngineError;
@@ -69,7 +72,8 @@ pub struct Options {
     pub mode: Mode,
     /// Edge rule for `same` mode; `None` is numpy's zero-padded `same`.
     pub edge: Option<Edge>,
-    /// Output sample format; `None`: the input's.
+    /// Output sample format; `None`: the input's (for a FLAC output, 24-bit when the
+    /// input is float or 32-bit: FLAC holds 8- to 24-bit integers).
     pub format: Option<SampleFormat>,
     /// TPDF dither on integer output.
     pub dither: bool,
@@ -282,27 +286,15 @@ pub fn process_file(
     progress: &mut dyn FnMut(u64, u64),
     cancel: &AtomicBool,
 ) -> Result<Summary, OfflineError> {
-    let mut cache = EngineCache::new();
-    process_file_cached(input, output, kernel, opts, progress, cancel, &mut cache)
-}
-
-/// [`process_file`] reusing the engine of the previous file in `cache` when the kernel,
-/// channel count and plan request are the same (for batches).
-pub fn process_file_cached(
-    input: &Path,
-    output: &Path,
-    kernel: &Kernel,
-    opts: &Options,
-    progress: &mut dyn FnMut(u64, u64),
-    cancel: &AtomicBool,
-    cache: &mut EngineCache,
-) -> Result<Summary, OfflineError> {
     let reader = AudioReader::open(input)?;
-    process_reader(reader, output, kernel, opts, progress, cancel, cache)
+    let mut cache = EngineCache::new();
+    process_reader(reader, output, kernel, opts, progress, cancel, &mut cache)
 }
 
-/// [`process_file_cached`] on an input already open (standard input can be opened only
-/// once, and its sample rate is needed to make the kernel). `output` `-` is standard
+/// [`process_file`] on an input already open (standard input can be opened only once,
+/// and its sample rate is needed to make the kernel), reusing the engine of the previous
+/// file in `cache` when the kernel, channel count and plan request are the same (for
+/// batches). `output` `-` is standard
 /// output: a WAV stream whose sizes say "unknown".
 ///
 /// An input whose length is unknown (standard input) streams in `full` mode; the other
@@ -359,7 +351,7 @@ pub fn process_reader(
         }
         .into());
     }
-    let format = opts.format.unwrap_or(info.format);
+    let format = output_format(output, opts.format, info.format)?;
     let m = kernel.len_frames() as u64;
     let passes = if opts.normalize_peak_db.is_some() {
         2
@@ -376,17 +368,14 @@ pub fn process_reader(
         cancel,
     };
 
-    // A known length: refuse an output the WAV format cannot hold before any work.
-    if let Some(n) = n {
-        let take = geometry(n, m, opts.mode, opts.edge).take;
-        crate::audio_file::check_wav_data_fits(output, take, out_ch, format)?;
-    }
+    // A WAV output past 4 GiB becomes RF64 when it is finalised; a FLAC output is
+    // chosen by the `.flac` name.
     let out = Output::create(output, opts.force)?;
     let sink = out.writer()?;
     let mut writer = if out.is_stream() {
-        WavWriter::new_stream(sink, output, out_ch, info.sample_rate_hz, format)?
+        AudioWriter::new_stream(sink, output, out_ch, info.sample_rate_hz, format)?
     } else {
-        WavWriter::new(sink, output, out_ch, info.sample_rate_hz, format)?
+        AudioWriter::new(sink, output, out_ch, info.sample_rate_hz, format)?
     };
     let mut reader = Some(reader);
     let mut quant = Quantizer::new(format, opts.dither, opts.dither_seed);

@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use faltung::audio_file::{SampleFormat, WavReader, WavWriter};
+use faltung::audio_file::{AudioWriter, SampleFormat, WavReader};
 
-/// Write channels (equal lengths) as a WAV of `format` (integers from f64 in [-1, 1)).
+/// Write channels (equal lengths) as a WAV (a FLAC for a `.flac` path) of `format` (integers from f64 in [-1, 1)).
 pub fn write_wav(path: &Path, chans: &[Vec<f64>], rate: u32, format: SampleFormat) {
     let f = std::fs::File::create(path).unwrap();
     let mut w =
-        WavWriter::new(std::io::BufWriter::new(f), path, chans.len(), rate, format).unwrap();
+        AudioWriter::new(std::io::BufWriter::new(f), path, chans.len(), rate, format).unwrap();
     let n = chans[0].len();
     let inter: Vec<f64> = (0..n)
         .flat_map(|i| chans.iter().map(move |c| c[i]))
