@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use faltung::audio_file::{write_f32_wav, AudioReader};
+use faltung::audio_file::{write_samples, AudioReader};
 use faltung::kernel::decay::decay_times;
 use faltung::measure::sweep::{deconvolve_sweep, peak_and_snr, synchronized_sweep, SweepSpec};
 
@@ -24,7 +24,7 @@ fn parse_db(s: &str) -> Result<f64, String> {
 
 #[derive(Args)]
 pub struct SweepArgs {
-    /// The sweep's WAV file (32-bit float).
+    /// The sweep's file (a WAV holds 32-bit float; a .flac 24-bit).
     #[arg(short, long)]
     pub output: PathBuf,
     #[arg(long, default_value_t = 48_000)]
@@ -72,7 +72,7 @@ pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
         .iter()
         .flat_map(|&v| std::iter::repeat_n(v as f32, a.channels))
         .collect();
-    write_f32_wav(&a.output, a.channels, a.rate, &interleaved, a.force)?;
+    write_samples(&a.output, a.channels, a.rate, &interleaved, a.force)?;
     println!(
         "{}: sweep {:.1} Hz to {:.1} Hz, {:.3} s (L = {:.6} s) at {:.1} dBFS, then {:.3} s of silence, {} Hz, {} channel(s)",
         a.output.display(),
@@ -103,7 +103,7 @@ pub struct DeconvolveArgs {
     /// The sweep that was played (its first channel is used).
     #[arg(long)]
     pub sweep: PathBuf,
-    /// The IR's WAV file (32-bit float), one channel per recorded channel.
+    /// The IR's file (WAV: 32-bit float), one channel per recorded channel.
     #[arg(short, long)]
     pub output: PathBuf,
     /// IR length in seconds (default: the recording's length minus the sweep's).
@@ -149,7 +149,7 @@ fn write_channels(path: &Path, chans: &[Vec<f64>], rate: u32, force: bool) -> an
     let interleaved: Vec<f32> = (0..len)
         .flat_map(|i| chans.iter().map(move |c| c[i] as f32))
         .collect();
-    write_f32_wav(path, chans.len(), rate, &interleaved, force)?;
+    write_samples(path, chans.len(), rate, &interleaved, force)?;
     Ok(())
 }
 
