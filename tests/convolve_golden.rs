@@ -10,7 +10,7 @@ use faltung::convolve::{choose_method, circular, convolve, Method, Mode};
 use faltung::error::ConvolveError;
 use faltung::reference;
 use std::collections::HashMap;
-use std::path::PathBuf;
+mod common;
 
 const REL_TOL: f64 = 1e-10;
 
@@ -52,33 +52,13 @@ struct Golden {
 
 impl Golden {
     fn load(na: usize, nv: usize) -> Golden {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/convolve")
-            .join(format!("a{na}_v{nv}.bin"));
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run scripts/golden/gen_convolve.py)",
-                path.display()
-            )
-        });
-        let nl = bytes.iter().position(|&b| b == b'\n').expect("header line");
-        let header = std::str::from_utf8(&bytes[..nl]).expect("ASCII header");
-        let mut fields = header.split(' ');
-        assert_eq!(fields.next(), Some("faltung-golden-f64le"));
-        assert_eq!(fields.next(), Some("1"));
-        let mut data = bytes[nl + 1..]
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")));
-        let mut arrays = Vec::new();
-        for f in fields {
-            let (name, len) = f.split_once(':').expect("name:len");
-            let len: usize = len.parse().expect("length");
-            let x: Vec<f64> = data.by_ref().take(len).collect();
-            assert_eq!(x.len(), len, "{}: {name} truncated", path.display());
-            arrays.push((name.to_string(), x));
+        Golden {
+            arrays: common::read_golden(
+                "convolve",
+                &format!("a{na}_v{nv}.bin"),
+                "scripts/golden/gen_convolve.py",
+            ),
         }
-        assert_eq!(data.next(), None, "{}: trailing data", path.display());
-        Golden { arrays }
     }
 
     fn get(&self, name: &str) -> &[f64] {

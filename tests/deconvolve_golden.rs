@@ -5,7 +5,7 @@
 //! `tests/data/deconvolve/`. Tolerance: max abs error <= 1e-10 x max(1, peak of the
 //! expected array).
 
-use std::path::PathBuf;
+mod common;
 
 use faltung::convolve::{convolve, deconvolve, Method, Mode};
 use faltung::error::ConvolveError;
@@ -24,33 +24,11 @@ const CASES: [(usize, usize); 9] = [
 ];
 
 fn load(ns: usize, nd: usize) -> Vec<(String, Vec<f64>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/deconvolve")
-        .join(format!("s{ns}_d{nd}.bin"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run scripts/golden/gen_deconvolve.py)",
-            path.display()
-        )
-    });
-    let nl = bytes.iter().position(|&b| b == b'\n').expect("header line");
-    let header = std::str::from_utf8(&bytes[..nl]).expect("ASCII header");
-    let mut fields = header.split(' ');
-    assert_eq!(fields.next(), Some("faltung-golden-f64le"));
-    assert_eq!(fields.next(), Some("1"));
-    let mut data = bytes[nl + 1..]
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")));
-    let mut arrays = Vec::new();
-    for f in fields {
-        let (name, len) = f.split_once(':').expect("name:len");
-        let len: usize = len.parse().expect("length");
-        let x: Vec<f64> = data.by_ref().take(len).collect();
-        assert_eq!(x.len(), len, "{}: {name} truncated", path.display());
-        arrays.push((name.to_string(), x));
-    }
-    assert_eq!(data.next(), None, "{}: trailing data", path.display());
-    arrays
+    common::read_golden(
+        "deconvolve",
+        &format!("s{ns}_d{nd}.bin"),
+        "scripts/golden/gen_deconvolve.py",
+    )
 }
 
 fn get<'a>(arrays: &'a [(String, Vec<f64>)], name: &str) -> &'a [f64] {

@@ -100,23 +100,7 @@ impl<P: BlockProcessor> Crossfade<P> {
     /// previous old engine has not been taken, or if `next` has a different shape (channel
     /// counts, latency, or a smaller maximum call). Never allocates.
     pub fn begin(&mut self, next: P) -> Result<(), (P, SwapRefused)> {
-        if self.incoming.is_some() {
-            return Err((next, SwapRefused::Busy));
-        }
-        if self.retired.is_some() {
-            return Err((next, SwapRefused::RetiredNotTaken));
-        }
-        let c = &self.current;
-        if next.input_channels() != c.input_channels()
-            || next.output_channels() != c.output_channels()
-            || next.latency_frames() != c.latency_frames()
-            || next.max_call_frames() < c.max_call_frames()
-        {
-            return Err((next, SwapRefused::ShapeMismatch));
-        }
-        self.incoming = Some(next);
-        self.fade_pos = 0;
-        Ok(())
+        self.try_begin(next, true)
     }
 
     /// Start fading to `next`, an engine built for another call size (the live path follows
@@ -125,6 +109,11 @@ impl<P: BlockProcessor> Crossfade<P> {
     /// keeps every call within both engines' maximum until the fade ends (a call beyond
     /// either, or beyond the capacity, is an error, not a panic). Never allocates.
     pub fn begin_resized(&mut self, next: P) -> Result<(), (P, SwapRefused)> {
+        self.try_begin(next, false)
+    }
+
+    /// The checks both swaps share; `same_max_call` also refuses a smaller maximum call.
+    fn try_begin(&mut self, next: P, same_max_call: bool) -> Result<(), (P, SwapRefused)> {
         if self.incoming.is_some() {
             return Err((next, SwapRefused::Busy));
         }
@@ -135,6 +124,7 @@ impl<P: BlockProcessor> Crossfade<P> {
         if next.input_channels() != c.input_channels()
             || next.output_channels() != c.output_channels()
             || next.latency_frames() != c.latency_frames()
+            || (same_max_call && next.max_call_frames() < c.max_call_frames())
         {
             return Err((next, SwapRefused::ShapeMismatch));
         }

@@ -105,3 +105,33 @@ pub fn max_abs_diff(got: &[f64], want: &[f64]) -> f64 {
 pub fn peak_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
+
+/// The named f64 arrays of one golden file `tests/data/DIR/NAME`, in header order: an ASCII
+/// header line `faltung-golden-f64le 1 name:len ...`, then the arrays as little-endian f64.
+/// `script` is the generator to name when the file is missing (scripts/golden/...).
+pub fn read_golden(dir: &str, name: &str, script: &str) -> Vec<(String, Vec<f64>)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(dir)
+        .join(name);
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run {script})", path.display()));
+    let nl = bytes.iter().position(|&b| b == b'\n').expect("header line");
+    let header = std::str::from_utf8(&bytes[..nl]).expect("ASCII header");
+    let mut fields = header.split(' ');
+    assert_eq!(fields.next(), Some("faltung-golden-f64le"));
+    assert_eq!(fields.next(), Some("1"));
+    let mut data = bytes[nl + 1..]
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")));
+    let mut arrays = Vec::new();
+    for f in fields {
+        let (name, len) = f.split_once(':').expect("name:len");
+        let len: usize = len.parse().expect("length");
+        let x: Vec<f64> = data.by_ref().take(len).collect();
+        assert_eq!(x.len(), len, "{}: {name} truncated", path.display());
+        arrays.push((name.to_string(), x));
+    }
+    assert_eq!(data.next(), None, "{}: trailing data", path.display());
+    arrays
+}
