@@ -111,30 +111,54 @@ fn processed_tone(ir: &Path) -> Vec<Vec<f64>> {
     common::wav::read_wav(&out).0
 }
 
-/// Record `secs` of the default sink's monitor (stereo f32) with parec.
-fn record_speakers(secs: f64) -> Vec<Vec<f64>> {
-    let mut child = Command::new("parec")
-        .args([
-            "--device=faltung_speaker.monitor",
-            "--raw",
-            "--format=float32le",
-            "--rate=48000",
-            "--channels=2",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("parec (pulseaudio-utils, installed by scripts/setup.sh)");
-    let mut out = child.stdout.take().unwrap();
-    let want = (secs * RATE as f64) as usize * 2 * 4;
-    let mut bytes = vec![0u8; want];
-    let read = out.read_exact(&mut bytes);
-    let _ = child.kill();
-    let _ = child.wait();
-    read.expect("parec delivered the requested seconds");
-    // The first half second of a fresh recording stream may hold its start-up silence.
-    let samples: Vec<f64> = bytes[RATE / 2 * 2 * 4..]
+/// Record `secs` of the default sink's monitor (stereo f32) with parec, dropping `skip`
+/// seconds from the start (a fresh recording stream may begin with start-up silence).
+fn record_speakers(secs: f64, skip: f64) -> Vec<Vec<f64>> {
+    split_stereo(&Recording::start(skip + secs).finish(), skip)
+}
+
+/// parec on the default sink's monitor, read by a thread until `secs` were recorded.
+struct Recording {
+    child: std::process::Child,
+    reader: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+}
+
+impl Recording {
+    fn start(secs: f64) -> Recording {
+        let mut child = Command::new("parec")
+            .args([
+                "--device=faltung_speaker.monitor",
+                "--raw",
+                "--format=float32le",
+                "--rate=48000",
+                "--channels=2",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("parec (pulseaudio-utils, installed by scripts/setup.sh)");
+        let mut out = child.stdout.take().unwrap();
+        let want = (secs * RATE as f64) as usize * 2 * 4;
+        let reader = std::thread::spawn(move || {
+            let mut bytes = vec![0u8; want];
+            out.read_exact(&mut bytes).map(|_| bytes)
+        });
+        Recording { child, reader }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let bytes = self.reader.join().unwrap();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        bytes.expect("parec delivered the requested seconds")
+    }
+}
+
+/// Interleaved stereo f32 bytes, `skip` seconds dropped, as two channels.
+fn split_stereo(bytes: &[u8], skip: f64) -> Vec<Vec<f64>> {
+    let from = (skip * RATE as f64) as usize * 2 * 4;
+    let samples: Vec<f64> = bytes[from..]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
         .collect();
@@ -214,12 +238,12 @@ fn summary_field(stdout: &str, key: &str) -> u64 {
         .unwrap()
 }
 
-/// Run `faltung live ARGS --duration 10` (through `pw-jack` if `wrapper`), record 3 s of the
-/// speakers from the 5th second on, and check both. A run with more than 2 underruns, or
-/// whose recording does not follow the processed tone, is repeated, up to three runs: on a
-/// machine overloaded by other work the server's scheduling can miss too (its tone player or
-/// the monitor recording skips frames, which faltung cannot see or count). The last run
-/// decides; a fault of faltung's own shows in every run.
+/// Run `faltung live ARGS --duration 10` (through `pw-jack` if `wrapper`), compare 3 s of the
+/// speakers from its 5.5th second on (recorded from before it started), and check both. A
+/// run with more than 2 underruns, or whose recording does not follow the processed tone, is
+/// repeated, up to three runs: on a machine overloaded by other work the server's scheduling
+/// can miss too (its tone player or the monitor recording skips frames, which faltung cannot
+/// see or count). The last run decides; a fault of faltung's own shows in every run.
 fn run_and_check(wrapper: Option<&str>, args: &[&str]) -> String {
     for attempt in 1..3 {
         match run_once(wrapper, args) {
@@ -245,6 +269,12 @@ fn run_once(wrapper: Option<&str>, args: &[&str]) -> Result<String, String> {
         }
         None => faltung(),
     };
+    // The recording starts 1 s before faltung and runs through its 10 s, so that a recording
+    // stream joining PipeWire's graph mid-run (a reconfiguration of the graph that faltung
+    // would pay for in underruns) is not part of what is measured; seconds 6.5..9.5 of it
+    // (faltung's 5.5..8.5) are compared.
+    let recording = Recording::start(9.5);
+    std::thread::sleep(Duration::from_secs(1));
     let child = cmd
         .arg("live")
         .args(args)
@@ -256,8 +286,7 @@ fn run_once(wrapper: Option<&str>, args: &[&str]) -> Result<String, String> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn faltung live");
-    std::thread::sleep(Duration::from_secs(5));
-    let speakers = record_speakers(3.5);
+    let speakers = split_stereo(&recording.finish(), 6.5);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -381,7 +410,7 @@ fn pw_jack_follows_forced_quantum_changes() {
         std::thread::sleep(Duration::from_secs(3));
     }
     // 3 s after the last change: 3.5 s of the speakers (the first 0.5 s dropped).
-    let speakers = record_speakers(3.5);
+    let speakers = record_speakers(3.0, 0.5);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
