@@ -144,10 +144,13 @@ fn key_thread(stop: Arc<AtomicBool>, tx: crossbeam_channel::Sender<Key>) {
 
 /// The line logged when the device period (or, following it, the block) changed.
 fn timing_line(info: &SessionInfo, was: &Timing, now: &Timing) -> String {
+    let period = if was.period_frames == now.period_frames {
+        format!("{} frames (unchanged)", now.period_frames)
+    } else {
+        format!("{} frames (was {})", now.period_frames, was.period_frames)
+    };
     format!(
-        "faltung: device period {} frames (was {}), block {} frames, ring prefill {}: latency budget {} frames ({:.2} ms), faltung adds {} frames ({:.2} ms)",
-        now.period_frames,
-        was.period_frames,
+        "faltung: device period {period}, block {} frames, ring prefill {}: latency budget {} frames ({:.2} ms), faltung adds {} frames ({:.2} ms)",
         now.block_frames,
         now.lag_frames,
         now.budget_frames(),

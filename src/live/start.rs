@@ -233,6 +233,9 @@ impl Session {
 
         let rings = Rings::new(&info, dev_period);
         let shared = Arc::new(Shared::default());
+        if let Some(p) = devs.period_frames {
+            shared.period_frames.store(p, Ordering::Relaxed);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let (recorder, rec_prod) = match &opts.record {
             Some(path) => {

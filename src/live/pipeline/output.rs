@@ -53,6 +53,9 @@ impl OutputPort {
         lag_frames: usize,
     ) -> Self {
         shared.lag_frames.store(lag_frames, Ordering::Relaxed);
+        // The period the streams were opened with (0 when unknown): a first callback of
+        // another size is a change, counted and logged like any later one.
+        let period = shared.period_frames.load(Ordering::Relaxed);
         OutputPort {
             ring,
             channels,
@@ -65,7 +68,7 @@ impl OutputPort {
             next_due: 0,
             last_offset: 0,
             offset_runs: 0,
-            period: 0,
+            period,
             block: 0,
         }
     }

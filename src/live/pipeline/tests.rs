@@ -497,3 +497,35 @@ fn block_changes_wait_for_a_callback_boundary() {
     assert_eq!(r.processor.block_frames(), 64);
     assert_eq!(r.shared.swaps_done.load(Ordering::Relaxed), 0);
 }
+
+/// The server may change its period between opening the streams and the first callback
+/// (a session manager, another client): the first callback at another size than the one
+/// opened with is a change like any later one, counted and published.
+#[test]
+fn a_first_callback_at_another_size_than_opened_is_a_period_change() {
+    // An input callback has anchored the timeline (a seqlock at an even, non-zero count).
+    let opened_at = |period: usize| {
+        let shared = Arc::new(Shared::default());
+        shared.period_frames.store(period, Ordering::Relaxed);
+        shared.anchor_ns.store(1_000_000_000, Ordering::Relaxed);
+        shared.anchor_seq.store(2, Ordering::Release);
+        shared
+    };
+    let shared = opened_at(256);
+    let (_prod, cons) = HeapRb::<f32>::new(1024).split();
+    let mut port = OutputPort::new(cons, 1, shared.clone(), RATE, 256);
+    let mut buf = vec![1.0f32; 64];
+    port.fill(&mut buf, 1_000_000_000);
+    assert_eq!(shared.period_frames.load(Ordering::Relaxed), 64);
+    assert_eq!(shared.period_changes.load(Ordering::Relaxed), 1);
+    // The same size again is no change; the size opened with is not counted twice.
+    port.fill(&mut buf, 1_001_333_333);
+    assert_eq!(shared.period_changes.load(Ordering::Relaxed), 1);
+
+    // Opened at the size the first callback has: no change.
+    let shared = opened_at(64);
+    let (_prod, cons) = HeapRb::<f32>::new(1024).split();
+    let mut port = OutputPort::new(cons, 1, shared.clone(), RATE, 64);
+    port.fill(&mut buf, 1_000_000_000);
+    assert_eq!(shared.period_changes.load(Ordering::Relaxed), 0);
+}
