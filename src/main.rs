@@ -29,7 +29,7 @@ enum Command {
     Devices(cli::devices::DevicesArgs),
     /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
     Kernel(cli::kernel::KernelArgs),
-    /// Convolve WAV files offline: one file with -o, or many with --out-dir.
+    /// Convolve audio files offline: one file with -o, or many with --out-dir.
     Process(cli::process::ProcessArgs),
     /// Write a synchronized exponential sine sweep (with fades and trailing silence).
     Sweep(cli::sweep::SweepArgs),

@@ -1,4 +1,4 @@
-//! `faltung process`: convolve WAV files offline (one file, or many in parallel).
+//! `faltung process`: convolve audio files offline (one file, or many in parallel).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -49,16 +49,18 @@ pub enum FormatArg {
 
 #[derive(Args, Debug)]
 pub struct ProcessArgs {
-    /// Input WAV file(s). With more than one, use --out-dir.
+    /// Input file(s): WAV, FLAC, AIFF, Ogg Vorbis or MP3; `-` is standard input (WAV or
+    /// FLAC). With more than one, use --out-dir.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output WAV file (one input).
+    /// Output file (one input): WAV, or FLAC for a .flac name; `-` writes a WAV stream to
+    /// standard output.
     #[arg(short, long, conflicts_with = "out_dir")]
     pub output: Option<PathBuf>,
     /// Output folder (batch): each output gets its input's file name.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Impulse response WAV (1, 2 or 4 channels; 4 = true stereo LL, LR, RL, RR).
+    /// Impulse response file, WAV/FLAC/AIFF/Ogg/MP3 (1, 2 or 4 channels; 4 = true stereo LL, LR, RL, RR).
     #[arg(long, required_unless_present = "kernel", conflicts_with = "kernel")]
     pub ir: Option<PathBuf>,
     /// Kernel spec, e.g. flat:15, hann:31, savgol:11,3.
