@@ -299,7 +299,8 @@ mod pipeline {
     /// callback bodies: no allocation, every input frame recorded, the signal played.
     #[test]
     fn play_and_record_step_does_not_allocate() {
-        use faltung::live::pipeline::{PlayRecord, Step};
+        use faltung::live::pipeline::{PlayRecord, Shared, Step};
+        use std::sync::Arc;
         let period = 256;
         let rate = 48_000u32;
         let period_ns = period as u64 * 1_000_000_000 / rate as u64;
