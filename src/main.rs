@@ -57,7 +57,7 @@ fn main() {
         Command::Measure(a) => cli::measure::run(a),
     };
     if let Err(e) = result {
-        eprintln!("faltung: error: {e:#}");
+        eprintln!("faltung: error: {}", cli::one_line(&e));
         std::process::exit(1);
     }
 }
