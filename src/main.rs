@@ -35,6 +35,9 @@ enum Command {
     Sweep(cli::sweep::SweepArgs),
     /// Deconvolve a recording of a sweep into impulse responses (and harmonic IRs).
     Deconvolve(cli::sweep::DeconvolveArgs),
+    /// Measure a room: play a sweep on the output, record the input, write the IR.
+    #[cfg(feature = "audio-io")]
+    Measure(cli::measure::MeasureArgs),
 }
 
 fn main() {
@@ -50,6 +53,8 @@ fn main() {
         Command::Process(a) => cli::process::run(a),
         Command::Sweep(a) => cli::sweep::run_sweep(a),
         Command::Deconvolve(a) => cli::sweep::run_deconvolve(a),
+        #[cfg(feature = "audio-io")]
+        Command::Measure(a) => cli::measure::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");
