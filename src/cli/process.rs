@@ -396,6 +396,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         .clamp(1, jobs.len());
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(0usize);
+    let written = std::sync::atomic::AtomicUsize::new(0);
     let say = |line: String| {
         if show {
             let _ = mp.println(line);
@@ -512,18 +513,29 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
                     if CANCEL.load(Ordering::SeqCst) {
                         break;
                     }
-                    if let Err(e) = one(input, output, &mut engines) {
-                        if !CANCEL.load(Ordering::SeqCst) {
-                            report_err(super::one_line(&e));
+                    match one(input, output, &mut engines) {
+                        Ok(()) => {
+                            written.fetch_add(1, Ordering::SeqCst);
                         }
-                        *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                        Err(e) => {
+                            if !CANCEL.load(Ordering::SeqCst) {
+                                report_err(super::one_line(&e));
+                            }
+                            *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                        }
                     }
                 }
             });
         }
     });
-    if CANCEL.load(Ordering::SeqCst) {
-        eprintln!("faltung: interrupted; no partial output written");
+    // Interrupted only if a file was left undone: a Ctrl-C after the last file was in
+    // place (during its final sync) changes nothing.
+    let written = written.into_inner();
+    if CANCEL.load(Ordering::SeqCst) && written < jobs.len() {
+        eprintln!(
+            "faltung: interrupted after {written} of {} files; no partial output written",
+            jobs.len()
+        );
         std::process::exit(130);
     }
     let failed = failures.into_inner().unwrap_or_else(|p| p.into_inner());
