@@ -35,6 +35,9 @@ enum Command {
     Sweep(cli::sweep::SweepArgs),
     /// Deconvolve a recording of a sweep into impulse responses (and harmonic IRs).
     Deconvolve(cli::sweep::DeconvolveArgs),
+    /// Measure a room: play a sweep on the output, record the input, write the IR.
+    #[cfg(feature = "audio-io")]
+    Measure(cli::measure::MeasureArgs),
 }
 
 fn main() {
@@ -50,9 +53,20 @@ fn main() {
         Command::Process(a) => cli::process::run(a),
         Command::Sweep(a) => cli::sweep::run_sweep(a),
         Command::Deconvolve(a) => cli::sweep::run_deconvolve(a),
+        #[cfg(feature = "audio-io")]
+        Command::Measure(a) => cli::measure::run(a),
     };
     if let Err(e) = result {
-        eprintln!("faltung: error: {e:#}");
+        // A reader that stopped reading (`faltung kernel ... --text | head`): end quietly,
+        // with the status of a process that SIGPIPE ended, as C tools do.
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            std::process::exit(128 + 13);
+        }
+        eprintln!("faltung: error: {}", cli::one_line(&e));
         std::process::exit(1);
     }
 }

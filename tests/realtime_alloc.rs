@@ -295,6 +295,55 @@ mod pipeline {
         assert!(output.started());
     }
 
+    /// `faltung measure`'s step (play a signal, record the input) between the same two
+    /// callback bodies: no allocation, every input frame recorded, the signal played.
+    #[test]
+    fn play_and_record_step_does_not_allocate() {
+        use faltung::live::pipeline::{PlayRecord, Shared, Step};
+        use std::sync::Arc;
+        let period = 256;
+        let rate = 48_000u32;
+        let period_ns = period as u64 * 1_000_000_000 / rate as u64;
+        let (in_prod, in_cons) = HeapRb::<f32>::new(period * 16).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(period * 16 * 2).split();
+        let (rec_prod, rec_cons) = HeapRb::<f32>::new(period * 40).split();
+        let shared = Arc::new(Shared::default());
+        let signal: Vec<f32> = noise(9, period * 50);
+        let mut step = PlayRecord::new(
+            in_cons,
+            out_prod,
+            rec_prod,
+            signal,
+            shared.clone(),
+            1,
+            2,
+            period * 40,
+            period,
+        );
+        let mut input = InputPort::new(in_prod, 1, shared.clone(), Some(std::thread::current()));
+        let mut output = OutputPort::new(out_cons, 2, shared.clone(), rate, period);
+        let mic = noise(5, period);
+        let mut speaker = vec![0.0f32; period * 2];
+        let mut loudest = 0.0f32;
+        let (events, ()) = heap_events(|| {
+            for cycle in 0..60u64 {
+                let t = 1_000_000 + cycle * period_ns;
+                input.push(&mic, t);
+                step.step();
+                output.fill(&mut speaker, t);
+                loudest = speaker.iter().fold(loudest, |m, v| m.max(v.abs()));
+            }
+        });
+        assert_eq!(events, 0, "play-and-record step allocated {events} times");
+        assert_eq!(
+            rec_cons.occupied_len(),
+            period * 40,
+            "record_frames recorded"
+        );
+        assert_eq!(shared.underruns.load(Ordering::Relaxed), 0);
+        assert!(loudest > 0.5, "the signal was played ({loudest})");
+    }
+
     /// The period changes mid-run (64 -> 256 -> 128 frames): the output follows the new
     /// callback size, the processing thread begins the swap to engines built for the new
     /// blocks at a callback boundary, crossfades with calls that fit both, and takes the new

@@ -396,6 +396,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         .clamp(1, jobs.len());
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(0usize);
+    let written = std::sync::atomic::AtomicUsize::new(0);
     let say = |line: String| {
         if show {
             let _ = mp.println(line);
@@ -497,7 +498,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             eprintln!("faltung: interrupted; no partial output written");
             std::process::exit(130);
         }
-        return res.map_err(|e| anyhow!(one_line(&e)));
+        return res.map_err(|e| anyhow!(super::one_line(&e)));
     }
     std::thread::scope(|sc| {
         for _ in 0..threads {
@@ -512,18 +513,29 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
                     if CANCEL.load(Ordering::SeqCst) {
                         break;
                     }
-                    if let Err(e) = one(input, output, &mut engines) {
-                        if !CANCEL.load(Ordering::SeqCst) {
-                            report_err(one_line(&e));
+                    match one(input, output, &mut engines) {
+                        Ok(()) => {
+                            written.fetch_add(1, Ordering::SeqCst);
                         }
-                        *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                        Err(e) => {
+                            if !CANCEL.load(Ordering::SeqCst) {
+                                report_err(super::one_line(&e));
+                            }
+                            *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                        }
                     }
                 }
             });
         }
     });
-    if CANCEL.load(Ordering::SeqCst) {
-        eprintln!("faltung: interrupted; no partial output written");
+    // Interrupted only if a file was left undone: a Ctrl-C after the last file was in
+    // place (during its final sync) changes nothing.
+    let written = written.into_inner();
+    if CANCEL.load(Ordering::SeqCst) && written < jobs.len() {
+        eprintln!(
+            "faltung: interrupted after {written} of {} files; no partial output written",
+            jobs.len()
+        );
         std::process::exit(130);
     }
     let failed = failures.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -531,19 +543,4 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         bail!("{failed} of {} files failed", jobs.len());
     }
     Ok(())
-}
-
-/// The error and its causes on one line, leaving out causes the message already quotes.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut s = String::new();
-    for cause in e.chain() {
-        let c = cause.to_string();
-        if s.is_empty() {
-            s = c;
-        } else if !s.contains(&c) {
-            s.push_str(": ");
-            s.push_str(&c);
-        }
-    }
-    s.replace('\n', " ")
 }

@@ -10,7 +10,7 @@ use faltung::kernel::decay::decay_times;
 use faltung::measure::sweep::{deconvolve_sweep, peak_and_snr, synchronized_sweep, SweepSpec};
 
 /// A level such as `-6dB`, `-6 dB` or `-6`, in dBFS.
-fn parse_db(s: &str) -> Result<f64, String> {
+pub fn parse_db(s: &str) -> Result<f64, String> {
     let t = s.trim();
     let t = t
         .strip_suffix("dB")
@@ -174,6 +174,12 @@ pub fn run_deconvolve(a: DeconvolveArgs) -> anyhow::Result<()> {
         Some(s) => bail!("--length {s}: must be a positive number of seconds"),
     };
     let peak_in = rec.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+    if peak_in == 0.0 {
+        bail!(
+            "{}: the recording is silent (every sample is zero): nothing to deconvolve",
+            a.recording.display()
+        );
+    }
     if peak_in >= 0.999 {
         eprintln!(
             "faltung: warning: {} reaches full scale ({:.1} dBFS): the recording may have clipped, and the IR will show the distortion",

@@ -25,6 +25,7 @@
 
 mod input;
 mod output;
+mod playrec;
 mod processor;
 mod shared;
 #[cfg(test)]
@@ -33,6 +34,7 @@ mod wired;
 
 pub use input::InputPort;
 pub use output::{OutputPort, CLOCK_CONFIRM_CALLBACKS, START_CONFIRM_CALLBACKS};
+pub use playrec::{PlayRecord, Step};
 pub use processor::{Command, Processor, ProcessorConfig, ProcessorRings};
 pub use shared::{Shared, LOAD_BUCKETS};
 pub use wired::Wired;
