@@ -22,7 +22,7 @@
 //! The sums run through [`crate::convolve::convolve`] on the extended signal, so long
 //! filters use FFTs; the numbers equal scipy's direct sums up to rounding.
 
-use crate::convolve::{convolve, Method, Mode};
+use crate::convolve::{convolve, convolve_range, Method, Mode};
 use crate::kernel::gaussian::gaussian_filter1d_kernel;
 use crate::kernel::savgol::{savgol_coeffs, SavgolUse};
 use crate::kernel::savgol_fit::polyfit_eval;
@@ -151,21 +151,39 @@ pub fn correlate1d(
     if x.is_empty() {
         return Err(FilterError::EmptyInput);
     }
-    // x_ext[k] = x at index k - before, for k in 0..n + len - 1.
-    let before = half + origin;
+    // x_ext[k] = x at index k - before, for k in 0..n + len - 1; output i is
+    // sum_k weights[k] x_ext[i + k]. Correlation with w is convolution with w reversed.
+    let before = (half + origin) as usize;
     let n = x.len();
-    // The ends by the rule, the middle copied.
-    let ext_len = n + len - 1;
-    let mut ext = Vec::with_capacity(ext_len);
-    let head = (before.max(0) as usize).min(ext_len);
-    ext.extend((0..head as i64).map(|k| extend.at(x, k - before)));
-    let mid = n.min(ext_len - head);
-    ext.extend_from_slice(&x[(head as i64 - before) as usize..][..mid]);
-    ext.extend((ext.len() as i64..ext_len as i64).map(|k| extend.at(x, k - before)));
-    // Correlation with w is convolution with w reversed; 'valid' keeps the n outputs where
-    // the whole filter lies on x_ext.
     let reversed: Vec<f64> = weights.iter().rev().copied().collect();
-    Ok(convolve(&ext, &reversed, Mode::Valid, Method::Auto).expect("both inputs are non-empty"))
+    // 'valid' keeps the outputs where the whole filter lies on the samples given.
+    let valid = |ext: &[f64]| {
+        if ext.len() < len {
+            return Vec::new(); // no output lies wholly on these samples
+        }
+        convolve(ext, &reversed, Mode::Valid, Method::Auto).expect("both inputs are non-empty")
+    };
+    // The extended samples k0..k1 (by the rule outside x).
+    let ext = |k0: usize, k1: usize| -> Vec<f64> {
+        (k0..k1)
+            .map(|k| extend.at(x, k as i64 - before as i64))
+            .collect()
+    };
+    if n < len {
+        return Ok(valid(&ext(0, n + len - 1)));
+    }
+    // Outputs before..=n - len + before read x only: the valid convolution of x itself,
+    // with no extended copy of the signal. The few outputs at each end read the rule.
+    let mut y = Vec::with_capacity(n);
+    y.extend(valid(&ext(0, before + len - 1)));
+    let full_lo = len - 1;
+    y.extend(
+        convolve_range(x, &reversed, full_lo, full_lo + n - len + 1, Method::Auto)
+            .expect("both inputs are non-empty and the window lies in the result"),
+    );
+    y.extend(valid(&ext(n - len + before + 1, n + len - 1)));
+    debug_assert_eq!(y.len(), n);
+    Ok(y)
 }
 
 /// `scipy.ndimage.convolve1d(x, weights, mode, cval, origin)` (see the module docs).
@@ -335,13 +353,17 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             ((seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         };
-        // Filters shorter and far longer than the signal (extension repeats).
+        // Filters shorter and far longer than the signal (extension repeats), as long as
+        // it and one sample shorter (the interior, read straight from x, is one output).
         for (n, len) in [
             (1, 1),
             (1, 4),
             (5, 3),
             (7, 8),
             (4, 23),
+            (8, 8),
+            (9, 8),
+            (50, 2),
             (300, 41),
             (2000, 300),
         ] {
