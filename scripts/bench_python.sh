@@ -7,15 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=${FALTUNG_PYENV:-target/pyenv}
-PYTHON=${PYTHON:-python3}
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
-
-if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "bench_python: creating $VENV" >&2
-  "$PYTHON" -m venv "$VENV"
-fi
-"${PIP[@]}" install numpy scipy "distributed==2026.8.0" "pedalboard==0.9.26"
-echo "bench_python: pip install ./python" >&2
-"${PIP[@]}" install ./python
+PYENV_WHO=bench_python
+source scripts/pyenv.sh
+pyenv_install numpy scipy "distributed==2026.8.0" "pedalboard==0.9.26"
 exec nice -n 5 "$VENV/bin/python" python/bench/bench.py "$@"

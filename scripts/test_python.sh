@@ -6,18 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=${FALTUNG_PYENV:-target/pyenv}
-PYTHON=${PYTHON:-python3}
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
-
-if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "test_python: creating $VENV" >&2
-  "$PYTHON" -m venv "$VENV"
-fi
+PYENV_WHO=test_python
+source scripts/pyenv.sh
 # distributed (Dask) for the scale-out example's test, pinned to a release known to work.
-"${PIP[@]}" install numpy scipy pytest "distributed==2026.8.0"
-echo "test_python: pip install ./python" >&2
-"${PIP[@]}" install ./python
+pyenv_install numpy scipy pytest "distributed==2026.8.0"
 
 # The CLI binary, for the tests that compare process_file's output with `faltung process`
 # byte for byte (already built when scripts/test.sh ran the cargo tests first).

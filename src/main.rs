@@ -29,12 +29,15 @@ enum Command {
     Devices(cli::devices::DevicesArgs),
     /// Load an IR file or generate a kernel from a spec; print its summary, taps, WAV or plot.
     Kernel(cli::kernel::KernelArgs),
-    /// Convolve WAV files offline: one file with -o, or many with --out-dir.
+    /// Convolve audio files offline: one file with -o, or many with --out-dir.
     Process(cli::process::ProcessArgs),
     /// Write a synchronized exponential sine sweep (with fades and trailing silence).
     Sweep(cli::sweep::SweepArgs),
     /// Deconvolve a recording of a sweep into impulse responses (and harmonic IRs).
     Deconvolve(cli::sweep::DeconvolveArgs),
+    /// Measure a room: play a sweep on the output, record the input, write the IR.
+    #[cfg(feature = "audio-io")]
+    Measure(cli::measure::MeasureArgs),
 }
 
 fn main() {
@@ -50,6 +53,8 @@ fn main() {
         Command::Process(a) => cli::process::run(a),
         Command::Sweep(a) => cli::sweep::run_sweep(a),
         Command::Deconvolve(a) => cli::sweep::run_deconvolve(a),
+        #[cfg(feature = "audio-io")]
+        Command::Measure(a) => cli::measure::run(a),
     };
     if let Err(e) = result {
         eprintln!("faltung: error: {e:#}");

@@ -125,13 +125,9 @@ fn lossy_files_made_by_ffmpeg_and_sox_decode_to_the_tone_they_hold() {
     for path in [mp3, ogg] {
         let (got, ch, rate) = read_all(&path);
         assert_eq!((ch, rate), (1, 48_000), "{}", path.display());
-        // Within one MP3 frame of the original length (encoder delay and padding).
-        assert!(
-            (got.len() as i64 - n as i64).abs() <= 1152,
-            "{}: {} frames",
-            path.display(),
-            got.len()
-        );
+        // The original length exactly: the encoder delay and padding are trimmed (MP3's
+        // LAME header, Ogg's last granule position), as sox and ffmpeg do.
+        assert_eq!(got.len(), n, "{}: frames", path.display());
         let (c, lag) = best_correlation(&want[..8000], &got, 1200);
         assert!(c > 0.99, "{}: correlation {c} at lag {lag}", path.display());
     }
@@ -582,4 +578,116 @@ fn normalize_on_standard_input_spools_the_output_and_equals_the_file_path() {
     assert_eq!(read_all(&streamed).0, want);
     let peak = want.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
     assert!((20.0 * peak.log10() + 1.0).abs() < 0.01, "peak {peak}");
+}
+
+/// `faltung kernel PATH --text`: the taps as printed, one frame per line, channels
+/// tab-separated, in full precision.
+fn kernel_text(path: &Path) -> Vec<Vec<f64>> {
+    let o = run(bin().arg("kernel").arg(path).arg("--text"));
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(|v| v.parse().unwrap()).collect())
+        .collect()
+}
+
+/// `faltung process src -o <dir>/<name> --ir ir --format f32 -q`: the output's samples.
+fn process_with_ir(src: &Path, ir: &Path, dir: &Path, name: &str) -> Vec<f32> {
+    let out = dir.join(name);
+    run(bin()
+        .arg("process")
+        .arg(src)
+        .arg("-o")
+        .arg(&out)
+        .arg("--ir")
+        .arg(ir)
+        .args(["--format", "f32", "-q"]));
+    read_all(&out).0
+}
+
+#[test]
+fn kernel_and_ir_read_flac_aiff_ogg_and_mp3_as_the_wav_they_were_made_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = source_wav(d);
+    // A stereo 16-bit IR of 2000 frames at 44.1 kHz (not a multiple of any codec's block).
+    let ir_wav = d.join("ir.wav");
+    run(Command::new("sox")
+        .arg(&src)
+        .arg(&ir_wav)
+        .args(["trim", "0s", "2000s"]));
+    let want = kernel_text(&ir_wav);
+    assert_eq!((want.len(), want[0].len()), (2000, 2));
+    let via_wav = process_with_ir(&src, &ir_wav, d, "via-wav.wav");
+    assert!(via_wav.iter().any(|&v| v != 0.0));
+
+    // Lossless containers made by sox: the same taps, and process --ir gives the same
+    // samples as with the WAV.
+    for (name, extra) in [
+        ("ir.flac", &[][..]),
+        ("ir24.flac", &["-b", "24"][..]),
+        ("ir.aiff", &[][..]),
+        ("ir.aifc", &[][..]),
+    ] {
+        let path = d.join(name);
+        run(Command::new("sox").arg(&ir_wav).args(extra).arg(&path));
+        assert_eq!(kernel_text(&path), want, "kernel {name}");
+        let got = process_with_ir(&src, &path, d, &format!("via-{name}.wav"));
+        assert_eq!(got, via_wav, "process --ir {name}");
+    }
+
+    // Lossy files: the taps equal the reference decoders' output (libvorbisfile through
+    // sox, which gives 16 bits; ffmpeg's MP3 decoder in 32-bit float), with exactly the
+    // WAV's length (Ogg's last granule position, MP3's LAME header trim encoder delay and
+    // padding), within 1e-4 (-80 dBFS: the 16-bit step of sox's output and the
+    // difference between two float decoders). process --ir reads the file as kernel does.
+    let ogg = d.join("ir.ogg");
+    run(Command::new("sox").arg(&ir_wav).arg(&ogg));
+    let ogg_ref = d.join("ogg-by-sox.wav");
+    run(Command::new("sox").arg(&ogg).arg(&ogg_ref));
+    let mp3 = d.join("ir.mp3");
+    run(Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&ir_wav)
+        .args(["-b:a", "192k"])
+        .arg(&mp3));
+    let mp3_ref = d.join("mp3-by-ffmpeg.wav");
+    // `-f mp3`: ffmpeg's probe does not recognise an MP3 this short by its content.
+    run(Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "mp3", "-i"])
+        .arg(&mp3)
+        .args(["-c:a", "pcm_f32le"])
+        .arg(&mp3_ref));
+    for (path, reference) in [(&ogg, &ogg_ref), (&mp3, &mp3_ref)] {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let got = kernel_text(path);
+        let (refs, ch, _) = read_all(reference);
+        assert_eq!(ch, 2, "{name}");
+        assert_eq!(got.len(), want.len(), "{name}: length");
+        assert_eq!(refs.len(), 2 * want.len(), "{name}: the reference's length");
+        let mut err = 0f64;
+        for (frame, r) in got.iter().zip(refs.chunks(2)) {
+            assert_eq!(frame.len(), 2, "{name}");
+            for (g, &r) in frame.iter().zip(r) {
+                err = err.max((g - r as f64).abs());
+            }
+        }
+        assert!(
+            err <= 1e-4,
+            "{name}: max difference {err:e} from the reference decoder"
+        );
+        // Still the IR it was made from (lossy, so loosely): the same tone and noise.
+        let flat: Vec<f32> = got.iter().flatten().map(|&v| v as f32).collect();
+        let orig: Vec<f32> = want.iter().flatten().map(|&v| v as f32).collect();
+        let (c, lag) = best_correlation(&orig, &flat, 4);
+        assert!(c > 0.95 && lag == 0, "{name}: correlation {c} at lag {lag}");
+        // process --ir: the same samples as with the taps kernel -o writes (32-bit float).
+        let taps = d.join(format!("{name}-taps.wav"));
+        run(bin().arg("kernel").arg(path).arg("-o").arg(&taps));
+        assert_eq!(
+            process_with_ir(&src, path, d, &format!("via-{name}.wav")),
+            process_with_ir(&src, &taps, d, &format!("via-{name}-taps.wav")),
+            "process --ir {name}"
+        );
+    }
 }

@@ -737,3 +737,265 @@ fn output_past_4_gib_is_not_refused_it_is_written_as_rf64() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// --- Headers beyond the limits, temporary files ------------------------------------------
+
+/// A 16-bit PCM WAV of `frames` silent frames whose header says `channels` and `rate`
+/// (written byte by byte: no writer would make these).
+fn wav_header_says(path: &Path, channels: u16, rate: u32, frames: usize) {
+    let block = 2 * channels as usize;
+    let data = vec![0u8; block * frames];
+    let mut b = b"WAVEfmt ".to_vec();
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&rate.wrapping_mul(block as u32).to_le_bytes());
+    b.extend_from_slice(&(block as u16).to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&data);
+    let mut f = b"RIFF".to_vec();
+    f.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    f.extend_from_slice(&b);
+    std::fs::write(path, f).unwrap();
+}
+
+#[test]
+fn input_headers_beyond_the_rate_and_channel_limits_are_refused_before_any_work() {
+    for (name, channels, rate, word) in [
+        ("rate0.wav", 1u16, 0u32, "0 Hz"),
+        ("rate4g.wav", 1, 4_000_000_000, "4000000000 Hz"),
+        ("ch65535.wav", 65_535, 48_000, "65535 channels"),
+        ("ch20000.wav", 20_000, 48_000, "20000 channels"),
+    ] {
+        let make = move |p: &Path| wav_header_says(p, channels, rate, 2);
+        let files: [Given; 1] = [(name, &make)];
+        refused(
+            &format!("in-{name}"),
+            &files,
+            &["process", name, "-o", "o.wav", "--kernel", "flat:3"],
+            &[name, word],
+        );
+        refused(
+            &format!("ir-{name}"),
+            &[(name, &make), ("in.wav", &input_48k)],
+            &["process", "in.wav", "-o", "o.wav", "--ir", name],
+            &[name, word],
+        );
+        refused(
+            &format!("k-{name}"),
+            &files,
+            &["kernel", name],
+            &[name, word],
+        );
+    }
+}
+
+/// The WAV's taps, read back by hound.
+fn wav_taps(p: &Path) -> Vec<f32> {
+    hound::WavReader::open(p)
+        .unwrap()
+        .into_samples::<f32>()
+        .map(|s| s.unwrap())
+        .collect()
+}
+
+#[test]
+fn kernel_output_never_overwrites_without_force_and_leaves_other_part_files_alone() {
+    let dir = folder("kernel-o");
+    std::fs::write(dir.join("k.wav"), b"mine").unwrap();
+    std::fs::write(dir.join("k.wav.part"), b"another run's").unwrap();
+    let o = run_in(
+        &dir,
+        &["kernel", "flat:4", "--rate", "48000", "-o", "k.wav"],
+    );
+    one_line_error(&o, &["k.wav", "--force"]);
+    assert_eq!(std::fs::read(dir.join("k.wav")).unwrap(), b"mine");
+    let o = run_in(
+        &dir,
+        &[
+            "kernel", "flat:4", "--rate", "48000", "-o", "k.wav", "--force",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(wav_taps(&dir.join("k.wav")), vec![0.25f32; 4]);
+    assert_eq!(
+        std::fs::read(dir.join("k.wav.part")).unwrap(),
+        b"another run's"
+    );
+    assert_eq!(names(&dir), ["k.wav", "k.wav.part"]);
+    // Concurrent runs into one name: each writes its own temporary file, the last rename
+    // wins, and the result is one of the kernels whole.
+    let kids: Vec<_> = (1..=4)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_faltung"))
+                .args(["kernel", &format!("flat:{}", 2000 * i), "--rate", "48000"])
+                .args(["-o", "same.wav", "--force"])
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for k in kids {
+        let o = k.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let taps = wav_taps(&dir.join("same.wav"));
+    let i = taps.len() / 2000;
+    assert!(
+        (1..=4).contains(&i) && taps.len() == 2000 * i,
+        "{}",
+        taps.len()
+    );
+    assert!(taps.iter().all(|&t| t == (1.0 / taps.len() as f64) as f32));
+    assert_eq!(names(&dir), ["k.wav", "k.wav.part", "same.wav"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A 32-bit float WAV header for `frames` mono frames at 48 kHz, the data a hole (sparse).
+#[cfg(target_os = "linux")]
+fn long_sparse_wav(p: &Path, frames: u64) {
+    let data = frames * 4;
+    let mut h = b"RIFF".to_vec();
+    h.extend_from_slice(&((36 + data) as u32).to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&3u16.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&48_000u32.to_le_bytes());
+    h.extend_from_slice(&(48_000u32 * 4).to_le_bytes());
+    h.extend_from_slice(&4u16.to_le_bytes());
+    h.extend_from_slice(&32u16.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&(data as u32).to_le_bytes());
+    std::fs::write(p, &h).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+    f.set_len(h.len() as u64 + data).unwrap();
+}
+
+/// SIGKILL mid-run (with and without the --normalize spool) leaves nothing in the output's
+/// folder: the output and the spool are unnamed (`O_TMPFILE`) files while they are
+/// written, and the kill comes while faltung has one open there. A named temporary file
+/// of a run that died (`.NAME.faltung-PID-N.part`, where `O_TMPFILE` is not available) is
+/// removed by the next run into that folder; a live process's and other files are not.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_run_leaves_no_temporary_file_and_the_next_run_removes_a_dead_runs() {
+    for extra in [&[][..], &["--normalize"][..]] {
+        let dir = folder("killed");
+        // 40 million frames (14 minutes at 48 kHz): seconds of work, far from done at the kill.
+        long_sparse_wav(&dir.join("in.wav"), 40_000_000);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_faltung"))
+            .args([
+                "process", "in.wav", "-o", "out.wav", "--kernel", "flat:1", "-q",
+            ])
+            .args(extra)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until faltung holds a file in the folder other than its input.
+        let dir_abs = dir.canonicalize().unwrap();
+        let fds = format!("/proc/{}/fd", child.id());
+        let start = Instant::now();
+        let open_temp = loop {
+            let temp = std::fs::read_dir(&fds).ok().and_then(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+                    .find(|t| t.starts_with(&dir_abs) && !t.ends_with("in.wav"))
+            });
+            if let Some(t) = temp {
+                break t;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{extra:?}: faltung ended before the kill"
+            );
+            assert!(start.elapsed() < HANG, "{extra:?}: no output file opened");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        eprintln!("{extra:?}: open at the kill: {}", open_temp.display());
+        std::thread::sleep(Duration::from_millis(300));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), None, "{extra:?}: killed, not finished");
+        assert_eq!(
+            names(&dir),
+            ["in.wav"],
+            "{extra:?}: left behind (open at the kill: {})",
+            open_temp.display()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    let dir = folder("stale");
+    input_48k(&dir.join("in.wav"));
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let stale = format!(".out.wav.faltung-{dead}-0.part");
+    let alive = format!(".other.wav.faltung-{}-0.part", std::process::id());
+    for n in [&stale, &alive, "notes.part", ".hidden.part"] {
+        std::fs::write(dir.join(n), b"x").unwrap();
+    }
+    let o = run_in(
+        &dir,
+        &["process", "in.wav", "-o", "out.wav", "--kernel", "flat:3"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut want = vec![
+        alive.clone(),
+        ".hidden.part".into(),
+        "in.wav".into(),
+        "notes.part".into(),
+        "out.wav".into(),
+    ];
+    want.sort();
+    assert_eq!(names(&dir), want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Ctrl-C in a batch: exit 130, the message says how many files were done, and the
+/// output folder holds no partial file.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_in_a_batch_says_how_many_files_were_done_and_leaves_no_partial_file() {
+    let dir = folder("batch-int");
+    std::fs::create_dir(dir.join("out")).unwrap();
+    input_48k(&dir.join("a.wav"));
+    long_sparse_wav(&dir.join("b.wav"), 40_000_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faltung"))
+        .args(["process", "a.wav", "b.wav", "--out-dir", "out"])
+        .args(["--kernel", "flat:1", "--jobs", "1", "-q"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // a.wav takes milliseconds; b.wav seconds. Interrupt once a.wav is in place.
+    let start = Instant::now();
+    while !dir.join("out/a.wav").exists() {
+        assert!(child.try_wait().unwrap().is_none(), "ended early");
+        assert!(start.elapsed() < HANG, "a.wav never written");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signals our own child process, which has not been reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted after 1 of 2 files; no partial output written"),
+        "{err}"
+    );
+    assert_eq!(names(&dir.join("out")), ["a.wav"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

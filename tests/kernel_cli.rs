@@ -244,6 +244,22 @@ fn bad_files_fail_with_one_line_naming_the_file() {
 
     let o = faltung(&["kernel", "nosuchkernel:3"]);
     assert_clean_failure(&o, "nosuchkernel:3");
+
+    // A bare name of a missing audio file is a missing file, not an unknown kernel spec.
+    let dir = common::scratch_path("kernel-cli", "empty-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["missing.flac", "Room.AIFF", "hall.ogg", "plate.mp3"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_faltung"))
+            .args(["kernel", name])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let err = assert_clean_failure(&o, name);
+        assert!(
+            err.contains("No such file") && !err.contains("unknown kernel"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

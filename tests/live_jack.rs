@@ -1,8 +1,9 @@
 //! End to end on a real audio server: `faltung live --host jack` filters a known signal
 //! fed into its JACK input port by this test (a JACK client of its own), and what comes out
 //! of its output ports equals the direct f64 convolution, delayed by exactly the latency
-//! faltung reported. Also: a 30 s run without underruns stopped by SIGINT with a valid
-//! recording, a server that dies mid-run, and the device listing and errors.
+//! faltung reported. Also: a FLAC recording of such a run stopped by SIGINT holds the same
+//! samples, a 30 s run without underruns stopped by SIGINT with a valid WAV recording, a
+//! server that dies mid-run, and the device listing and errors.
 //!
 //! The JACK server must be running (`jackd --no-realtime -d dummy -r 48000 -p 256`;
 //! `scripts/test.sh` starts one). Without a server these tests skip with a loud message,
@@ -229,6 +230,10 @@ struct E2e {
     /// The server's xruns, faltung's underruns and input gaps during the run.
     disturbed: bool,
     counts: String,
+    /// The direct f64 convolution of the fed signal with each IR channel.
+    refs: [Vec<f64>; 2],
+    /// faltung's standard output (the summary line).
+    lines: Vec<String>,
 }
 
 /// Feed a known signal into faltung's input port and capture its two output ports from
@@ -274,7 +279,7 @@ fn e2e_with(extra: &[&str], links: Links) {
         let Some(client) = jack_client("faltung_e2e") else {
             return;
         };
-        let r = e2e_attempt(client, extra, links);
+        let r = e2e_attempt(client, extra, None, links);
         eprintln!(
             "{extra:?} attempt {attempt}: reported {} frames, measured {} frames, max error {:.2e} \
              (off by one frame: {:.2e}; peak {:.3}); {}",
@@ -301,7 +306,9 @@ fn e2e_with(extra: &[&str], links: Links) {
     }
 }
 
-fn e2e_attempt(client: jack::Client, extra: &[&str], links: Links) -> E2e {
+/// With `record`, faltung also records to that file and is stopped by SIGINT as soon as
+/// the capture is complete (mid-run: `--duration` would end it seconds later).
+fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, links: Links) -> E2e {
     let rate = client.sample_rate();
     let period = client.buffer_size() as usize;
     let ir = stereo_ir(1500);
@@ -374,6 +381,9 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], links: Links) -> E2e {
         "5",
     ];
     args.extend_from_slice(extra);
+    if let Some(path) = record {
+        args.extend_from_slice(&["--record", path.to_str().unwrap()]);
+    }
     let named_output = cap_names.join(",");
     if links == Links::Named {
         args.extend_from_slice(&[
@@ -419,6 +429,13 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], links: Links) -> E2e {
     let caps = rx
         .recv_timeout(Duration::from_secs(10))
         .expect("captured a second of faltung's output");
+    if record.is_some() {
+        let int = Command::new("kill")
+            .args(["-INT", &live.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(int.success());
+    }
     let (status, lines, stderr) = live.wait(Duration::from_secs(20));
     let _ = active.deactivate();
     assert!(status.success(), "faltung failed: {status}\n{stderr}");
@@ -461,6 +478,114 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], links: Links) -> E2e {
         counts: format!(
             "period {period} at {rate} Hz; underruns {underruns}, input gaps {gaps}, server xruns {xruns}"
         ),
+        refs,
+        lines,
+    }
+}
+
+/// `--record out.flac` on a run stopped by SIGINT mid-run: the file is a complete FLAC
+/// (the reference decoder checks it against the MD5 in its STREAMINFO, whose frame count
+/// is the run's recorded frames), 24-bit stereo at the server's rate, and it holds the
+/// direct f64 convolution of the fed signal within the engine's tolerance plus the 24-bit
+/// step (TPDF dither: at most 1.5 LSB), aligned to the frame. Disturbed attempts (xruns,
+/// underruns, input gaps) are repeated as in the end-to-end test.
+#[test]
+fn flac_recording_of_a_run_stopped_by_sigint_holds_the_reference_output() {
+    let _serial = serial();
+    for attempt in 1..=3 {
+        let Some(client) = jack_client("faltung_flac_record") else {
+            return;
+        };
+        let (rate, period) = (client.sample_rate(), client.buffer_size() as u64);
+        let rec = tmp("e2e_rec.flac");
+        let _ = std::fs::remove_file(&rec);
+        let r = e2e_attempt(client, &[], Some(&rec), Links::ByHand);
+        let recorded = summary_field(&r.lines, "recorded_frames");
+        let captured = summary_field(&r.lines, "input_frames");
+        assert!(
+            recorded > 0 && recorded <= captured && captured - recorded < 4 * period,
+            "recorded {recorded} of {captured} captured frames"
+        );
+        // Complete whatever happened: decodes, MD5 matches, STREAMINFO counts the frames.
+        let t = Command::new("flac").args(["-t", "-s"]).arg(&rec).output();
+        let t = t.expect("flac (the reference decoder) is installed with the JACK tests");
+        assert!(
+            t.status.success(),
+            "flac -t: {}",
+            String::from_utf8_lossy(&t.stderr)
+        );
+        let total = Command::new("metaflac")
+            .arg("--show-total-samples")
+            .arg(&rec)
+            .output()
+            .unwrap();
+        let total: u64 = String::from_utf8_lossy(&total.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(total, recorded, "STREAMINFO total samples");
+        let mut reader = faltung::audio_file::AudioReader::open(&rec).unwrap();
+        let info = reader.info();
+        assert_eq!(
+            (info.channels, info.sample_rate_hz, info.frames, info.format),
+            (
+                2,
+                rate,
+                Some(recorded),
+                faltung::audio_file::SampleFormat::I24
+            )
+        );
+        let mut got = vec![0f32; recorded as usize * 2 + 2];
+        let mut n = 0;
+        loop {
+            let k = reader.read_frames(&mut got[n..]).unwrap();
+            if k == 0 {
+                break;
+            }
+            n += 2 * k;
+        }
+        assert_eq!(n as u64, 2 * recorded);
+        let rec_ch: Vec<Vec<f32>> = (0..2).map(|c| common::channel(&got[..n], 2, c)).collect();
+        // Align on the first sample above a tenth of the peak, then take the best of the
+        // lags around it.
+        let peak = r.refs.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+        let first = |x: &[f64]| x.iter().position(|v| v.abs() > 0.1 * peak);
+        let rough = first(&common::to_f64(&rec_ch[0]))
+            .expect("the recording holds the filtered signal") as i64
+            - first(&r.refs[0]).unwrap() as i64;
+        let error_at = |lag: i64| -> f64 {
+            let mut e = 0.0f64;
+            for (ch, reference) in rec_ch.iter().zip(&r.refs) {
+                for (t, &v) in ch.iter().enumerate() {
+                    let i = t as i64 - lag;
+                    let want = if i >= 0 {
+                        reference.get(i as usize).copied().unwrap_or(0.0)
+                    } else {
+                        0.0
+                    };
+                    e = e.max((v as f64 - want).abs());
+                }
+            }
+            e
+        };
+        let (lag, err) = (rough - 64..=rough + 64)
+            .filter(|&l| l >= 0)
+            .map(|l| (l, error_at(l)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        let off_by_one = error_at(lag + 1);
+        let tol = 1e-5 * peak.max(1.0) + 1.5 / 8_388_608.0;
+        eprintln!(
+            "attempt {attempt}: recorded {recorded} frames; at lag {lag}: max error {err:.2e} (tolerance {tol:.2e}; off by one frame {off_by_one:.2e}); {}",
+            r.counts
+        );
+        if err <= tol && off_by_one > 100.0 * err.max(1e-9) {
+            return;
+        }
+        if !r.disturbed || attempt == 3 {
+            assert!(err <= tol, "max error {err:e} > {tol:e}");
+            panic!("a one-frame misalignment must show ({off_by_one:e})");
+        }
     }
 }
 

@@ -224,12 +224,11 @@ fn crossfade_does_not_allocate_during_a_swap() {
 mod pipeline {
     use super::*;
     use faltung::live::pipeline::{
-        Command, InputPort, OutputPort, Processor, ProcessorConfig, ProcessorRings, Shared,
+        Command, InputPort, OutputPort, Processor, ProcessorConfig, Wired,
     };
     use ringbuf::traits::{Consumer, Observer, Producer, Split};
     use ringbuf::HeapRb;
     use std::sync::atomic::Ordering;
-    use std::sync::Arc;
 
     #[test]
     fn callbacks_and_processing_step_do_not_allocate() {
@@ -247,35 +246,20 @@ mod pipeline {
                 .unwrap(),
             )
         };
-        let (in_prod, in_cons) = HeapRb::<f32>::new(period * 16).split();
-        let (out_prod, out_cons) = HeapRb::<f32>::new(period * 16 * 2).split();
         let (rec_prod, mut rec_cons) = HeapRb::<f32>::new(period * 64 * 2).split();
-        let (mut cmd_prod, cmd_cons) = HeapRb::<Command>::new(8).split();
-        let (ret_prod, mut ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
-        let shared = Arc::new(Shared::default());
-        let mut processor = Processor::new(
-            make(&ir),
-            ProcessorRings {
-                input: in_cons,
-                output: out_prod,
-                record: Some(rec_prod),
-                commands: cmd_cons,
-                retired: ret_prod,
-            },
-            shared.clone(),
-            ProcessorConfig {
-                block_frames: period,
-                max_block_frames: period,
-                device_output_channels: 2,
-                rate_hz: rate,
-                gain: 0.5,
-                wet: 0.8,
-                fade_frames: 2400,
-            },
-        )
-        .unwrap();
-        let mut input = InputPort::new(in_prod, 1, shared.clone(), Some(std::thread::current()));
-        let mut output = OutputPort::new(out_cons, 2, shared.clone(), rate, period);
+        let cfg = ProcessorConfig {
+            block_frames: period,
+            max_block_frames: period,
+            device_output_channels: 2,
+            rate_hz: rate,
+            gain: 0.5,
+            wet: 0.8,
+            fade_frames: 2400,
+        };
+        let wake = Some(std::thread::current());
+        let w = Wired::new(make(&ir), 1, period * 16, cfg, Some(rec_prod), wake).unwrap();
+        let (mut input, mut processor, mut output) = (w.input, w.processor, w.output);
+        let (mut cmd_prod, mut ret_cons, shared) = (w.commands, w.retired, w.shared);
         let mic = noise(5, period);
         let mut speaker = vec![0.0f32; period * 2];
         // Commands, including a whole new engine, are queued before arming: building and
@@ -311,6 +295,55 @@ mod pipeline {
         assert!(output.started());
     }
 
+    /// `faltung measure`'s step (play a signal, record the input) between the same two
+    /// callback bodies: no allocation, every input frame recorded, the signal played.
+    #[test]
+    fn play_and_record_step_does_not_allocate() {
+        use faltung::live::pipeline::{PlayRecord, Shared, Step};
+        use std::sync::Arc;
+        let period = 256;
+        let rate = 48_000u32;
+        let period_ns = period as u64 * 1_000_000_000 / rate as u64;
+        let (in_prod, in_cons) = HeapRb::<f32>::new(period * 16).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(period * 16 * 2).split();
+        let (rec_prod, rec_cons) = HeapRb::<f32>::new(period * 40).split();
+        let shared = Arc::new(Shared::default());
+        let signal: Vec<f32> = noise(9, period * 50);
+        let mut step = PlayRecord::new(
+            in_cons,
+            out_prod,
+            rec_prod,
+            signal,
+            shared.clone(),
+            1,
+            2,
+            period * 40,
+            period,
+        );
+        let mut input = InputPort::new(in_prod, 1, shared.clone(), Some(std::thread::current()));
+        let mut output = OutputPort::new(out_cons, 2, shared.clone(), rate, period);
+        let mic = noise(5, period);
+        let mut speaker = vec![0.0f32; period * 2];
+        let mut loudest = 0.0f32;
+        let (events, ()) = heap_events(|| {
+            for cycle in 0..60u64 {
+                let t = 1_000_000 + cycle * period_ns;
+                input.push(&mic, t);
+                step.step();
+                output.fill(&mut speaker, t);
+                loudest = speaker.iter().fold(loudest, |m, v| m.max(v.abs()));
+            }
+        });
+        assert_eq!(events, 0, "play-and-record step allocated {events} times");
+        assert_eq!(
+            rec_cons.occupied_len(),
+            period * 40,
+            "record_frames recorded"
+        );
+        assert_eq!(shared.underruns.load(Ordering::Relaxed), 0);
+        assert!(loudest > 0.5, "the signal was played ({loudest})");
+    }
+
     /// The period changes mid-run (64 -> 256 -> 128 frames): the output follows the new
     /// callback size, the processing thread begins the swap to engines built for the new
     /// blocks at a callback boundary, crossfades with calls that fit both, and takes the new
@@ -330,34 +363,19 @@ mod pipeline {
             )
         };
         let max_block = 8192;
-        let (in_prod, in_cons) = HeapRb::<f32>::new(max_block * 4).split();
-        let (out_prod, out_cons) = HeapRb::<f32>::new(max_block * 4 * 2).split();
-        let (mut cmd_prod, cmd_cons) = HeapRb::<Command>::new(8).split();
-        let (ret_prod, mut ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
-        let shared = Arc::new(Shared::default());
-        let mut processor = Processor::new(
-            make(64),
-            ProcessorRings {
-                input: in_cons,
-                output: out_prod,
-                record: None,
-                commands: cmd_cons,
-                retired: ret_prod,
-            },
-            shared.clone(),
-            ProcessorConfig {
-                block_frames: 64,
-                max_block_frames: max_block,
-                device_output_channels: 2,
-                rate_hz: rate,
-                gain: 1.0,
-                wet: 1.0,
-                fade_frames: 1200,
-            },
-        )
-        .unwrap();
-        let mut input = InputPort::new(in_prod, 1, shared.clone(), Some(std::thread::current()));
-        let mut output = OutputPort::new(out_cons, 2, shared.clone(), rate, 64);
+        let cfg = ProcessorConfig {
+            block_frames: 64,
+            max_block_frames: max_block,
+            device_output_channels: 2,
+            rate_hz: rate,
+            gain: 1.0,
+            wet: 1.0,
+            fade_frames: 1200,
+        };
+        let wake = Some(std::thread::current());
+        let w = Wired::new(make(64), 1, max_block * 4, cfg, None, wake).unwrap();
+        let (mut input, mut processor, mut output) = (w.input, w.processor, w.output);
+        let (mut cmd_prod, mut ret_cons, shared) = (w.commands, w.retired, w.shared);
         let mic = noise(8, 256);
         let mut speaker = vec![0.0f32; 256 * 2];
         let mut t = 1_000_000u64;

@@ -26,6 +26,10 @@ pub(super) struct Decoded {
     pos: usize,
     len: usize,
     frames_read: u64,
+    /// Frames the stream holds by its container, where the decoder gives more: an Ogg
+    /// Vorbis stream ends at the granule position of its last page (the decoder's last
+    /// packet overlaps past it, by up to a block).
+    end_frame: Option<u64>,
     ended: bool,
 }
 
@@ -116,6 +120,11 @@ impl Decoded {
         // padding, container sizes) the end of the stream tells.
         let exact = params.codec == symphonia::core::codecs::CODEC_TYPE_FLAC;
         let frames = params.n_frames.filter(|&n| exact && n > 0);
+        // symphonia 0.5 reads the last page's granule position into `n_frames` but does not
+        // trim the last Vorbis packet to it; libvorbisfile (sox) and ffmpeg do.
+        let end_frame = params
+            .n_frames
+            .filter(|&n| params.codec == symphonia::core::codecs::CODEC_TYPE_VORBIS && n > 0);
         let info = AudioInfo {
             channels,
             sample_rate_hz: rate,
@@ -133,6 +142,7 @@ impl Decoded {
                 pos: 0,
                 len: 0,
                 frames_read: 0,
+                end_frame,
                 ended: false,
             },
             info,
@@ -197,7 +207,15 @@ impl Decoded {
         out: &mut [T],
         conv: impl Fn(f32) -> T,
     ) -> Result<usize, AudioFileError> {
-        let want = out.len() / self.channels * self.channels;
+        let mut want = out.len() / self.channels * self.channels;
+        if let Some(end) = self.end_frame {
+            let left = end.saturating_sub(self.frames_read);
+            want = want.min(
+                usize::try_from(left)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(self.channels),
+            );
+        }
         let mut got = 0;
         while got < want {
             if self.pos == self.len && (self.ended || !self.refill()?) {

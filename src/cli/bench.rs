@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Impulse response WAV file (every channel; see --channels for the routing).
+    /// Impulse response file, WAV/FLAC/AIFF/Ogg/MP3 (every channel; see --channels for the routing).
     #[arg(long, required_unless_present = "kernel", conflicts_with = "kernel")]
     pub ir: Option<PathBuf>,
     /// Kernel spec instead of a file, e.g. `flat:63`.

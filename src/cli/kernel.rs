@@ -79,7 +79,8 @@ impl IrArgs {
 
 #[derive(Args)]
 pub struct KernelArgs {
-    /// A kernel spec (`hann:31`, `savgol:11,3`, `lowpass:255,cutoff=3400`, ...) or a WAV file.
+    /// A kernel spec (`hann:31`, `savgol:11,3`, `lowpass:255,cutoff=3400`, ...) or an IR
+    /// file (WAV, FLAC, AIFF, Ogg Vorbis, MP3).
     pub kernel: String,
     /// Sample rate in Hz: for specs with cutoffs in Hz; for an IR file, the stream rate it
     /// is resampled to.
@@ -108,6 +109,11 @@ pub struct KernelArgs {
     pub ir: IrArgs,
 }
 
+/// Names of the audio files faltung reads (a name ending so is a file, not a spec).
+const AUDIO_EXTENSIONS: [&str; 10] = [
+    ".wav", ".rf64", ".bw64", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
+];
+
 /// Whether `what` names a file rather than a kernel spec: an existing file, or else
 /// anything that does not start with a kernel name and a colon and looks like a path
 /// (`lowpass:255,cutoff=3400/2` is a spec with a bad number, not a path).
@@ -121,7 +127,8 @@ pub fn looks_like_file(what: &str) -> bool {
     {
         return false;
     }
-    what.to_ascii_lowercase().ends_with(".wav") || what.contains(std::path::MAIN_SEPARATOR)
+    let lower = what.to_ascii_lowercase();
+    AUDIO_EXTENSIONS.iter().any(|e| lower.ends_with(e)) || what.contains(std::path::MAIN_SEPARATOR)
 }
 
 /// A `--rate` value checked against the supported range.
@@ -134,7 +141,7 @@ pub fn check_rate(rate: Option<u32>) -> anyhow::Result<Option<u32>> {
     }
 }
 
-/// Load a kernel from a WAV file or a spec, apply the IR options, return it with notes.
+/// Load a kernel from an audio file or a spec, apply the IR options, return it with notes.
 pub fn load(what: &str, rate: Option<u32>, ir: &IrArgs) -> anyhow::Result<(Kernel, Vec<String>)> {
     ir.validate()?;
     let rate = check_rate(rate)?;

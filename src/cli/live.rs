@@ -14,7 +14,7 @@ use faltung::live::{Connection, Control, LiveError, LiveOptions, Session, Sessio
 
 #[derive(Args)]
 pub struct LiveArgs {
-    /// Impulse response WAV file; repeat to cycle through several with the `n` key.
+    /// Impulse response file (WAV, FLAC, AIFF, Ogg Vorbis, MP3); repeat to cycle through several with the `n` key.
     #[arg(long = "ir", value_name = "IR.wav", required_unless_present = "kernel")]
     pub ir: Vec<PathBuf>,
     /// A generated kernel instead of a file, e.g. `flat:15`.
@@ -47,7 +47,8 @@ pub struct LiveArgs {
     /// Stop after this many seconds (exit 0).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
-    /// Write the filtered output to this WAV file (32-bit float).
+    /// Write the filtered output to this file: a WAV (32-bit float), or a FLAC (24-bit,
+    /// dithered) for a .flac name.
     #[arg(long, value_name = "OUT.wav")]
     pub record: Option<PathBuf>,
     /// Longest IR accepted, in seconds.

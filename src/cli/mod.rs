@@ -6,6 +6,8 @@ pub mod devices;
 pub mod kernel;
 #[cfg(feature = "audio-io")]
 pub mod live;
+#[cfg(feature = "audio-io")]
+pub mod measure;
 pub mod plan;
 pub mod process;
 #[cfg(feature = "audio-io")]

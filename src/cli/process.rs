@@ -1,4 +1,4 @@
-//! `faltung process`: convolve WAV files offline (one file, or many in parallel).
+//! `faltung process`: convolve audio files offline (one file, or many in parallel).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -49,16 +49,18 @@ pub enum FormatArg {
 
 #[derive(Args, Debug)]
 pub struct ProcessArgs {
-    /// Input WAV file(s). With more than one, use --out-dir.
+    /// Input file(s): WAV, FLAC, AIFF, Ogg Vorbis or MP3; `-` is standard input (WAV or
+    /// FLAC). With more than one, use --out-dir.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output WAV file (one input).
+    /// Output file (one input): WAV, or FLAC for a .flac name; `-` writes a WAV stream to
+    /// standard output.
     #[arg(short, long, conflicts_with = "out_dir")]
     pub output: Option<PathBuf>,
     /// Output folder (batch): each output gets its input's file name.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Impulse response WAV (1, 2 or 4 channels; 4 = true stereo LL, LR, RL, RR).
+    /// Impulse response file, WAV/FLAC/AIFF/Ogg/MP3 (1, 2 or 4 channels; 4 = true stereo LL, LR, RL, RR).
     #[arg(long, required_unless_present = "kernel", conflicts_with = "kernel")]
     pub ir: Option<PathBuf>,
     /// Kernel spec, e.g. flat:15, hann:31, savgol:11,3.
@@ -394,6 +396,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         .clamp(1, jobs.len());
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(0usize);
+    let written = std::sync::atomic::AtomicUsize::new(0);
     let say = |line: String| {
         if show {
             let _ = mp.println(line);
@@ -510,18 +513,29 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
                     if CANCEL.load(Ordering::SeqCst) {
                         break;
                     }
-                    if let Err(e) = one(input, output, &mut engines) {
-                        if !CANCEL.load(Ordering::SeqCst) {
-                            report_err(one_line(&e));
+                    match one(input, output, &mut engines) {
+                        Ok(()) => {
+                            written.fetch_add(1, Ordering::SeqCst);
                         }
-                        *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                        Err(e) => {
+                            if !CANCEL.load(Ordering::SeqCst) {
+                                report_err(one_line(&e));
+                            }
+                            *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                        }
                     }
                 }
             });
         }
     });
-    if CANCEL.load(Ordering::SeqCst) {
-        eprintln!("faltung: interrupted; no partial output written");
+    // Interrupted only if a file was left undone: a Ctrl-C after the last file was in
+    // place (during its final sync) changes nothing.
+    let written = written.into_inner();
+    if CANCEL.load(Ordering::SeqCst) && written < jobs.len() {
+        eprintln!(
+            "faltung: interrupted after {written} of {} files; no partial output written",
+            jobs.len()
+        );
         std::process::exit(130);
     }
     let failed = failures.into_inner().unwrap_or_else(|p| p.into_inner());

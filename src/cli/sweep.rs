@@ -10,7 +10,7 @@ use faltung::kernel::decay::decay_times;
 use faltung::measure::sweep::{deconvolve_sweep, peak_and_snr, synchronized_sweep, SweepSpec};
 
 /// A level such as `-6dB`, `-6 dB` or `-6`, in dBFS.
-fn parse_db(s: &str) -> Result<f64, String> {
+pub fn parse_db(s: &str) -> Result<f64, String> {
     let t = s.trim();
     let t = t
         .strip_suffix("dB")

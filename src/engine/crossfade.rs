@@ -223,17 +223,11 @@ impl<P: BlockProcessor> BlockProcessor for Crossfade<P> {
 mod tests {
     use super::*;
     use crate::engine::{Engine, Routing};
+    use crate::rng::SplitMix64;
 
     fn noise(seed: u64, n: usize) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
+        let mut r = SplitMix64::new(seed);
+        (0..n).map(|_| r.next_bipolar()).collect()
     }
 
     fn engine(ir: &[f32], block: usize) -> Box<Engine> {
@@ -247,6 +241,38 @@ mod tests {
         )
     }
 
+    /// Independent truth: one engine alone over `input` from frame `start` on (it starts
+    /// cold there), called `call` frames at a time; stereo out, silence before `start`.
+    fn run_alone(ir: &[f32], block: usize, input: &[f32], start: usize, call: usize) -> Vec<f32> {
+        let mut e = engine(ir, block);
+        let mut out = vec![0.0; input.len() * 2];
+        for (i, o) in input[start..]
+            .chunks(call)
+            .zip(out[start * 2..].chunks_mut(call * 2))
+        {
+            e.process_block(i, o).unwrap();
+        }
+        out
+    }
+
+    /// The largest distance of `out` from the old engine's output `a` before `swap_at`
+    /// and from the documented gain-weighted mixture of `a` and the new `b` after it.
+    fn mixture_error(out: &[f32], a: &[f32], b: &[f32], swap_at: usize, fade: usize) -> f32 {
+        let mut max_err = 0.0f32;
+        for f in 0..out.len() / 2 {
+            let g = if f < swap_at {
+                0.0
+            } else {
+                Crossfade::<Box<Engine>>::incoming_gain(f - swap_at, fade)
+            };
+            for c in 0..2 {
+                let want = (1.0 - g) * a[f * 2 + c] + g * b[f * 2 + c];
+                max_err = max_err.max((out[f * 2 + c] - want).abs());
+            }
+        }
+        max_err
+    }
+
     /// During and after a swap the output is exactly the mixture of the two engines run
     /// alone, with the documented gains; before the swap it is the old engine alone.
     #[test]
@@ -256,21 +282,9 @@ mod tests {
         let ir_b: Vec<f32> = noise(2, 500).iter().map(|v| v * 0.1).collect();
         let fade = 150; // not a multiple of the block: the fade ends inside a call
         let input = noise(3, block * 12);
-        // Independent truth: each engine alone over the whole input.
-        let run_alone = |ir: &[f32], start: usize| {
-            let mut e = engine(ir, block);
-            let mut out = vec![0.0; input.len() * 2];
-            for (i, o) in input[start..]
-                .chunks(block)
-                .zip(out[start * 2..].chunks_mut(block * 2))
-            {
-                e.process_block(i, o).unwrap();
-            }
-            out
-        };
         let swap_at = block * 3;
-        let a = run_alone(&ir_a, 0);
-        let b = run_alone(&ir_b, swap_at); // the new engine starts cold at the swap
+        let a = run_alone(&ir_a, block, &input, 0, block);
+        let b = run_alone(&ir_b, block, &input, swap_at, block);
         let mut xf = Crossfade::new(engine(&ir_a, block), fade).unwrap();
         let mut out = vec![0.0; input.len() * 2];
         for (n, (i, o)) in input
@@ -286,18 +300,7 @@ mod tests {
         }
         assert!(!xf.is_fading());
         assert!(xf.take_retired().is_some(), "old engine handed back");
-        let mut max_err = 0.0f32;
-        for f in 0..input.len() {
-            let g = if f < swap_at {
-                0.0
-            } else {
-                Crossfade::<Box<Engine>>::incoming_gain(f - swap_at, fade)
-            };
-            for c in 0..2 {
-                let want = (1.0 - g) * a[f * 2 + c] + g * b[f * 2 + c];
-                max_err = max_err.max((out[f * 2 + c] - want).abs());
-            }
-        }
+        let max_err = mixture_error(&out, &a, &b, swap_at, fade);
         assert!(max_err <= 1e-6, "max error {max_err}");
         // After the fade the output is the new engine alone, bit for bit.
         let end = (swap_at + fade) * 2;
@@ -314,20 +317,9 @@ mod tests {
         let ir_b: Vec<f32> = noise(5, 700).iter().map(|v| v * 0.1).collect();
         let (big, small, fade) = (256, 64, 200);
         let input = noise(6, big * 8);
-        let run_alone = |ir: &[f32], block: usize, start: usize| {
-            let mut e = engine(ir, block);
-            let mut out = vec![0.0; input.len() * 2];
-            for (i, o) in input[start..]
-                .chunks(small)
-                .zip(out[start * 2..].chunks_mut(small * 2))
-            {
-                e.process_block(i, o).unwrap();
-            }
-            out
-        };
         let swap_at = big * 2;
-        let a = run_alone(&ir_a, big, 0);
-        let b = run_alone(&ir_b, small, swap_at);
+        let a = run_alone(&ir_a, big, &input, 0, small);
+        let b = run_alone(&ir_b, small, &input, swap_at, small);
         let mut xf = Crossfade::with_capacity(engine(&ir_a, big), fade, big).unwrap();
         let mut out = vec![0.0; input.len() * 2];
         for (k, (i, o)) in input.chunks(big).zip(out.chunks_mut(big * 2)).enumerate() {
@@ -346,17 +338,8 @@ mod tests {
         }
         assert!(xf.take_retired().is_some());
         assert_eq!(xf.max_call_frames(), small);
-        for f in 0..input.len() {
-            let g = if f < swap_at {
-                0.0
-            } else {
-                Crossfade::<Box<Engine>>::incoming_gain(f - swap_at, fade)
-            };
-            for c in 0..2 {
-                let want = (1.0 - g) * a[f * 2 + c] + g * b[f * 2 + c];
-                assert!((out[f * 2 + c] - want).abs() <= 1e-6, "frame {f}");
-            }
-        }
+        let max_err = mixture_error(&out, &a, &b, swap_at, fade);
+        assert!(max_err <= 1e-6, "max error {max_err}");
         // Mid-fade, a call larger than the capacity is refused with an error.
         let mut xf = Crossfade::with_capacity(engine(&ir_a, small), fade, small).unwrap();
         assert!(xf.begin_resized(engine(&ir_b, big)).is_ok());

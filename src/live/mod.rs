@@ -38,6 +38,9 @@
 //! - `faltung-loader`: the only producer of the command ring. It builds engines for hot
 //!   swaps (off the audio path), forwards bypass/wet commands, and drops the old engines
 //!   that the processing thread hands back.
+//! - [`Session::start_play_record`] runs the same devices and pipeline with
+//!   [`pipeline::PlayRecord`] in place of the engine: it plays a signal and records the
+//!   input on the same clock (`faltung measure`).
 //! - `faltung-record` (with `--record`): drains the record ring into a WAV file.
 //! - On JACK, the thread that starts the session connects faltung's ports once the
 //!   streams run (`connect`: a JACK client of its own, off the audio path).
@@ -78,6 +81,7 @@ mod error;
 mod loader;
 mod options;
 pub mod pipeline;
+mod play_record;
 pub mod record;
 mod report;
 mod session;
@@ -86,5 +90,6 @@ mod streams;
 
 pub use error::LiveError;
 pub use options::{Connection, Control, LiveOptions};
+pub use play_record::{PlayRecordOptions, PlaySignal, Recording};
 pub use report::{SessionInfo, Stats, Summary, Timing};
 pub use session::Session;

@@ -1,5 +1,6 @@
-//! `--record`: the filtered output written to a WAV file (through [`crate::audio_file`]) by an ordinary thread that drains
-//! an SPSC ring filled by the processing step (never from a callback).
+//! `--record`: the filtered output written to a WAV (32-bit float) or FLAC (24-bit) file
+//! through [`crate::audio_file`], by an ordinary thread that drains an SPSC ring filled by
+//! the processing step (never from a callback).
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::pipeline::{
-    Command, InputPort, OutputPort, Processor, ProcessorConfig, ProcessorRings, Shared,
+    Command, InputPort, OutputPort, Processor, ProcessorConfig, ProcessorRings, Shared, Step,
 };
 use super::session::ErrorSlot;
 use super::streams::{self, Devices};
@@ -100,7 +100,7 @@ fn warn_about_rates(opts: &LiveOptions, rate: u32) {
 }
 
 /// The CPU the callbacks and the processing thread share (`None`: not pinned).
-fn audio_cpu(choice: cpu::CpuChoice) -> Result<Option<usize>, LiveError> {
+pub(super) fn audio_cpu(choice: cpu::CpuChoice) -> Result<Option<usize>, LiveError> {
     let allowed = cpu::thread_cpus(0).map_err(|e| LiveError::Thread {
         reason: format!("cannot read this thread's CPU set: {e}"),
     })?;
@@ -108,22 +108,22 @@ fn audio_cpu(choice: cpu::CpuChoice) -> Result<Option<usize>, LiveError> {
 }
 
 /// The rings between the callbacks, the processing thread and the loader.
-struct Rings {
-    in_prod: HeapProd<f32>,
-    in_cons: HeapCons<f32>,
-    out_prod: HeapProd<f32>,
-    out_cons: HeapCons<f32>,
-    cmd_prod: HeapProd<Command>,
-    cmd_cons: HeapCons<Command>,
-    ret_prod: HeapProd<Box<Engine>>,
-    ret_cons: HeapCons<Box<Engine>>,
+pub(super) struct Rings {
+    pub(super) in_prod: HeapProd<f32>,
+    pub(super) in_cons: HeapCons<f32>,
+    pub(super) out_prod: HeapProd<f32>,
+    pub(super) out_cons: HeapCons<f32>,
+    pub(super) cmd_prod: HeapProd<Command>,
+    pub(super) cmd_cons: HeapCons<Command>,
+    pub(super) ret_prod: HeapProd<Box<Engine>>,
+    pub(super) ret_cons: HeapCons<Box<Engine>>,
 }
 
 impl Rings {
     /// Room for the prefill plus at least 100 ms of slack, so that a stalled processing
     /// thread loses nothing to the rings (the output skips what came late; the slack adds
     /// no latency: that is set by the clock alignment).
-    fn new(info: &SessionInfo, dev_period: usize) -> Rings {
+    pub(super) fn new(info: &SessionInfo, dev_period: usize) -> Rings {
         let block = info.block_frames;
         // Room for a period that grows while running, up to MAX_PERIOD_FRAMES.
         let slack = (8 * block.max(dev_period))
@@ -202,11 +202,11 @@ fn apply_connections(
 }
 
 /// The processing thread: pinned to the audio CPU, SCHED_FIFO where permitted, running
-/// [`Processor::step`] whenever woken and otherwise parked for `park` (see the module docs
+/// [`Step::step`] whenever woken and otherwise parked for `park` (see the module docs
 /// of `live`: a quarter period, so a slow futex wake costs at most that). Returns the
 /// thread, whether it runs real-time, and its thread id.
-fn spawn_processing(
-    mut processor: Processor,
+pub(super) fn spawn_processing<S: Step + 'static>(
+    mut processor: S,
     audio_cpu: Option<usize>,
     park: Duration,
     stop: Arc<AtomicBool>,
@@ -235,7 +235,12 @@ fn spawn_processing(
 
 /// Put the processing thread above the callbacks' real-time priority, so that the wake-up
 /// from the input callback preempts it on the shared CPU; records both in `info`.
-fn raise_above_callbacks(info: &mut SessionInfo, dsp: &JoinHandle<()>, realtime: bool, tid: i32) {
+pub(super) fn raise_above_callbacks(
+    info: &mut SessionInfo,
+    dsp: &JoinHandle<()>,
+    realtime: bool,
+    tid: i32,
+) {
     info.callback_priority = priority::max_realtime_priority(tid);
     if !realtime {
         return;

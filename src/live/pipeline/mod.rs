@@ -25,12 +25,16 @@
 
 mod input;
 mod output;
+mod playrec;
 mod processor;
 mod shared;
 #[cfg(test)]
 mod tests;
+mod wired;
 
 pub use input::InputPort;
 pub use output::{OutputPort, CLOCK_CONFIRM_CALLBACKS, START_CONFIRM_CALLBACKS};
+pub use playrec::{PlayRecord, Step};
 pub use processor::{Command, Processor, ProcessorConfig, ProcessorRings};
 pub use shared::{Shared, LOAD_BUCKETS};
+pub use wired::Wired;

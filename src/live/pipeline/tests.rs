@@ -24,38 +24,26 @@ struct Rig {
 /// input frame it came from (frames are numbered from 1; 0 is silence).
 fn rig() -> Rig {
     let engine = Box::new(Engine::realtime(&[vec![1.0]], Routing::mono_ir(1), P).unwrap());
-    let (in_prod, in_cons) = HeapRb::<f32>::new(P * 32).split();
-    let (out_prod, out_cons) = HeapRb::<f32>::new(P * 32).split();
-    let (_cmd_prod, cmd_cons) = HeapRb::<Command>::new(4).split();
-    let (ret_prod, _ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
-    let shared = Arc::new(Shared::default());
-    let processor = Processor::new(
-        engine,
-        ProcessorRings {
-            input: in_cons,
-            output: out_prod,
-            record: None,
-            commands: cmd_cons,
-            retired: ret_prod,
-        },
-        shared.clone(),
-        ProcessorConfig {
-            block_frames: P,
-            max_block_frames: P,
-            device_output_channels: 1,
-            rate_hz: RATE,
-            gain: 1.0,
-            wet: 1.0,
-            fade_frames: 1,
-        },
-    )
-    .unwrap();
+    let w = Wired::new(engine, 1, P * 32, config(P, P, 1), None, None).unwrap();
     Rig {
-        input: InputPort::new(in_prod, 1, shared.clone(), None),
-        processor,
-        output: OutputPort::new(out_cons, 1, shared.clone(), RATE, P),
-        shared,
+        input: w.input,
+        processor: w.processor,
+        output: w.output,
+        shared: w.shared,
         next_in: 1.0,
+    }
+}
+
+/// Mono, unity gain, fully wet, at [`RATE`].
+fn config(block: usize, max_block: usize, fade_frames: usize) -> ProcessorConfig {
+    ProcessorConfig {
+        block_frames: block,
+        max_block_frames: max_block,
+        device_output_channels: 1,
+        rate_hz: RATE,
+        gain: 1.0,
+        wet: 1.0,
+        fade_frames,
     }
 }
 
@@ -339,40 +327,15 @@ fn identity(block: usize) -> Box<Engine> {
 
 impl Changing {
     fn new(block: usize, max_block: usize) -> Changing {
-        let room = max_block * 16;
-        let (in_prod, in_cons) = HeapRb::<f32>::new(room).split();
-        let (out_prod, out_cons) = HeapRb::<f32>::new(room).split();
-        let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(4).split();
-        let (ret_prod, ret_cons) = HeapRb::<Box<Engine>>::new(4).split();
-        std::mem::forget(ret_cons); // retired engines are not freed in this test
-        let shared = Arc::new(Shared::default());
-        let processor = Processor::new(
-            identity(block),
-            ProcessorRings {
-                input: in_cons,
-                output: out_prod,
-                record: None,
-                commands: cmd_cons,
-                retired: ret_prod,
-            },
-            shared.clone(),
-            ProcessorConfig {
-                block_frames: block,
-                max_block_frames: max_block,
-                device_output_channels: 1,
-                rate_hz: RATE,
-                gain: 1.0,
-                wet: 1.0,
-                fade_frames: 100,
-            },
-        )
-        .unwrap();
+        let cfg = config(block, max_block, 100);
+        let w = Wired::new(identity(block), 1, max_block * 16, cfg, None, None).unwrap();
+        std::mem::forget(w.retired); // retired engines are not freed in this test
         Changing {
-            input: InputPort::new(in_prod, 1, shared.clone(), None),
-            processor,
-            output: OutputPort::new(out_cons, 1, shared.clone(), RATE, block),
-            shared,
-            commands: cmd_prod,
+            input: w.input,
+            processor: w.processor,
+            output: w.output,
+            shared: w.shared,
+            commands: w.commands,
             pushed: 0,
             now_ns: 1_000_000_000,
             played: Vec::new(),
