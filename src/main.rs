@@ -57,7 +57,16 @@ fn main() {
         Command::Measure(a) => cli::measure::run(a),
     };
     if let Err(e) = result {
-        eprintln!("faltung: error: {e:#}");
+        // A reader that stopped reading (`faltung kernel ... --text | head`): end quietly,
+        // with the status of a process that SIGPIPE ended, as C tools do.
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            std::process::exit(128 + 13);
+        }
+        eprintln!("faltung: error: {}", cli::one_line(&e));
         std::process::exit(1);
     }
 }

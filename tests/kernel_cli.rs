@@ -307,3 +307,23 @@ fn a_true_stereo_file_is_summarised_per_path_in_ll_lr_rl_rr_order() {
         assert!((dc - 0.1 * (c + 1) as f64).abs() < 1e-7, "{name}: {dc}");
     }
 }
+
+#[test]
+fn text_into_a_reader_that_stops_early_ends_quietly_with_the_sigpipe_status() {
+    // `faltung kernel flat:200000 --text | head -1`: 1.4 MB of taps, far past a pipe's
+    // buffer, into a reader that closes after the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faltung"))
+        .args(["kernel", "flat:200000", "--text"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    assert_eq!(first.trim(), "5e-6");
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}

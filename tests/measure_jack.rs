@@ -28,6 +28,13 @@ use faltung::audio_file::SampleFormat;
 use faltung::convolve::{convolve, Method, Mode};
 use faltung::kernel::parse_spec;
 
+/// One measurement on the server at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn faltung() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faltung"))
 }
@@ -295,6 +302,7 @@ fn attempt(client: &jack::Client, ir_path: &Path, ir: &[f64], out: &Path) -> Att
 
 #[test]
 fn measure_through_a_live_instance_recovers_its_ir_at_its_round_trip() {
+    let _serial = serial();
     let Some(client) = jack_client("faltung_measure_test") else {
         return;
     };
@@ -336,4 +344,43 @@ fn measure_through_a_live_instance_recovers_its_ir_at_its_round_trip() {
         break;
     }
     let _ = active.deactivate();
+}
+
+/// On the dummy driver the capture ports are silent: measuring through them is an error
+/// naming the input and output devices, and no IR is written.
+#[test]
+fn a_silent_recording_is_an_error_naming_the_devices_and_writes_nothing() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_measure_silent") else {
+        return;
+    };
+    drop(client);
+    let out = common::scratch_path("measure-jack", "silent.wav");
+    let _ = std::fs::remove_file(&out);
+    let mut m = Proc::spawn(&[
+        "measure",
+        "-o",
+        out.to_str().unwrap(),
+        "--host",
+        "jack",
+        "--seconds",
+        "0.5",
+        "--repeats",
+        "1",
+        "--tail",
+        "0.2",
+        "--preroll",
+        "0.2",
+    ]);
+    let (status, _, stderr) = m.wait(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("faltung: error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(
+        line.contains("is silent") && line.contains("`JACK Input`"),
+        "{line}"
+    );
+    assert!(!out.exists(), "no IR written");
 }

@@ -498,7 +498,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
             eprintln!("faltung: interrupted; no partial output written");
             std::process::exit(130);
         }
-        return res.map_err(|e| anyhow!(one_line(&e)));
+        return res.map_err(|e| anyhow!(super::one_line(&e)));
     }
     std::thread::scope(|sc| {
         for _ in 0..threads {
@@ -519,7 +519,7 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
                         }
                         Err(e) => {
                             if !CANCEL.load(Ordering::SeqCst) {
-                                report_err(one_line(&e));
+                                report_err(super::one_line(&e));
                             }
                             *failures.lock().unwrap_or_else(|p| p.into_inner()) += 1;
                         }
@@ -543,19 +543,4 @@ pub fn run(a: ProcessArgs) -> anyhow::Result<()> {
         bail!("{failed} of {} files failed", jobs.len());
     }
     Ok(())
-}
-
-/// The error and its causes on one line, leaving out causes the message already quotes.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut s = String::new();
-    for cause in e.chain() {
-        let c = cause.to_string();
-        if s.is_empty() {
-            s = c;
-        } else if !s.contains(&c) {
-            s.push_str(": ");
-            s.push_str(&c);
-        }
-    }
-    s.replace('\n', " ")
 }

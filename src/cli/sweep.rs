@@ -174,6 +174,12 @@ pub fn run_deconvolve(a: DeconvolveArgs) -> anyhow::Result<()> {
         Some(s) => bail!("--length {s}: must be a positive number of seconds"),
     };
     let peak_in = rec.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+    if peak_in == 0.0 {
+        bail!(
+            "{}: the recording is silent (every sample is zero): nothing to deconvolve",
+            a.recording.display()
+        );
+    }
     if peak_in >= 0.999 {
         eprintln!(
             "faltung: warning: {} reaches full scale ({:.1} dBFS): the recording may have clipped, and the IR will show the distortion",

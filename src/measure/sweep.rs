@@ -76,7 +76,7 @@ fn invalid(what: String) -> SweepError {
 pub fn synchronized_sweep(spec: &SweepSpec) -> Result<(Vec<f64>, SweepInfo), SweepError> {
     let fs = f64::from(spec.rate_hz);
     if spec.rate_hz == 0 {
-        return Err(invalid("the rate must be above 0 Hz".into()));
+        return Err(invalid("--rate 0: must be above 0 Hz".into()));
     }
     if !(spec.f0_hz.is_finite() && spec.f0_hz > 0.0) {
         return Err(invalid(format!("--f0 {} Hz: must be above 0", spec.f0_hz)));
