@@ -210,6 +210,16 @@ fn wait_ports(client: &jack::Client, names: &[String]) {
     }
 }
 
+/// The ports connected to `port`, sorted.
+fn connections(c: &jack::Client, port: &str) -> Vec<String> {
+    let mut v = c
+        .port_by_name(port)
+        .unwrap_or_else(|| panic!("no port {port}"))
+        .get_connections();
+    v.sort();
+    v
+}
+
 /// What one end-to-end attempt saw.
 struct E2e {
     reported: usize,
@@ -242,13 +252,34 @@ fn smaller_processing_blocks_give_the_same_output_and_latency() {
     e2e(&["--block", "64"]);
 }
 
+/// faltung connects itself to the ports named by `--connect-input` / `--connect-output`
+/// (here the test's feed and capture ports, none linked by hand), removes the connections
+/// cpal made to `system:*`, and what it plays there is the reference.
+#[test]
+fn connects_itself_to_the_named_ports_and_plays_the_reference_there() {
+    e2e_with(&[], Links::Named);
+}
+
+/// Who links the test's ports to faltung's.
+#[derive(Clone, Copy, PartialEq)]
+enum Links {
+    /// The test, by hand (faltung's own default connections to `system:*` removed).
+    ByHand,
+    /// faltung, told the ports with `--connect-input` / `--connect-output`.
+    Named,
+}
+
 fn e2e(extra: &[&str]) {
+    e2e_with(extra, Links::ByHand)
+}
+
+fn e2e_with(extra: &[&str], links: Links) {
     let _serial = serial();
     for attempt in 1..=3 {
         let Some(client) = jack_client("faltung_e2e") else {
             return;
         };
-        let r = e2e_attempt(client, extra, None);
+        let r = e2e_attempt(client, extra, None, links);
         eprintln!(
             "{extra:?} attempt {attempt}: reported {} frames, measured {} frames, max error {:.2e} \
              (off by one frame: {:.2e}; peak {:.3}); {}",
@@ -277,7 +308,7 @@ fn e2e(extra: &[&str]) {
 
 /// With `record`, faltung also records to that file and is stopped by SIGINT as soon as
 /// the capture is complete (mid-run: `--duration` would end it seconds later).
-fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>) -> E2e {
+fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, links: Links) -> E2e {
     let rate = client.sample_rate();
     let period = client.buffer_size() as usize;
     let ir = stereo_ir(1500);
@@ -353,6 +384,15 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>) -> E
     if let Some(path) = record {
         args.extend_from_slice(&["--record", path.to_str().unwrap()]);
     }
+    let named_output = cap_names.join(",");
+    if links == Links::Named {
+        args.extend_from_slice(&[
+            "--connect-input",
+            &feed_name,
+            "--connect-output",
+            &named_output,
+        ]);
+    }
     let mut live = Live::spawn(&args, &[]);
     let reported: usize = live
         .wait_line("added_latency_frames=", Duration::from_secs(20))
@@ -367,13 +407,22 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>) -> E
         c,
         &[in_port.clone(), out_ports[0].clone(), out_ports[1].clone()],
     );
-    // Only our feed into faltung's input (the dummy capture ports are silent anyway).
-    for sys in c.ports(Some("^system:capture_"), None, jack::PortFlags::empty()) {
-        let _ = c.disconnect_ports_by_name(&sys, &in_port);
-    }
-    c.connect_ports_by_name(&feed_name, &in_port).unwrap();
-    for (o, cap) in out_ports.iter().zip(&cap_names) {
-        c.connect_ports_by_name(o, cap).unwrap();
+    if links == Links::ByHand {
+        // Only our feed into faltung's input (the dummy capture ports are silent anyway).
+        for sys in c.ports(Some("^system:capture_"), None, jack::PortFlags::empty()) {
+            let _ = c.disconnect_ports_by_name(&sys, &in_port);
+        }
+        c.connect_ports_by_name(&feed_name, &in_port).unwrap();
+        for (o, cap) in out_ports.iter().zip(&cap_names) {
+            c.connect_ports_by_name(o, cap).unwrap();
+        }
+    } else {
+        // faltung made exactly the named connections, and no other, before it printed
+        // its latency.
+        assert_eq!(connections(c, &in_port), vec![feed_name.clone()]);
+        for (o, cap) in out_ports.iter().zip(&cap_names) {
+            assert_eq!(connections(c, o), vec![cap.clone()], "{o}");
+        }
     }
     std::thread::sleep(Duration::from_millis(200));
     armed.store(true, Ordering::Release);
@@ -450,7 +499,7 @@ fn flac_recording_of_a_run_stopped_by_sigint_holds_the_reference_output() {
         let (rate, period) = (client.sample_rate(), client.buffer_size() as u64);
         let rec = tmp("e2e_rec.flac");
         let _ = std::fs::remove_file(&rec);
-        let r = e2e_attempt(client, &[], Some(&rec));
+        let r = e2e_attempt(client, &[], Some(&rec), Links::ByHand);
         let recorded = summary_field(&r.lines, "recorded_frames");
         let captured = summary_field(&r.lines, "input_frames");
         assert!(
@@ -1003,4 +1052,95 @@ fn follows_buffer_size_changes() {
         underruns, settled,
         "underruns after the last change:\n{text}"
     );
+}
+
+/// With no connection options faltung connects its input to the first physical capture
+/// port and its outputs to the physical playback ports (found here by their JACK port
+/// flags, as `jack_lsp -p` shows them), whatever cpal did; `--no-connect` leaves every
+/// port of it unconnected; a named port that does not exist, or goes the wrong way, is
+/// refused with its name and the ports that would do, before anything runs.
+#[test]
+fn connects_to_the_physical_ports_by_default_or_to_nothing() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_connect_check") else {
+        return;
+    };
+    let audio = "32 bit float mono audio";
+    let flags = |f| jack::PortFlags::IS_PHYSICAL | f;
+    let capture = client.ports(None, Some(audio), flags(jack::PortFlags::IS_OUTPUT));
+    let playback = client.ports(None, Some(audio), flags(jack::PortFlags::IS_INPUT));
+    assert!(
+        !capture.is_empty() && playback.len() >= 2,
+        "the dummy server has physical ports: {capture:?} {playback:?}"
+    );
+    // (options, what the input is connected to, what each output is connected to)
+    type Want = (Vec<String>, [Vec<String>; 2]);
+    let cases: [(&[&str], Want); 2] = [
+        (
+            &[],
+            (
+                vec![capture[0].clone()],
+                [vec![playback[0].clone()], vec![playback[1].clone()]],
+            ),
+        ),
+        (&["--no-connect"], (vec![], [vec![], vec![]])),
+    ];
+    for (extra, (want_in, want_out)) in cases {
+        let mut args = vec!["--host", "jack", "--kernel", "flat:15", "--duration", "3"];
+        args.extend_from_slice(extra);
+        let mut live = Live::spawn(&args, &[]);
+        live.wait_line("added_latency_frames=", Duration::from_secs(20));
+        let base = format!("cpal_client_{}", live.pid());
+        let in_port = format!("{base}_in:in_0");
+        let out_ports = [format!("{base}_out:out_0"), format!("{base}_out:out_1")];
+        wait_ports(
+            &client,
+            &[in_port.clone(), out_ports[0].clone(), out_ports[1].clone()],
+        );
+        assert_eq!(connections(&client, &in_port), want_in, "{extra:?}");
+        for (o, want) in out_ports.iter().zip(&want_out) {
+            assert_eq!(&connections(&client, o), want, "{extra:?} {o}");
+        }
+        let (status, lines, stderr) = live.wait(Duration::from_secs(20));
+        assert!(status.success(), "{extra:?}: {status}\n{stderr}");
+        if extra.is_empty() {
+            let said = format!("connected {} -> {in_port}", capture[0]);
+            assert!(lines.contains(&said), "no `{said}` in {lines:?}");
+        }
+    }
+    for (flag, port, problem) in [
+        (
+            "--connect-input",
+            "faltung_no_such_client:capture_1",
+            "no such port",
+        ),
+        (
+            "--connect-output",
+            capture[0].as_str(),
+            "is a JACK output port",
+        ),
+    ] {
+        let o = faltung()
+            .args(["live", "--host", "jack", "--kernel", "flat:15"])
+            .args(["--duration", "1", flag, port])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{flag} {port} must fail");
+        let want_listed = if flag == "--connect-input" {
+            &capture[0]
+        } else {
+            &playback[0]
+        };
+        assert!(
+            stderr.contains(&format!("`{port}`"))
+                && stderr.contains(problem)
+                && stderr.contains(want_listed.as_str())
+                && !stderr.contains("panicked"),
+            "{flag} {port}: {stderr}"
+        );
+        // Nothing ran: no summary.
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("summary:"));
+    }
 }

@@ -13,7 +13,7 @@
 mod common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -244,23 +244,21 @@ fn summary_field(stdout: &str, key: &str) -> u64 {
 /// repeated, up to three runs: on a machine overloaded by other work the server's scheduling
 /// can miss too (its tone player or the monitor recording skips frames, which faltung cannot
 /// see or count). The last run decides; a fault of faltung's own shows in every run.
-fn run_and_check(wrapper: Option<&str>, args: &[&str]) -> String {
+fn run_and_check(wrapper: Option<&str>, args: &[&str], links: Option<&Links>) -> String {
     for attempt in 1..3 {
-        match run_once(wrapper, args) {
+        match run_once(wrapper, args, links) {
             Ok(stdout) => return stdout,
             Err(why) => {
                 eprintln!("*** attempt {attempt}: {why} (machine overloaded?): once more ***")
             }
         }
     }
-    run_once(wrapper, args).unwrap_or_else(|why| panic!("{why}"))
+    run_once(wrapper, args, links).unwrap_or_else(|why| panic!("{why}"))
 }
 
-/// One run: the stdout if it had at most 2 underruns and what it played was checked, or
-/// what went wrong.
-fn run_once(wrapper: Option<&str>, args: &[&str]) -> Result<String, String> {
-    let ir = stereo_ir();
-    let reference = processed_tone(&ir);
+/// `faltung live ARGS --ir IR --duration SECS`, through `pw-jack` if `wrapper`, its
+/// stdout and stderr piped.
+fn spawn_live(wrapper: Option<&str>, args: &[&str], ir: &Path, secs: u32) -> Child {
     let mut cmd = match wrapper {
         Some(w) => {
             let mut c = Command::new(w);
@@ -269,23 +267,104 @@ fn run_once(wrapper: Option<&str>, args: &[&str]) -> Result<String, String> {
         }
         None => faltung(),
     };
+    cmd.arg("live")
+        .args(args)
+        .arg("--ir")
+        .arg(ir)
+        .args(["--duration", &secs.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn faltung live")
+}
+
+/// The JACK connections faltung's ports must have (through PipeWire's JACK library):
+/// the ports feeding its input, and those its two outputs go to.
+struct Links {
+    input: Vec<&'static str>,
+    output: [Vec<&'static str>; 2],
+}
+
+/// Every port on PipeWire's JACK side with the ports connected to it (`jack_lsp -c`
+/// through `pw-jack`: what any JACK client sees).
+fn jack_connections() -> Vec<(String, Vec<String>)> {
+    let o = Command::new("pw-jack")
+        .args(["jack_lsp", "-c"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("pw-jack jack_lsp (jackd2's tools, installed by scripts/setup.sh)");
+    let mut ports: Vec<(String, Vec<String>)> = Vec::new();
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        match (line.strip_prefix("   "), ports.last_mut()) {
+            (Some(peer), Some((_, peers))) => peers.push(peer.trim().to_string()),
+            _ => ports.push((line.trim().to_string(), Vec::new())),
+        }
+    }
+    ports
+}
+
+impl Links {
+    /// Whether faltung `pid`'s ports have exactly these connections (asked up to 5 times,
+    /// 100 ms apart: a JACK client may see a port late); what they had if not.
+    fn check(&self, pid: u32) -> Result<(), String> {
+        let base = format!("cpal_client_{pid}");
+        let want: Vec<(String, Vec<String>)> = [
+            (format!("{base}_in:in_0"), &self.input),
+            (format!("{base}_out:out_0"), &self.output[0]),
+            (format!("{base}_out:out_1"), &self.output[1]),
+        ]
+        .into_iter()
+        .map(|(p, peers)| {
+            let mut peers: Vec<String> = peers.iter().map(|s| s.to_string()).collect();
+            peers.sort();
+            (p, peers)
+        })
+        .collect();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let all = jack_connections();
+            seen = want
+                .iter()
+                .map(|(p, _)| {
+                    let mut peers = all
+                        .iter()
+                        .find(|(q, _)| q == p)
+                        .map(|(_, peers)| peers.clone())
+                        .unwrap_or_else(|| vec!["<no such port>".into()]);
+                    peers.sort();
+                    (p.clone(), peers)
+                })
+                .collect();
+            if seen == want {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "faltung's JACK connections are {seen:?}, not {want:?}"
+        ))
+    }
+}
+
+/// One run: the stdout if it had at most 2 underruns and what it played was checked, or
+/// what went wrong.
+fn run_once(wrapper: Option<&str>, args: &[&str], links: Option<&Links>) -> Result<String, String> {
+    let ir = stereo_ir();
+    let reference = processed_tone(&ir);
     // The recording starts 1 s before faltung and runs through its 10 s, so that a recording
     // stream joining PipeWire's graph mid-run (a reconfiguration of the graph that faltung
     // would pay for in underruns) is not part of what is measured; seconds 6.5..9.5 of it
     // (faltung's 5.5..8.5) are compared.
     let recording = Recording::start(9.5);
     std::thread::sleep(Duration::from_secs(1));
-    let child = cmd
-        .arg("live")
-        .args(args)
-        .arg("--ir")
-        .arg(&ir)
-        .args(["--duration", "10"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn faltung live");
+    let child = spawn_live(wrapper, args, &ir, 10);
+    // The connections are read 2.5 s into the run, well before the measured seconds, so
+    // that the JACK clients reading them are not part of what is measured.
+    let linked = links.map(|want| {
+        std::thread::sleep(Duration::from_millis(2500));
+        want.check(child.id())
+    });
     let speakers = split_stereo(&recording.finish(), 6.5);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -302,6 +381,9 @@ fn run_once(wrapper: Option<&str>, args: &[&str]) -> Result<String, String> {
          max error {:.2e} (peak {:.3}; one frame off: {:.2e})\n{stdout}",
         m.aligned, m.windows, m.err, m.peak, m.err_off_by_one
     );
+    if let Some(Err(why)) = linked {
+        panic!("{why}\n{stdout}");
+    }
     if underruns > 2 {
         return Err(format!("{underruns} underruns in 10 s (at most 2 allowed)"));
     }
@@ -335,7 +417,15 @@ fn pw_jack_with_no_options_filters_the_default_source_to_the_default_sink() {
     if !pipewire("pw_jack_with_no_options_filters_the_default_source_to_the_default_sink") {
         return;
     }
-    let stdout = run_and_check(Some("pw-jack"), &["--host", "jack"]);
+    // The default source's and the default sink's ports, as with-pipewire.sh names them.
+    let links = Links {
+        input: vec!["faltung-mic:capture_MONO"],
+        output: [
+            vec!["faltung-speaker:playback_FL"],
+            vec!["faltung-speaker:playback_FR"],
+        ],
+    };
+    let stdout = run_and_check(Some("pw-jack"), &["--host", "jack"], Some(&links));
     // faltung asks PipeWire for a 256-frame quantum and gets it although a player asks for
     // 100 ms (which would raise the quantum to 2048 frames).
     assert!(stdout.contains("device period 256 frames"), "{stdout}");
@@ -394,16 +484,7 @@ fn pw_jack_follows_forced_quantum_changes() {
     let _release = ReleaseQuantum;
     let ir = stereo_ir();
     let reference = processed_tone(&ir);
-    let child = Command::new("pw-jack")
-        .arg(env!("CARGO_BIN_EXE_faltung"))
-        .args(["live", "--host", "jack", "--ir"])
-        .arg(&ir)
-        .args(["--duration", "13"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn faltung live");
+    let child = spawn_live(Some("pw-jack"), &["--host", "jack"], &ir, 13);
     std::thread::sleep(Duration::from_secs(2));
     for q in [64, 1024] {
         force_quantum(q);
@@ -473,6 +554,6 @@ fn alsa_default_device_filters_the_default_source_to_the_default_sink() {
     if !pipewire("alsa_default_device_filters_the_default_source_to_the_default_sink") {
         return;
     }
-    let stdout = run_and_check(None, &["--host", "alsa"]);
+    let stdout = run_and_check(None, &["--host", "alsa"], None);
     assert!(stdout.contains("host ALSA, input `default"), "{stdout}");
 }

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
 use faltung::live::devices::{self, noise};
-use faltung::live::{Control, LiveError, LiveOptions, Session, SessionInfo, Timing};
+use faltung::live::{Connection, Control, LiveError, LiveOptions, Session, SessionInfo, Timing};
 
 #[derive(Args)]
 pub struct LiveArgs {
@@ -62,6 +62,37 @@ pub struct LiveArgs {
     /// everything on the processing thread.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub threads: u16,
+    /// On JACK: connect faltung's input to these ports (`client:port`, comma-separated or
+    /// repeated; `jack_lsp` lists them) instead of the default microphone.
+    #[arg(
+        long,
+        value_name = "PORT[,PORT]",
+        value_delimiter = ',',
+        conflicts_with = "no_connect"
+    )]
+    pub connect_input: Vec<String>,
+    /// On JACK: connect faltung's outputs to these ports instead of the default speakers.
+    #[arg(
+        long,
+        value_name = "PORT[,PORT]",
+        value_delimiter = ',',
+        conflicts_with = "no_connect"
+    )]
+    pub connect_output: Vec<String>,
+    /// On JACK: connect nothing (link the ports yourself: jack_connect, pw-link, a patchbay).
+    #[arg(long)]
+    pub no_connect: bool,
+}
+
+/// One side's connection choice from the command line.
+fn connection(ports: &[String], no_connect: bool) -> Connection {
+    if no_connect {
+        Connection::Off
+    } else if ports.is_empty() {
+        Connection::Default
+    } else {
+        Connection::Ports(ports.to_vec())
+    }
 }
 
 /// The processing block when none is given: 512 frames through ALSA's `default`/`pipewire`
@@ -237,6 +268,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     opts.record = a.record.clone();
     opts.cpu = a.cpu;
     opts.worker_threads = usize::from(a.threads);
+    opts.connect_input = connection(&a.connect_input, a.no_connect);
+    opts.connect_output = connection(&a.connect_output, a.no_connect);
 
     let mut session = with_noise(a.host.as_deref(), || Session::start(&opts))
         .context("cannot start live filtering")?;
@@ -275,6 +308,12 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         info.ms(2 * period + added),
         info.ms(added),
     );
+    for c in &info.connections {
+        println!("connected {c}");
+    }
+    for n in &info.connection_notes {
+        println!("faltung: {n}");
+    }
     println!("added_latency_frames={added}");
 
     let interactive = std::io::stdin().is_terminal();

@@ -45,6 +45,15 @@ pub enum LiveError {
     Invalid { what: String },
     #[error("cannot start thread: {reason}")]
     Thread { reason: String },
+    #[error("--connect-{direction} `{port}`: {problem}; ports faltung's {direction} can be connected to: {available}")]
+    NoPort {
+        direction: Direction,
+        port: String,
+        problem: String,
+        available: String,
+    },
+    #[error("cannot connect faltung's JACK ports: {reason}")]
+    Connect { reason: String },
     #[error(transparent)]
     Device(#[from] super::devices::DeviceError),
 }

@@ -42,6 +42,8 @@
 //!   [`pipeline::PlayRecord`] in place of the engine: it plays a signal and records the
 //!   input on the same clock (`faltung measure`).
 //! - `faltung-record` (with `--record`): drains the record ring into a WAV file.
+//! - On JACK, the thread that starts the session connects faltung's ports once the
+//!   streams run (`connect`: a JACK client of its own, off the audio path).
 //!
 //! ## Real-time safety, and how it is checked
 //! - No allocation: `tests/realtime_alloc.rs` runs the two callback bodies and the
@@ -72,6 +74,8 @@
 //! current values are in [`Stats::timing`] and [`Summary::timing`] ([`Session::timing`]
 //! reads them without resetting any meter).
 
+#[cfg(feature = "jack")]
+mod connect;
 pub mod devices;
 mod error;
 mod loader;
@@ -85,7 +89,7 @@ mod start;
 mod streams;
 
 pub use error::LiveError;
-pub use options::{Control, LiveOptions};
+pub use options::{Connection, Control, LiveOptions};
 pub use play_record::{PlayRecordOptions, PlaySignal, Recording};
 pub use report::{SessionInfo, Stats, Summary, Timing};
 pub use session::Session;

@@ -27,6 +27,24 @@ pub struct LiveOptions {
     pub cpu: CpuChoice,
     /// Worker threads for the engine's tail (0: all on the processing thread).
     pub worker_threads: usize,
+    /// On JACK: what faltung's input is connected to (see [`Connection`]).
+    pub connect_input: Connection,
+    /// On JACK: what faltung's outputs are connected to.
+    pub connect_output: Connection,
+}
+
+/// What one side of faltung is connected to on a JACK server (jackd or PipeWire's JACK
+/// library); other hosts route by device choice and ignore [`Connection::Default`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Connection {
+    /// The default device: the first physical capture (for the input) or playback (for
+    /// the outputs) ports, which on PipeWire are the default source's and sink's.
+    #[default]
+    Default,
+    /// These JACK ports (`client:port`), paired in order with faltung's ports.
+    Ports(Vec<String>),
+    /// Nothing: the user links the ports (`jack_connect`, `pw-link`, a patchbay).
+    Off,
 }
 
 impl LiveOptions {
@@ -45,6 +63,8 @@ impl LiveOptions {
             fade_ms: 50.0,
             cpu: CpuChoice::Auto,
             worker_threads: 0,
+            connect_input: Connection::Default,
+            connect_output: Connection::Default,
         }
     }
 }

@@ -145,6 +145,8 @@ impl Session {
             processing_priority: None,
             callback_priority: None,
             audio_cpu: audio_cpu(opts.cpu)?,
+            connections: Vec::new(),
+            connection_notes: Vec::new(),
         };
         let rings = Rings::new(&info, dev_period);
         let shared = Arc::new(Shared::default());

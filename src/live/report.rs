@@ -78,6 +78,10 @@ pub struct SessionInfo {
     pub callback_priority: Option<i32>,
     /// The CPU the callbacks and the processing thread share, if pinned.
     pub audio_cpu: Option<usize>,
+    /// On JACK: the connections faltung made on its ports, `source -> destination`.
+    pub connections: Vec<String>,
+    /// On JACK: a side left unconnected for want of a port, and what to do.
+    pub connection_notes: Vec<String>,
 }
 
 impl SessionInfo {

@@ -147,6 +147,60 @@ impl Rings {
     }
 }
 
+#[cfg(feature = "jack")]
+type Patch = Option<super::connect::Patch>;
+#[cfg(not(feature = "jack"))]
+type Patch = ();
+
+/// Named ports are checked before the streams start (so that a typo stops nothing that
+/// runs); on hosts other than JACK only the default connection is allowed.
+fn prepare_connections(opts: &LiveOptions, host: &str) -> Result<Patch, LiveError> {
+    let jack = host == "JACK";
+    for (flag, c) in [
+        ("input", &opts.connect_input),
+        ("output", &opts.connect_output),
+    ] {
+        if !jack && matches!(c, super::Connection::Ports(_)) {
+            return Err(LiveError::Invalid {
+                what: format!(
+                    "--connect-{flag} names JACK ports, but the host is {host}; use --host jack \
+                     (with `pw-jack` on PipeWire) or choose the device with --{flag}"
+                ),
+            });
+        }
+    }
+    #[cfg(feature = "jack")]
+    {
+        if !jack {
+            return Ok(None);
+        }
+        super::connect::Patch::prepare(&opts.connect_input, &opts.connect_output).map(Some)
+    }
+    #[cfg(not(feature = "jack"))]
+    Ok(())
+}
+
+/// Connect faltung's JACK ports as prepared (off the audio thread, the streams running).
+fn apply_connections(
+    patch: Patch,
+    opts: &LiveOptions,
+    info: &mut SessionInfo,
+) -> Result<(), LiveError> {
+    #[cfg(feature = "jack")]
+    if let Some(p) = patch {
+        info.connection_notes = p.notes.clone();
+        info.connections = p.apply(
+            &opts.connect_input,
+            &opts.connect_output,
+            info.input_channels,
+            info.output_channels,
+        )?;
+    }
+    #[cfg(not(feature = "jack"))]
+    let _ = (patch, opts, info);
+    Ok(())
+}
+
 /// The processing thread: pinned to the audio CPU, SCHED_FIFO where permitted, running
 /// [`Step::step`] whenever woken and otherwise parked for `park` (see the module docs
 /// of `live`: a quarter period, so a slow futex wake costs at most that). Returns the
@@ -218,6 +272,7 @@ impl Session {
         let (out_ch, out_cfg) = streams::configure_output(&mut devs, eng_out, block)?;
         let dev_period = devs.period_frames.unwrap_or(block);
         warn_about_rates(opts, rate);
+        let patch = prepare_connections(opts, &devs.host_name)?;
         let mut info = SessionInfo {
             host: devs.host_name.clone(),
             input_device: devs.input_name.clone(),
@@ -234,6 +289,8 @@ impl Session {
             processing_priority: None,
             callback_priority: None,
             audio_cpu: audio_cpu(opts.cpu)?,
+            connections: Vec::new(),
+            connection_notes: Vec::new(),
         };
 
         let rings = Rings::new(&info, dev_period);
@@ -334,7 +391,8 @@ impl Session {
             }
         };
         raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid);
-        Ok(Session {
+        let connected = apply_connections(patch, opts, &mut info);
+        let session = Session {
             info,
             shared,
             errors,
@@ -348,6 +406,13 @@ impl Session {
             names: opts.kernels.iter().map(|k| k.name.clone()).collect(),
             wet: opts.wet,
             bypass: false,
-        })
+        };
+        match connected {
+            Ok(()) => Ok(session),
+            Err(e) => {
+                let _ = session.stop();
+                Err(e)
+            }
+        }
     }
 }
