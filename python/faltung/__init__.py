@@ -3,8 +3,8 @@
 Functions with scipy's names, parameters and numbers (float64 to 1e-10 of the peak,
 float32 to 1e-5), computed by faltung's Rust library with the GIL released:
 
-- ``convolve``, ``fftconvolve``, ``oaconvolve``, ``savgol_filter``, ``savgol_coeffs``
-  (``scipy.signal``)
+- ``convolve``, ``fftconvolve``, ``oaconvolve``, ``deconvolve``, ``savgol_filter``,
+  ``savgol_coeffs`` (``scipy.signal``)
 - ``convolve1d``, ``gaussian_filter1d`` (``scipy.ndimage``)
 - ``kernel(spec, rate)``: the CLI's kernel spec strings
 - ``Convolver``: the real-time engine, block by block (pickles)
@@ -13,7 +13,7 @@ float32 to 1e-5), computed by faltung's Rust library with the GIL released:
 """
 
 from ._convolver import Convolver
-from ._convolve import convolve, fftconvolve, oaconvolve
+from ._convolve import convolve, deconvolve, fftconvolve, oaconvolve
 from ._files import load_ir, process_file, read, write
 from ._filters import convolve1d, gaussian_filter1d, savgol_coeffs, savgol_filter
 from ._kernels import kernel
@@ -22,6 +22,7 @@ __all__ = [
     "Convolver",
     "convolve",
     "convolve1d",
+    "deconvolve",
     "fftconvolve",
     "gaussian_filter1d",
     "kernel",

@@ -1,9 +1,9 @@
 """`convolve`, `fftconvolve`, `oaconvolve`: scipy.signal's semantics (modes, axes,
-broadcasting, dtypes), computed by the library along one axis."""
+broadcasting, dtypes), computed by the library along one axis; and `deconvolve`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Tuple
 
 import numpy as np
 
@@ -118,3 +118,26 @@ def oaconvolve(in1: Any, in2: Any, mode: str = "full", axes: AxesLike = None) ->
     """``scipy.signal.oaconvolve``: overlap-add convolution along ``axes``, otherwise as
     :func:`fftconvolve`."""
     return _conv(in1, in2, mode, axes, "oa", empty_ok=True)
+
+
+def deconvolve(signal: Any, divisor: Any) -> Tuple[Any, np.ndarray]:
+    """``scipy.signal.deconvolve``: deconvolve ``divisor`` out of ``signal`` by inverse
+    filtering (polynomial division), so that
+    ``signal = convolve(divisor, quotient) + remainder``.
+
+    Both are non-empty 1-D real arrays (a scalar counts as one sample). Returns
+    ``(quotient, remainder)`` in float64, ``quotient`` with ``len(signal) - len(divisor) + 1``
+    samples and ``remainder`` with ``len(signal)``. As scipy, a divisor longer than the
+    signal gives ``([], signal)``, and a divisor starting with 0 raises ``ValueError``."""
+    num = np.atleast_1d(np.asarray(signal))
+    den = np.atleast_1d(np.asarray(divisor))
+    for name, a in (("signal", num), ("divisor", den)):
+        if not (a.ndim == 1 and a.size > 0):
+            raise ValueError(
+                f"Parameter {name} must be non-empty 1d array, but its shape is {a.shape}!"
+            )
+    if den.shape[0] > num.shape[0]:
+        return [], num  # scipy returns here, before looking at the values
+    n = as_real(num, "signal").astype(np.float64, copy=False)
+    d = as_real(den, "divisor").astype(np.float64, copy=False)
+    return _faltung.deconvolve(n, d)

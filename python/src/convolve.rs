@@ -7,7 +7,7 @@ use faltung::convolve::{choose_method, convolve_range, Method, Mode};
 use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing};
 use faltung::error::ConvolveError;
 use numpy::ndarray::{s, ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, IxDyn, Zip};
-use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArrayDyn};
+use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::borrow::Cow;
@@ -267,4 +267,26 @@ pub fn convolve_axis_f32<'py>(
             .map_err(convolve_error)?
     };
     Ok(out.into_pyarray(py))
+}
+
+/// `scipy.signal.deconvolve` of 1-D float64 arrays (the wrapper checks shapes and dtypes
+/// and handles a divisor longer than the signal): `(quotient, remainder)`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn deconvolve<'py>(
+    py: Python<'py>,
+    signal: PyReadonlyArray1<'py, f64>,
+    divisor: PyReadonlyArray1<'py, f64>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    let (s, d) = (signal.as_array(), divisor.as_array());
+    let (s, d) = (f64::lane_f64(s), f64::lane_f64(d));
+    let (q, r) = py
+        .detach(|| faltung::convolve::deconvolve(&s, &d))
+        .map_err(|e| match e {
+            ConvolveError::EmptyInput { which } => {
+                PyValueError::new_err(format!("{which}: must be a non-empty 1-d array"))
+            }
+            other => PyValueError::new_err(format!("divisor: {other}")),
+        })?;
+    Ok((q.into_pyarray(py), r.into_pyarray(py)))
 }

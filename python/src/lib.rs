@@ -20,6 +20,7 @@ mod sample;
 fn _faltung(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convolve::convolve_axis_f64, m)?)?;
     m.add_function(wrap_pyfunction!(convolve::convolve_axis_f32, m)?)?;
+    m.add_function(wrap_pyfunction!(convolve::deconvolve, m)?)?;
     m.add_function(wrap_pyfunction!(filter::convolve1d_f64, m)?)?;
     m.add_function(wrap_pyfunction!(filter::convolve1d_f32, m)?)?;
     m.add_function(wrap_pyfunction!(filter::gaussian_filter1d_f64, m)?)?;
