@@ -263,6 +263,38 @@ pub fn convolve_range(
     })
 }
 
+/// [`convolve_range`] written into `out` (`hi - lo` samples, which the caller's window
+/// must have): the direct sum accumulates there without allocating the result, the
+/// transforms copy theirs in. For callers that own the output already (the filters).
+pub(crate) fn convolve_range_into(
+    a: &[f64],
+    v: &[f64],
+    lo: usize,
+    method: Method,
+    out: &mut [f64],
+) -> Result<(), ConvolveError> {
+    check_nonempty(a, v)?;
+    let hi = lo + out.len();
+    let full_len = a.len() + v.len() - 1;
+    if hi > full_len {
+        return Err(ConvolveError::BadRange { lo, hi, full_len });
+    }
+    let (x, h) = if v.len() > a.len() { (v, a) } else { (a, v) };
+    let method = match method {
+        Method::Auto => choose_method_range(x.len(), h.len(), lo, hi),
+        m => m,
+    };
+    match method {
+        Method::Direct => {
+            out.fill(0.0);
+            direct_range_add(x, h, lo, out);
+        }
+        Method::Fft => out.copy_from_slice(&fft_range(x, h, lo, hi)),
+        Method::OverlapAdd | Method::Auto => out.copy_from_slice(&oa_range(x, h, lo, hi)),
+    }
+    Ok(())
+}
+
 /// [`choose_method`] for an arbitrary output window `lo..hi` of the full result (signal `n`
 /// samples, kernel `m <= n`).
 fn choose_method_range(n: usize, m: usize, lo: usize, hi: usize) -> Method {
@@ -488,31 +520,39 @@ fn wrap(x: &[f64], n: usize) -> Vec<f64> {
 /// vectorises. (Measured against one dot product per output sample: as fast or faster at
 /// every length tried, 3-4x faster for kernels under 16 taps.)
 fn direct_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+    let mut y = vec![0.0f64; hi - lo];
+    direct_range_add(x, h, lo, &mut y);
+    y
+}
+
+/// Adds full-result samples `lo..lo + y.len()` of `x * h` into `y`.
+fn direct_range_add(x: &[f64], h: &[f64], lo: usize, y: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { direct_range_avx2(x, h, lo, hi) };
+        return unsafe { direct_range_avx2(x, h, lo, y) };
     }
-    direct_range_body(x, h, lo, hi)
+    direct_range_body(x, h, lo, y)
 }
 
 /// [`direct_range_body`] compiled for AVX2 (four `f64` lanes instead of SSE2's two); the
 /// same operations in the same order, so the same numbers bit for bit.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn direct_range_avx2(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
-    direct_range_body(x, h, lo, hi)
+unsafe fn direct_range_avx2(x: &[f64], h: &[f64], lo: usize, y: &mut [f64]) {
+    direct_range_body(x, h, lo, y)
 }
 
-/// Full-result samples `lo..hi` of `x * h` by direct summation. The output goes in chunks
+/// Full-result samples `lo..lo + y.len()` of `x * h` by direct summation, added into `y`.
+/// The output goes in chunks
 /// that stay in the L1 cache while every tap is added into them (one pass per tap over a
 /// long output would stream it through memory once per tap), and within a chunk four taps
 /// are added per pass where all four apply, so that each output is loaded and stored once
 /// per four multiply-adds rather than once per multiply-add.
 #[inline(always)]
-fn direct_range_body(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+fn direct_range_body(x: &[f64], h: &[f64], lo: usize, y: &mut [f64]) {
     let n = x.len();
-    let mut y = vec![0.0f64; hi - lo];
+    let hi = lo + y.len();
     // Output k takes tap j when k - j lies in 0..n.
     let tap_range = |j: usize, c0: usize, c1: usize| (c0.max(j), c1.min(j + n));
     for c0 in (lo..hi).step_by(DIRECT_CHUNK) {
@@ -558,7 +598,6 @@ fn direct_range_body(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
             }
         }
     }
-    y
 }
 
 /// Taps added per pass of [`direct_range_body`].

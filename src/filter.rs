@@ -22,7 +22,7 @@
 //! The sums run through [`crate::convolve::convolve`] on the extended signal, so long
 //! filters use FFTs; the numbers equal scipy's direct sums up to rounding.
 
-use crate::convolve::{convolve, convolve_range, Method, Mode};
+use crate::convolve::{convolve, convolve_range_into, Method, Mode};
 use crate::kernel::gaussian::gaussian_filter1d_kernel;
 use crate::kernel::savgol::{savgol_coeffs, SavgolUse};
 use crate::kernel::savgol_fit::polyfit_eval;
@@ -135,6 +135,20 @@ pub fn correlate1d(
     extend: Extend,
     origin: i64,
 ) -> Result<Vec<f64>, FilterError> {
+    let mut y = vec![0.0; x.len()];
+    correlate1d_into(x, weights, extend, origin, &mut y)?;
+    Ok(y)
+}
+
+/// [`correlate1d`] written into `out` (as long as `x`), so that a caller that owns the
+/// output (an array lane) gets it without another buffer of the signal's length.
+pub fn correlate1d_into(
+    x: &[f64],
+    weights: &[f64],
+    extend: Extend,
+    origin: i64,
+    out: &mut [f64],
+) -> Result<(), FilterError> {
     let len = weights.len();
     if len == 0 {
         return Err(FilterError::EmptyWeights);
@@ -151,39 +165,41 @@ pub fn correlate1d(
     if x.is_empty() {
         return Err(FilterError::EmptyInput);
     }
+    let n = x.len();
+    assert_eq!(
+        out.len(),
+        n,
+        "correlate1d_into: the output is as long as the input"
+    );
     // x_ext[k] = x at index k - before, for k in 0..n + len - 1; output i is
     // sum_k weights[k] x_ext[i + k]. Correlation with w is convolution with w reversed.
     let before = (half + origin) as usize;
-    let n = x.len();
     let reversed: Vec<f64> = weights.iter().rev().copied().collect();
-    // 'valid' keeps the outputs where the whole filter lies on the samples given.
-    let valid = |ext: &[f64]| {
-        if ext.len() < len {
-            return Vec::new(); // no output lies wholly on these samples
+    // The outputs that lie wholly on the extended samples k0..k1 ('valid'), into `out`.
+    let valid_ext = |k0: usize, k1: usize, out: &mut [f64]| {
+        if out.is_empty() {
+            return;
         }
-        convolve(ext, &reversed, Mode::Valid, Method::Auto).expect("both inputs are non-empty")
-    };
-    // The extended samples k0..k1 (by the rule outside x).
-    let ext = |k0: usize, k1: usize| -> Vec<f64> {
-        (k0..k1)
+        let ext: Vec<f64> = (k0..k1)
             .map(|k| extend.at(x, k as i64 - before as i64))
-            .collect()
+            .collect();
+        let y = convolve(&ext, &reversed, Mode::Valid, Method::Auto)
+            .expect("both inputs are non-empty");
+        out.copy_from_slice(&y);
     };
     if n < len {
-        return Ok(valid(&ext(0, n + len - 1)));
+        valid_ext(0, n + len - 1, out);
+        return Ok(());
     }
     // Outputs before..=n - len + before read x only: the valid convolution of x itself,
     // with no extended copy of the signal. The few outputs at each end read the rule.
-    let mut y = Vec::with_capacity(n);
-    y.extend(valid(&ext(0, before + len - 1)));
-    let full_lo = len - 1;
-    y.extend(
-        convolve_range(x, &reversed, full_lo, full_lo + n - len + 1, Method::Auto)
-            .expect("both inputs are non-empty and the window lies in the result"),
-    );
-    y.extend(valid(&ext(n - len + before + 1, n + len - 1)));
-    debug_assert_eq!(y.len(), n);
-    Ok(y)
+    let (head, rest) = out.split_at_mut(before);
+    let (interior, tail) = rest.split_at_mut(n - len + 1);
+    valid_ext(0, before + len - 1, head);
+    convolve_range_into(x, &reversed, len - 1, Method::Auto, interior)
+        .expect("both inputs are non-empty and the window lies in the result");
+    valid_ext(n - len + before + 1, n + len - 1, tail);
+    Ok(())
 }
 
 /// `scipy.ndimage.convolve1d(x, weights, mode, cval, origin)` (see the module docs).
@@ -193,12 +209,25 @@ pub fn convolve1d(
     extend: Extend,
     origin: i64,
 ) -> Result<Vec<f64>, FilterError> {
+    let mut y = vec![0.0; x.len()];
+    convolve1d_into(x, weights, extend, origin, &mut y)?;
+    Ok(y)
+}
+
+/// [`convolve1d`] written into `out` (as long as `x`).
+pub fn convolve1d_into(
+    x: &[f64],
+    weights: &[f64],
+    extend: Extend,
+    origin: i64,
+    out: &mut [f64],
+) -> Result<(), FilterError> {
     let reversed: Vec<f64> = weights.iter().rev().copied().collect();
     let mut corr_origin = -origin;
     if weights.len() % 2 == 0 {
         corr_origin -= 1;
     }
-    correlate1d(x, &reversed, extend, corr_origin).map_err(|e| match e {
+    correlate1d_into(x, &reversed, extend, corr_origin, out).map_err(|e| match e {
         // The allowed range is the same for both functions; report the caller's origin.
         FilterError::BadOrigin { len, min, max, .. } => FilterError::BadOrigin {
             origin,
@@ -220,11 +249,26 @@ pub fn gaussian_filter1d(
     truncate: f64,
     radius: Option<usize>,
 ) -> Result<Vec<f64>, FilterError> {
+    let mut y = vec![0.0; x.len()];
+    gaussian_filter1d_into(x, sigma, order, extend, truncate, radius, &mut y)?;
+    Ok(y)
+}
+
+/// [`gaussian_filter1d`] written into `out` (as long as `x`).
+pub fn gaussian_filter1d_into(
+    x: &[f64],
+    sigma: f64,
+    order: usize,
+    extend: Extend,
+    truncate: f64,
+    radius: Option<usize>,
+    out: &mut [f64],
+) -> Result<(), FilterError> {
     let kernel = match radius {
         None => gaussian_filter1d_kernel(sigma, order, truncate)?,
         Some(r) => crate::kernel::gaussian::gaussian_kernel1d(sigma, order, r)?,
     };
-    convolve1d(x, &kernel, extend, 0)
+    convolve1d_into(x, &kernel, extend, 0, out)
 }
 
 /// `scipy.signal.savgol_filter(x, window_length, polyorder, deriv, delta, mode, cval)`
@@ -237,6 +281,21 @@ pub fn savgol_filter(
     delta: f64,
     edge: SavgolEdge,
 ) -> Result<Vec<f64>, FilterError> {
+    let mut y = vec![0.0; x.len()];
+    savgol_filter_into(x, window_length, polyorder, deriv, delta, edge, &mut y)?;
+    Ok(y)
+}
+
+/// [`savgol_filter`] written into `out` (as long as `x`).
+pub fn savgol_filter_into(
+    x: &[f64],
+    window_length: usize,
+    polyorder: usize,
+    deriv: usize,
+    delta: f64,
+    edge: SavgolEdge,
+    out: &mut [f64],
+) -> Result<(), FilterError> {
     let coeffs = savgol_coeffs(
         window_length,
         polyorder,
@@ -249,7 +308,7 @@ pub fn savgol_filter(
         return Err(FilterError::EmptyInput);
     }
     match edge {
-        SavgolEdge::Extend(extend) => convolve1d(x, &coeffs, extend, 0),
+        SavgolEdge::Extend(extend) => convolve1d_into(x, &coeffs, extend, 0, out),
         SavgolEdge::Interp => {
             let n = x.len();
             if window_length > n {
@@ -258,17 +317,17 @@ pub fn savgol_filter(
                     len: n,
                 });
             }
-            let mut y = convolve1d(x, &coeffs, Extend::Constant(0.0), 0)?;
+            convolve1d_into(x, &coeffs, Extend::Constant(0.0), 0, out)?;
             let half = window_length / 2;
             let head: Vec<f64> = (0..half).map(|i| i as f64).collect();
             let fit = polyfit_eval(&x[..window_length], polyorder, deriv, delta, &head);
-            y[..half].copy_from_slice(&fit);
+            out[..half].copy_from_slice(&fit);
             let tail: Vec<f64> = (window_length - half..window_length)
                 .map(|i| i as f64)
                 .collect();
             let fit = polyfit_eval(&x[n - window_length..], polyorder, deriv, delta, &tail);
-            y[n - half..].copy_from_slice(&fit);
-            Ok(y)
+            out[n - half..].copy_from_slice(&fit);
+            Ok(())
         }
     }
 }

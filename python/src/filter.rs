@@ -31,13 +31,17 @@ fn check_axis(ndim: usize, axis: usize) -> PyResult<()> {
     Ok(())
 }
 
-/// `f` applied to every lane of `x` along `axis` (the output has `x`'s shape).
+/// `f` applied to every lane of `x` along `axis` (the output has `x`'s shape). `f` writes
+/// its result straight into the output lane when that is a contiguous float64 slice (no
+/// buffer of the lane's length besides the output itself), else into one buffer reused
+/// for every lane and converted.
 fn map_lanes<T: Sample>(
     x: ArrayViewD<'_, T>,
     axis: usize,
-    f: impl Fn(&[f64]) -> Result<Vec<f64>, FilterError>,
+    f: impl Fn(&[f64], &mut [f64]) -> Result<(), FilterError>,
 ) -> Result<ArrayD<T>, FilterError> {
     let mut out = ArrayD::<T>::from_elem(x.raw_dim(), T::from_f64(0.0));
+    let mut buf = Vec::new();
     let mut result = Ok(());
     Zip::from(x.lanes(Axis(axis)))
         .and(out.lanes_mut(Axis(axis)))
@@ -45,10 +49,16 @@ fn map_lanes<T: Sample>(
             if result.is_err() {
                 return;
             }
-            match f(&T::lane_f64(xl)) {
-                Ok(y) => ol.iter_mut().zip(y).for_each(|(o, v)| *o = T::from_f64(v)),
-                Err(e) => result = Err(e),
+            let lane = T::lane_f64(xl);
+            if let Some(o) = ol.as_slice_mut().and_then(T::as_f64_mut) {
+                result = f(&lane, o);
+                return;
             }
+            buf.resize(lane.len(), 0.0);
+            result = f(&lane, &mut buf);
+            ol.iter_mut()
+                .zip(&buf)
+                .for_each(|(o, &v)| *o = T::from_f64(v));
         });
     result.map(|()| out)
 }
@@ -72,7 +82,7 @@ macro_rules! filters_for {
             let w: Vec<f64> = weights.as_array().iter().copied().collect();
             let xv = x.as_array();
             let out = py
-                .detach(|| map_lanes(xv, axis, |lane| filter::convolve1d(lane, &w, ext, origin)))
+                .detach(|| map_lanes(xv, axis, |lane, o| filter::convolve1d_into(lane, &w, ext, origin, o)))
                 .map_err(filter_error)?;
             Ok(out.into_pyarray(py))
         }
@@ -97,8 +107,8 @@ macro_rules! filters_for {
             let xv = x.as_array();
             let out = py
                 .detach(|| {
-                    map_lanes(xv, axis, |lane| {
-                        filter::gaussian_filter1d(lane, sigma, order, ext, truncate, radius)
+                    map_lanes(xv, axis, |lane, o| {
+                        filter::gaussian_filter1d_into(lane, sigma, order, ext, truncate, radius, o)
                     })
                 })
                 .map_err(filter_error)?;
@@ -132,8 +142,8 @@ macro_rules! filters_for {
             let xv = x.as_array();
             let out = py
                 .detach(|| {
-                    map_lanes(xv, axis, |lane| {
-                        filter::savgol_filter(lane, window_length, polyorder, deriv, delta, edge)
+                    map_lanes(xv, axis, |lane, o| {
+                        filter::savgol_filter_into(lane, window_length, polyorder, deriv, delta, edge, o)
                     })
                 })
                 .map_err(filter_error)?;
