@@ -12,7 +12,7 @@
 set -euo pipefail
 PKGS=(pkg-config libasound2-dev jackd2 libjack-jackd2-dev sox ffmpeg flac python3 python3-venv
   pipewire pipewire-bin wireplumber pipewire-pulse pulseaudio-utils pipewire-jack pipewire-alsa
-  dbus-daemon)
+  dbus-daemon tmux)
 if [[ "${FALTUNG_SKIP_APT:-0}" == 1 ]] || ! command -v apt-get >/dev/null; then
   exit 0
 fi

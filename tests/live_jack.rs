@@ -1144,3 +1144,80 @@ fn connects_to_the_physical_ports_by_default_or_to_nothing() {
         assert!(!String::from_utf8_lossy(&o.stdout).contains("summary:"));
     }
 }
+
+/// Kills a private tmux server when dropped (the test may fail midway).
+struct Tmux(String);
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.0]);
+        c
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+/// In a real terminal (tmux at 80 and at 200 columns) the live status line is one line
+/// updated in place, never wider than the terminal (a wrapped line would show as longer
+/// than the width once `capture-pane -J` joins it), and names the IR by its file name.
+#[test]
+fn status_line_fits_the_terminal_and_updates_in_place() {
+    let _serial = serial();
+    let Some(client) = jack_client("faltung_tmux") else {
+        return;
+    };
+    let ir_path = tmp("status_line_ir.wav");
+    write_ir(&ir_path, &stereo_ir(2400), client.sample_rate());
+    drop(client);
+    let file_name = ir_path.file_name().unwrap().to_str().unwrap().to_string();
+    // The name may be shortened to what fits, never below 12 characters.
+    let needle = format!("IR {}", &file_name[..12]);
+    for width in [80usize, 200] {
+        let tmux = Tmux(format!("faltung-test-{}-{width}", std::process::id()));
+        let command = format!(
+            "exec {} live --host jack --ir {} --duration 8",
+            env!("CARGO_BIN_EXE_faltung"),
+            ir_path.display()
+        );
+        let started = tmux
+            .cmd()
+            .args(["new-session", "-d", "-x", &width.to_string(), "-y", "30"])
+            .arg(&command)
+            .status()
+            .expect("tmux is installed (scripts/setup.sh installs it)");
+        assert!(started.success(), "tmux new-session failed");
+        // Several refreshes of the status line happen in these seconds.
+        std::thread::sleep(Duration::from_secs(5));
+        let shot = tmux
+            .cmd()
+            .args(["capture-pane", "-p", "-J"])
+            .output()
+            .expect("tmux capture-pane");
+        let screen = String::from_utf8_lossy(&shot.stdout).to_string();
+        let status: Vec<&str> = screen.lines().filter(|l| l.contains(&needle)).collect();
+        assert_eq!(
+            status.len(),
+            1,
+            "{width} columns: one status line updated in place, not {}:\n{screen}",
+            status.len()
+        );
+        let cols = status[0].trim_end().chars().count();
+        eprintln!(
+            "{width} columns, status line of {cols}: {}",
+            status[0].trim_end()
+        );
+        assert!(
+            cols < width,
+            "{width} columns: the status line takes {cols}:\n{screen}"
+        );
+        assert!(
+            status[0].contains("in [") || width < 100,
+            "{width} columns: the level meters are shown when there is room:\n{screen}"
+        );
+    }
+}
