@@ -30,6 +30,8 @@ pub struct OutputPort {
     /// The callback size and the processing block the lag was last computed for.
     period: usize,
     block: usize,
+    /// Whether the previous callback was short because its input had not been captured.
+    late_before: bool,
 }
 
 /// Callbacks in a row the stream clocks must disagree the same way with the counted
@@ -70,6 +72,7 @@ impl OutputPort {
             offset_runs: 0,
             period,
             block: 0,
+            late_before: false,
         }
     }
 
@@ -123,7 +126,10 @@ impl OutputPort {
     /// The frame due now is the latest input callback's first frame, plus the time since
     /// that callback (on whole callbacks: both streams tick once per device period), minus
     /// the lag. Late samples are skipped and missing ones (lost input cycles) replaced by
-    /// silence, so the latency never drifts.
+    /// silence, so the latency never drifts. Input still missing one callback after a
+    /// buffer went silent for want of it is played on from the first frame not played
+    /// (a lost input cycle costs one silent buffer), and the clocks then confirm or
+    /// correct the lag.
     pub fn fill(&mut self, out: &mut [f32], callback_ns: u64) {
         let ch = self.channels.max(1);
         let frames = out.len() / ch;
@@ -170,12 +176,30 @@ impl OutputPort {
             1
         };
         self.last_offset = offset;
-        let due = if offset != 0 && self.offset_runs >= CLOCK_CONFIRM_CALLBACKS {
-            let captured = self.shared.captured_frames.load(Ordering::Acquire) as i64;
+        let captured = self.shared.captured_frames.load(Ordering::Acquire) as i64;
+        let mut due = if offset != 0 && self.offset_runs >= CLOCK_CONFIRM_CALLBACKS {
+            // Followed: the next move needs as many agreeing callbacks again.
+            self.offset_runs = 0;
+            self.last_offset = 0;
             measured.min(self.next_due.max(captured - frames as i64))
         } else {
             self.next_due
         };
+        // The previous buffer went silent for want of input, and this one's input is not
+        // there either, but the previous one's is: the input client lost a cycle (a
+        // server skips a client while its graph changes) or ran late twice. Play on from
+        // the first frame not played instead of skipping a buffer of audio to stay late:
+        // the lag grows by the frames held back, until the clocks (above) say otherwise.
+        // Without this, one lost input cycle would silence every callback until the
+        // clocks were confirmed, CLOCK_CONFIRM_CALLBACKS buffers of audio thrown away.
+        let read = self.read_frame as i64;
+        if self.late_before
+            && read < due
+            && due + frames as i64 > captured
+            && read + frames as i64 <= captured
+        {
+            due = read;
+        }
         self.next_due = due + frames as i64;
         let due = due.max(0) as u64;
         let mut short = false;
@@ -198,11 +222,13 @@ impl OutputPort {
             self.ring.pop_slice(&mut out[gap * ch..])
         };
         self.read_frame += (got / ch) as u64;
+        self.late_before = false;
         if gap * ch + got < out.len() {
             out[gap * ch + got..].fill(0.0);
             self.shared.underruns.fetch_add(1, Ordering::Relaxed);
             if due + frames as u64 > self.shared.captured_frames.load(Ordering::Acquire) {
                 self.shared.late_input.fetch_add(1, Ordering::Relaxed);
+                self.late_before = true;
             }
         } else if gap > 0 {
             self.shared.input_gaps.fetch_add(1, Ordering::Relaxed);

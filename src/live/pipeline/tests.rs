@@ -174,10 +174,16 @@ fn server_xruns_with_back_to_back_cycles_do_not_move_the_timeline() {
 /// Without real-time scheduling, JACK's client threads run their callbacks late, each
 /// client on its own: a callback can come up to a period and a half after its cycle
 /// started, and after the other client's callback of the next cycle. Nothing is lost,
-/// so the output must never play a shifted frame: each output sample is the input frame
-/// one period earlier, or silence in a buffer counted as an underrun with late input.
+/// so the output keeps its timeline: each output sample is the input frame one period
+/// earlier, or silence in a buffer counted as an underrun with late input, or, for a
+/// while after such a buffer, held back by whole periods: input that came late twice
+/// in a row looks like a lost cycle (see
+/// `lost_input_cycles_with_the_output_first_cost_one_buffer_each`) until the clocks have
+/// agreed for CLOCK_CONFIRM_CALLBACKS callbacks in a row, which jittery callbacks delay
+/// (here at most 34 callbacks; 8 confirmations are allowed). Under 5 % of the buffers
+/// are held back, and no frame is ever played twice or out of order.
 #[test]
-fn clients_running_late_never_shift_the_timeline() {
+fn clients_running_late_keep_the_timeline() {
     let period_ns = P as u64 * 1_000_000_000 / RATE as u64;
     for seed in 1..=20u64 {
         let mut rng = SplitMix64::new(seed);
@@ -217,15 +223,38 @@ fn clients_running_late_never_shift_the_timeline() {
             .position(|(b, _)| b.iter().any(|&v| v != 0.0))
             .unwrap();
         assert!(first <= 20, "seed {seed}: started at cycle {first}");
+        let mut since_late = usize::MAX;
+        let (mut last, mut held) = (0.0f32, 0usize);
         for (k, (buf, underrun)) in played.iter().enumerate().skip(first) {
-            for (i, &v) in buf.iter().enumerate() {
-                let want = ((k - 1) * P + i + 1) as f32;
-                assert!(
-                    v == want || (*underrun && v == 0.0),
-                    "seed {seed} cycle {k}: {v} for {want}"
-                );
+            let on_time = ((k - 1) * P + 1) as f32;
+            if *underrun {
+                assert!(buf.iter().all(|&v| v == 0.0), "seed {seed} cycle {k}");
+                since_late = 0;
+                continue;
             }
+            since_late = since_late.saturating_add(1);
+            let behind = on_time - buf[0];
+            let periods = behind / P as f32;
+            assert!(
+                behind == 0.0 || (behind > 0.0 && periods.fract() == 0.0 && since_late <= 1000),
+                "seed {seed} cycle {k}: {} for {on_time}, {since_late} callbacks after late input",
+                buf[0]
+            );
+            held += usize::from(behind > 0.0);
+            for (i, &v) in buf.iter().enumerate() {
+                assert_eq!(v, buf[0] + i as f32, "seed {seed} cycle {k} frame {i}");
+            }
+            assert!(
+                buf[0] > last,
+                "seed {seed} cycle {k}: {} after {last}",
+                buf[0]
+            );
+            last = buf[P - 1];
         }
+        assert!(
+            held * 20 < played.len(),
+            "seed {seed}: {held} buffers held back"
+        );
         let underruns = r.shared.underruns.load(Ordering::Relaxed);
         assert_eq!(
             r.shared.late_input.load(Ordering::Relaxed),
@@ -299,6 +328,46 @@ fn a_lost_input_cycle_is_replaced_by_silence_and_the_latency_kept() {
         (1..=3).contains(&dropouts),
         "{dropouts} dropouts for one lost cycle"
     );
+}
+
+/// PipeWire's JACK library can skip a client for a cycle or a few while its graph changes
+/// (another client joining or leaving). When the output client runs first in each cycle,
+/// the skipped input cycles leave the output without input: one silent buffer per lost
+/// cycle, and no more. The output then plays on from the first frame it had not played,
+/// at once, instead of dropping input to keep the old alignment until the clocks agree.
+#[test]
+fn lost_input_cycles_with_the_output_first_cost_one_buffer_each() {
+    for lost in [vec![10u64], vec![10, 11, 12]] {
+        let mut r = rig();
+        let mut played = Vec::new();
+        for k in 0..60u64 {
+            let t = cycle_ns(k);
+            played.push(r.output_cycle(t + 1_000));
+            if !lost.contains(&k) {
+                r.input_cycle(t + 5_000);
+            }
+        }
+        let n = lost.len();
+        let first_lost = lost[0] as usize;
+        check_lag(&played[..=first_lost], FIRST);
+        // The buffers that had no input are silent; from the next one on, output frame t
+        // carries input number t - (1 + n) P (the numbering skipped the lost cycles).
+        for buf in &played[first_lost + 1..=first_lost + n] {
+            assert!(buf.iter().all(|&v| v == 0.0), "{buf:?}");
+        }
+        for (k, buf) in played.iter().enumerate().skip(first_lost + n + 1) {
+            for (i, &v) in buf.iter().enumerate() {
+                assert_eq!(
+                    v,
+                    ((k - 1 - n) * P + i + 1) as f32,
+                    "lost {lost:?}: cycle {k} frame {i}"
+                );
+            }
+        }
+        assert_eq!(r.shared.underruns.load(Ordering::Relaxed), n as u64);
+        assert_eq!(r.shared.late_input.load(Ordering::Relaxed), n as u64);
+        assert_eq!(r.shared.input_gaps.load(Ordering::Relaxed), 0);
+    }
 }
 
 /// A pipeline whose period changes while it runs: callbacks of varying size on a
