@@ -10,7 +10,6 @@ pub mod kernel;
 pub mod limits;
 #[cfg(feature = "audio-io")]
 pub mod live;
-#[cfg(feature = "audio-io")]
 pub mod measure;
 pub mod offline;
 pub mod reference;
