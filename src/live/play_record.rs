@@ -6,13 +6,12 @@
 //! live session's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ringbuf::traits::{Consumer, Observer, Split};
 use ringbuf::{HeapCons, HeapRb};
 
-use super::pipeline::{InputPort, OutputPort, PlayRecord, Shared};
-use super::session::ErrorSlot;
+use super::pipeline::{PlayRecord, Shared};
 use super::start::{audio_cpu, raise_above_callbacks, spawn_processing, Rings};
 use super::streams;
 use super::{LiveError, LiveOptions, Session, SessionInfo};
@@ -175,29 +174,14 @@ impl Session {
         let stop = Arc::new(AtomicBool::new(false));
         let park = std::time::Duration::from_secs_f64(dev_period as f64 / rate as f64 / 4.0);
         let (dsp, realtime, dsp_tid) = spawn_processing(step, info.audio_cpu, park, stop.clone())?;
-        let errors = Arc::new(ErrorSlot {
-            fatal: AtomicBool::new(false),
-            xruns: Default::default(),
-            message: Mutex::new(None),
-        });
-        let input_port = InputPort::new(
-            rings.in_prod,
-            in_ch,
-            shared.clone(),
-            Some(dsp.thread().clone()),
+        let (errors, streams) = streams::start(
+            &devs,
+            out_cfg,
+            (rings.in_prod, rings.out_cons),
+            &shared,
+            &info,
+            dsp.thread().clone(),
         );
-        let output_port = OutputPort::new(
-            rings.out_cons,
-            out_ch,
-            shared.clone(),
-            rate,
-            info.lag_frames,
-        );
-        let pin = info
-            .audio_cpu
-            .and_then(|c| crate::rt::cpu::PinGuard::new(c).ok());
-        let streams = streams::build_and_play(&devs, out_cfg, input_port, output_port, &errors);
-        drop(pin);
         let (input_stream, output_stream) = match streams {
             Ok(s) => s,
             Err(e) => {

@@ -17,6 +17,14 @@ pub(super) struct ErrorSlot {
 }
 
 impl ErrorSlot {
+    pub(super) fn new() -> ErrorSlot {
+        ErrorSlot {
+            fatal: AtomicBool::new(false),
+            xruns: Default::default(),
+            message: Mutex::new(None),
+        }
+    }
+
     /// The server's xruns. JACK tells every client of each xrun and faltung has two (the
     /// input and the output stream), so the larger of the two counts is the server's.
     pub(super) fn xruns(&self) -> u64 {

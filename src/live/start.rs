@@ -3,17 +3,14 @@
 //! the audio CPU, and raise the processing thread above the callbacks.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use super::pipeline::{
-    Command, InputPort, OutputPort, Processor, ProcessorConfig, ProcessorRings, Shared, Step,
-};
-use super::session::ErrorSlot;
+use super::pipeline::{Command, Processor, ProcessorConfig, ProcessorRings, Shared, Step};
 use super::streams::{self, Devices};
 use super::{loader, record, LiveError, LiveOptions, Session, SessionInfo};
 use crate::engine::{BlockProcessor, Engine, Routing};
@@ -356,29 +353,14 @@ impl Session {
             stop.clone(),
         )?;
 
-        let errors = Arc::new(ErrorSlot {
-            fatal: AtomicBool::new(false),
-            xruns: Default::default(),
-            message: Mutex::new(None),
-        });
-        let input_port = InputPort::new(
-            rings.in_prod,
-            in_ch,
-            shared.clone(),
-            Some(dsp.thread().clone()),
+        let (errors, streams) = streams::start(
+            &devs,
+            out_cfg,
+            (rings.in_prod, rings.out_cons),
+            &shared,
+            &info,
+            dsp.thread().clone(),
         );
-        let output_port = OutputPort::new(
-            rings.out_cons,
-            out_ch,
-            shared.clone(),
-            rate,
-            info.lag_frames,
-        );
-        // The callback threads are created while the streams are built: pin this thread
-        // meanwhile so that they inherit the audio CPU (see `rt::cpu`).
-        let pin = info.audio_cpu.and_then(|c| cpu::PinGuard::new(c).ok());
-        let streams = streams::build_and_play(&devs, out_cfg, input_port, output_port, &errors);
-        drop(pin);
         let (input_stream, output_stream) = match streams {
             Ok(s) => s,
             Err(e) => {

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, StreamTrait};
+use ringbuf::{HeapCons, HeapProd};
 
 use super::devices::{self, Direction};
-use super::pipeline::{InputPort, OutputPort};
+use super::pipeline::{InputPort, OutputPort, Shared};
 use super::session::ErrorSlot;
-use super::{LiveError, LiveOptions};
+use super::{LiveError, LiveOptions, SessionInfo};
+use crate::rt::cpu;
 
 /// The opened host and devices, and the input side's configuration.
 pub(super) struct Devices {
@@ -161,8 +163,39 @@ fn on_error(
     }
 }
 
+/// Both streams playing around the rings' device ends: the input port, which wakes
+/// `wake` (the processing thread), and the output port, `info.lag_frames` behind it. The
+/// callback threads are created while the streams are built, so this thread is pinned to
+/// the audio CPU meanwhile and they inherit it (see `rt::cpu`). The error slot the
+/// callbacks report to comes back either way.
+pub(super) fn start(
+    devs: &Devices,
+    out_cfg: cpal::StreamConfig,
+    (in_ring, out_ring): (HeapProd<f32>, HeapCons<f32>),
+    shared: &Arc<Shared>,
+    info: &SessionInfo,
+    wake: std::thread::Thread,
+) -> (
+    Arc<ErrorSlot>,
+    Result<(cpal::Stream, cpal::Stream), LiveError>,
+) {
+    let errors = Arc::new(ErrorSlot::new());
+    let input_port = InputPort::new(in_ring, info.input_channels, shared.clone(), Some(wake));
+    let output_port = OutputPort::new(
+        out_ring,
+        info.output_channels,
+        shared.clone(),
+        info.rate_hz,
+        info.lag_frames,
+    );
+    let pin = info.audio_cpu.and_then(|c| cpu::PinGuard::new(c).ok());
+    let streams = build_and_play(devs, out_cfg, input_port, output_port, &errors);
+    drop(pin);
+    (errors, streams)
+}
+
 /// Build both streams around the callback bodies and start them (output first).
-pub(super) fn build_and_play(
+fn build_and_play(
     devs: &Devices,
     out_cfg: cpal::StreamConfig,
     mut input_port: InputPort,
