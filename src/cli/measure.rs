@@ -12,7 +12,7 @@ use faltung::kernel::decay::decay_times;
 use faltung::live::PlayRecordOptions;
 use faltung::measure::room::{measure, MeasureOptions, Progress};
 
-use super::sweep::{parse_db, NormalizeIr};
+use super::sweep::{parse_db, NormalizeIr, SweepRange};
 
 #[derive(Args)]
 pub struct MeasureArgs {
@@ -37,15 +37,8 @@ pub struct MeasureArgs {
     /// Input channels to record (one IR channel each).
     #[arg(long, default_value_t = 1)]
     pub channels: usize,
-    /// The sweep's length in seconds.
-    #[arg(long, default_value_t = 10.0)]
-    pub seconds: f64,
-    /// Start frequency in Hz.
-    #[arg(long, default_value_t = 20.0)]
-    pub f0: f64,
-    /// End frequency in Hz.
-    #[arg(long, default_value_t = 20_000.0)]
-    pub f1: f64,
+    #[command(flatten)]
+    pub range: SweepRange,
     /// The sweep's peak level, e.g. -12dB.
     #[arg(long, default_value = "-12dB", value_parser = parse_db, allow_hyphen_values = true)]
     pub level: f64,
@@ -141,9 +134,9 @@ pub fn run(a: MeasureArgs) -> anyhow::Result<()> {
             block_frames: a.block,
             cpu: a.cpu,
         },
-        seconds: a.seconds,
-        f0_hz: a.f0,
-        f1_hz: a.f1,
+        seconds: a.range.seconds,
+        f0_hz: a.range.f0,
+        f1_hz: a.range.f1,
         level_db: a.level,
         tail_s: a.tail,
         preroll_s: a.preroll,

@@ -22,14 +22,11 @@ pub fn parse_db(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("`{s}` is not a level in dB (e.g. -6dB)"))
 }
 
+/// The sweep's length and frequencies, as `faltung sweep` and `faltung measure` take them.
 #[derive(Args)]
-pub struct SweepArgs {
-    /// The sweep's file (a WAV holds 32-bit float; a .flac 24-bit).
-    #[arg(short, long)]
-    pub output: PathBuf,
-    #[arg(long, default_value_t = 48_000)]
-    pub rate: u32,
-    /// The sweep's length, before the silence (rounded so that the sweep is synchronized).
+pub struct SweepRange {
+    /// The sweep's length in seconds, before its silence (rounded so that the sweep is
+    /// synchronized).
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
     /// Start frequency in Hz.
@@ -38,6 +35,17 @@ pub struct SweepArgs {
     /// End frequency in Hz.
     #[arg(long, default_value_t = 20_000.0)]
     pub f1: f64,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// The sweep's file (a WAV holds 32-bit float; a .flac 24-bit).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[arg(long, default_value_t = 48_000)]
+    pub rate: u32,
+    #[command(flatten)]
+    pub range: SweepRange,
     /// Peak level, e.g. -6dB.
     #[arg(long, default_value = "-6dB", value_parser = parse_db, allow_hyphen_values = true)]
     pub level: f64,
@@ -62,9 +70,9 @@ pub fn run_sweep(a: SweepArgs) -> anyhow::Result<()> {
     }
     let (x, info) = synchronized_sweep(&SweepSpec {
         rate_hz: a.rate,
-        seconds: a.seconds,
-        f0_hz: a.f0,
-        f1_hz: a.f1,
+        seconds: a.range.seconds,
+        f0_hz: a.range.f0,
+        f1_hz: a.range.f1,
         level_db: a.level,
         silence_s: a.silence,
     })?;
