@@ -11,9 +11,10 @@
 #![cfg(all(feature = "audio-io", feature = "jack"))]
 
 mod common;
-use std::io::{BufRead, BufReader, Read, Write};
+use common::proc::Running;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -85,105 +86,14 @@ fn tmp(name: &str) -> std::path::PathBuf {
     common::scratch_path("live-jack", name)
 }
 
-/// A running `faltung live` with its stdout collected line by line.
-struct Live {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Live {
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Live {
-        let mut cmd = faltung();
-        cmd.arg("live")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn faltung");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let l = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                l.lock().unwrap().push(line);
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().unwrap();
-        let e = stderr.clone();
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            e.lock().unwrap().push_str(&s);
-        });
-        Live {
-            child,
-            lines,
-            stderr,
-        }
+/// `faltung live ARGS` with `env` added, its stdout collected line by line.
+fn spawn_live(args: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut cmd = faltung();
+    cmd.arg("live").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Wait for a stdout line starting with `prefix`.
-    fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
-        let t0 = Instant::now();
-        loop {
-            if let Some(l) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.starts_with(prefix))
-            {
-                return l.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "faltung exited ({status}) before printing `{prefix}`\nstdout: {:?}\nstderr: {}",
-                    self.lines.lock().unwrap(),
-                    self.stderr.lock().unwrap()
-                );
-            }
-            assert!(
-                t0.elapsed() < timeout,
-                "no `{prefix}` line within {timeout:?}; stdout so far: {:?}",
-                self.lines.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Wait for exit (kill and fail after `timeout`: the process must never hang).
-    fn wait(&mut self, timeout: Duration) -> (std::process::ExitStatus, Vec<String>, String) {
-        let t0 = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader threads see the end of the pipes.
-                std::thread::sleep(Duration::from_millis(200));
-                return (
-                    status,
-                    self.lines.lock().unwrap().clone(),
-                    self.stderr.lock().unwrap().clone(),
-                );
-            }
-            if t0.elapsed() > timeout {
-                let _ = self.child.kill();
-                panic!(
-                    "faltung did not exit within {timeout:?}\nstdout: {:?}",
-                    self.lines.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+    Running::spawn(cmd)
 }
 
 fn summary_field(lines: &[String], key: &str) -> u64 {
@@ -199,15 +109,7 @@ fn summary_field(lines: &[String], key: &str) -> u64 {
 }
 
 fn wait_ports(client: &jack::Client, names: &[String]) {
-    let t0 = Instant::now();
-    while !names.iter().all(|n| client.port_by_name(n).is_some()) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "faltung's JACK ports {names:?} did not appear; ports: {:?}",
-            client.ports(None, None, jack::PortFlags::empty())
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::proc::wait_jack_ports(client, names, Duration::from_secs(10));
 }
 
 /// The ports connected to `port`, sorted.
@@ -393,7 +295,7 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, link
             &named_output,
         ]);
     }
-    let mut live = Live::spawn(&args, &[]);
+    let mut live = spawn_live(&args, &[]);
     let reported: usize = live
         .wait_line("added_latency_frames=", Duration::from_secs(20))
         .trim_start_matches("added_latency_frames=")
@@ -606,7 +508,7 @@ fn thirty_seconds_without_underruns_then_sigint_leaves_a_valid_recording() {
     let rec = tmp("run30_rec.wav");
     for attempt in 1..=2 {
         let _ = std::fs::remove_file(&rec);
-        let mut live = Live::spawn(
+        let mut live = spawn_live(
             &[
                 "--host",
                 "jack",
@@ -730,7 +632,7 @@ fn a_lost_server_ends_the_run_with_an_error_not_a_hang() {
     let ir_path = tmp("lost_ir.wav");
     write_ir(&ir_path, &ir, 48000);
     let rec = tmp("lost_rec.wav");
-    let mut live = Live::spawn(
+    let mut live = spawn_live(
         &[
             "--host",
             "jack",
@@ -894,7 +796,7 @@ fn callbacks_and_processing_share_the_chosen_cpu_and_processing_preempts_the_cal
     drop(client);
     let allowed = faltung::rt::cpu::thread_cpus(0).unwrap();
     let cpu = allowed[0];
-    let mut live = Live::spawn(
+    let mut live = spawn_live(
         &[
             "--host",
             "jack",
@@ -982,7 +884,7 @@ fn follows_buffer_size_changes() {
     let ir = stereo_ir(2400);
     let ir_path = tmp("bufsize_ir.wav");
     write_ir(&ir_path, &ir, restore.0.sample_rate());
-    let mut live = Live::spawn(
+    let mut live = spawn_live(
         &[
             "--host",
             "jack",
@@ -1088,7 +990,7 @@ fn connects_to_the_physical_ports_by_default_or_to_nothing() {
     for (extra, (want_in, want_out)) in cases {
         let mut args = vec!["--host", "jack", "--kernel", "flat:15", "--duration", "3"];
         args.extend_from_slice(extra);
-        let mut live = Live::spawn(&args, &[]);
+        let mut live = spawn_live(&args, &[]);
         live.wait_line("added_latency_frames=", Duration::from_secs(20));
         let base = format!("cpal_client_{}", live.pid());
         let in_port = format!("{base}_in:in_0");

@@ -18,11 +18,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use common::proc::Running;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use faltung::audio_file::SampleFormat;
 use faltung::convolve::{convolve, Method, Mode};
@@ -57,105 +58,14 @@ fn jack_client(name: &str) -> Option<jack::Client> {
 }
 
 /// A running faltung with its stdout lines and stderr collected.
-struct Proc {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        let mut child = faltung()
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn faltung");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let l = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                l.lock().unwrap().push(line);
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().unwrap();
-        let e = stderr.clone();
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            e.lock().unwrap().push_str(&s);
-        });
-        Proc {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
-        let t0 = Instant::now();
-        loop {
-            if let Some(l) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.starts_with(prefix))
-            {
-                return l.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "faltung exited ({status}) before printing `{prefix}`: {}",
-                    self.stderr.lock().unwrap()
-                );
-            }
-            assert!(t0.elapsed() < timeout, "no `{prefix}` within {timeout:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait(&mut self, timeout: Duration) -> (std::process::ExitStatus, Vec<String>, String) {
-        let t0 = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(200));
-                return (
-                    status,
-                    self.lines.lock().unwrap().clone(),
-                    self.stderr.lock().unwrap().clone(),
-                );
-            }
-            if t0.elapsed() > timeout {
-                let _ = self.child.kill();
-                panic!("faltung did not exit within {timeout:?}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn spawn(args: &[&str]) -> Running {
+    let mut cmd = faltung();
+    cmd.args(args);
+    Running::spawn(cmd)
 }
 
 fn wait_ports(client: &jack::Client, names: &[String]) {
-    let t0 = Instant::now();
-    while !names.iter().all(|n| client.port_by_name(n).is_some()) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "JACK ports {names:?} did not appear; ports: {:?}",
-            client.ports(None, None, jack::PortFlags::empty())
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::proc::wait_jack_ports(client, names, Duration::from_secs(20));
 }
 
 /// Remove every connection of `port`.
@@ -220,7 +130,7 @@ struct Attempt {
 }
 
 fn attempt(client: &jack::Client, ir_path: &Path, ir: &[f64], out: &Path) -> Attempt {
-    let mut live = Proc::spawn(&[
+    let mut live = spawn(&[
         "live",
         "--host",
         "jack",
@@ -232,11 +142,11 @@ fn attempt(client: &jack::Client, ir_path: &Path, ir: &[f64], out: &Path) -> Att
         "60",
     ]);
     live.wait_line("added_latency_frames=", Duration::from_secs(20));
-    let lb = format!("cpal_client_{}", live.child.id());
+    let lb = format!("cpal_client_{}", live.pid());
     let (l_in, l_out) = (format!("{lb}_in:in_0"), format!("{lb}_out:out_0"));
     wait_ports(client, &[l_in.clone(), l_out.clone()]);
 
-    let mut m = Proc::spawn(&[
+    let mut m = spawn(&[
         "measure",
         "-o",
         out.to_str().unwrap(),
@@ -255,7 +165,7 @@ fn attempt(client: &jack::Client, ir_path: &Path, ir: &[f64], out: &Path) -> Att
         "-12dB",
         "--compensate-latency",
     ]);
-    let mb = format!("cpal_client_{}", m.child.id());
+    let mb = format!("cpal_client_{}", m.pid());
     let (m_in, m_out) = (format!("{mb}_in:in_0"), format!("{mb}_out:out_0"));
     wait_ports(
         client,
@@ -357,7 +267,7 @@ fn a_silent_recording_is_an_error_naming_the_devices_and_writes_nothing() {
     drop(client);
     let out = common::scratch_path("measure-jack", "silent.wav");
     let _ = std::fs::remove_file(&out);
-    let mut m = Proc::spawn(&[
+    let mut m = spawn(&[
         "measure",
         "-o",
         out.to_str().unwrap(),

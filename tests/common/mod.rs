@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: a seeded PRNG and signal makers.
 #![allow(dead_code)]
 
+pub mod proc;
 pub mod wav;
 
 use std::path::PathBuf;
