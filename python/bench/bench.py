@@ -309,8 +309,10 @@ def dask_rows(table: Table, repeats: int, clips: int) -> None:
             cluster, client = local_client(workers)
             try:
                 irs_f = client.scatter(ir_arrays, broadcast=True)
-                batch = max(1, clips // (8 * workers))
-                parts = [seeds[i : i + batch] for i in range(0, clips, batch)]
+                # 8 parts a worker, their sizes differing by one clip at most: parts of a
+                # fixed size leave a remainder part that keeps one worker busy alone.
+                n_parts = min(clips, 8 * workers)
+                parts = [seeds[i * clips // n_parts : (i + 1) * clips // n_parts] for i in range(n_parts)]
                 best = 0.0
                 for r in range(max(2, repeats // 2) + 1):
                     t0 = time.perf_counter()
