@@ -999,3 +999,25 @@ fn ctrl_c_in_a_batch_says_how_many_files_were_done_and_leaves_no_partial_file() 
     assert_eq!(names(&dir.join("out")), ["a.wav"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A missing IR is the error, not the devices: named first even when the input device
+/// does not exist either (the IR used to be read only after the device gave its rate).
+#[cfg(feature = "audio-io")]
+#[test]
+fn live_names_a_missing_ir_before_asking_any_device() {
+    let line = refused(
+        "live-missing-ir",
+        &[],
+        &[
+            "live",
+            "--host",
+            "alsa",
+            "--input",
+            "faltung_no_such_device",
+            "--ir",
+            "missing.wav",
+        ],
+        &["missing.wav", "cannot open impulse response"],
+    );
+    assert!(!line.contains("faltung_no_such_device"), "{line}");
+}

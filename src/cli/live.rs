@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel};
+use faltung::kernel::{load_ir_with_notes, parse_spec, IrOptions, Kernel, KernelError};
 use faltung::live::devices::{self, noise};
 use faltung::live::{Connection, Control, LiveError, LiveOptions, Session, SessionInfo, Timing};
 
@@ -243,6 +243,18 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     if let Some(d) = a.duration {
         if !(d.is_finite() && d > 0.0) {
             bail!("--duration must be a positive number of seconds, got {d}");
+        }
+    }
+    // A missing IR is named as such before any device is asked for its rate (a machine
+    // without audio would otherwise report its devices first). Metadata only: opening a
+    // FIFO here would block, and would consume what the loader must read.
+    for p in &a.ir {
+        if let Err(source) = std::fs::metadata(p) {
+            return Err(KernelError::Open {
+                path: p.clone(),
+                source,
+            }
+            .into());
         }
     }
     let block = a.block.or_else(|| default_block(&a));
