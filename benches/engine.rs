@@ -391,6 +391,7 @@ fn run_table(args: &[String]) {
                     total_frames: frames,
                     warmup_frames: RATE_HZ as usize / 4,
                     rest_fraction: if t.rt_priority.is_some() { 0.15 } else { 0.0 },
+                    pace: None,
                 },
                 &mut |_| {},
             )

@@ -1,7 +1,7 @@
 //! Timing block processors call by call over a stream, several side by side.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::engine::{BlockProcessor, ProcessError};
 
@@ -74,6 +74,10 @@ pub struct RunSpec {
     /// Linux 50 ms of every second go to other threads), which would show up as a 50 ms
     /// call; an audio thread is idle most of the time and never meets it. 0 for none.
     pub rest_fraction: f64,
+    /// Start the calls of a turn one `pace` apart on a fixed schedule (sleeping untimed in
+    /// between), as a device's callbacks come, instead of back to back: worker threads
+    /// then have the period to do the tail in, as in a live session. `None`: back to back.
+    pub pace: Option<Duration>,
 }
 
 /// Run every contender over `spec.total_frames` frames of the interleaved `input` (of
@@ -140,7 +144,14 @@ pub fn run_interleaved(
             let cpu0 = thread_cpu_time();
             let turn_start = Instant::now();
             let t = &mut times[i].per_call_ns;
-            for k in first..last {
+            for (j, k) in (first..last).enumerate() {
+                if let Some(pace) = spec.pace {
+                    let due = turn_start + pace.mul_f64(j as f64);
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                }
                 let x = chunk(k);
                 let t0 = Instant::now();
                 c.process_block(black_box(x), o)?;
@@ -219,6 +230,7 @@ mod tests {
                 total_frames: 1000,
                 warmup_frames: 100,
                 rest_fraction: 0.0,
+                pace: None,
             },
             &mut |f| fractions.push(f),
         )
@@ -231,6 +243,53 @@ mod tests {
         assert!(times.iter().all(|t| t.per_call_ns.len() == 15));
         // Segments of ceil(200 / 64) = 4 calls: 4 segments for 15 calls.
         assert_eq!(fractions, vec![0.25, 0.5, 0.75, 1.0]);
+    }
+
+    /// A processor that notes when each call came.
+    struct Clock(Vec<Instant>);
+
+    impl BlockProcessor for Clock {
+        fn process_block(&mut self, _: &[f32], output: &mut [f32]) -> Result<(), ProcessError> {
+            self.0.push(Instant::now());
+            output.fill(0.0);
+            Ok(())
+        }
+        fn reset(&mut self) {
+            self.0.clear();
+        }
+        fn latency_frames(&self) -> usize {
+            0
+        }
+        fn input_channels(&self) -> usize {
+            1
+        }
+        fn output_channels(&self) -> usize {
+            1
+        }
+        fn max_call_frames(&self) -> usize {
+            usize::MAX
+        }
+    }
+
+    #[test]
+    fn paced_calls_of_a_turn_come_one_pace_apart_at_least() {
+        let pace = Duration::from_millis(2);
+        let input = vec![0.0f32; 64];
+        let mut c = Clock(Vec::new());
+        let spec = RunSpec {
+            call_frames: 8,
+            segment_frames: 80,
+            total_frames: 80,
+            warmup_frames: 0,
+            rest_fraction: 0.0,
+            pace: Some(pace),
+        };
+        run_interleaved(&mut [&mut c], &input, 1, spec, &mut |_| {}).unwrap();
+        assert_eq!(c.0.len(), 10);
+        // On a fixed schedule from the turn's start: call j no earlier than j paces in
+        // (back to back, ten empty calls take microseconds).
+        let spread = c.0[9] - c.0[0];
+        assert!(spread >= pace * 9 - Duration::from_micros(50), "{spread:?}");
     }
 
     #[test]
@@ -247,6 +306,7 @@ mod tests {
             total_frames: 30,
             warmup_frames: 0,
             rest_fraction: 0.1,
+            pace: None,
         };
         let times = run_interleaved(&mut [&mut a], &input, 2, spec, &mut |_| {}).unwrap();
         assert_eq!(times[0].per_call_ns.len(), 7);

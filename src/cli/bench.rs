@@ -57,12 +57,18 @@ pub struct BenchArgs {
     /// runs, so that other processes do not preempt them. Needs the right to (Linux).
     #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
     pub rt_priority: Option<i32>,
+    /// Call at the audio rate, one call per call's duration as a device's callbacks come,
+    /// instead of back to back: the run takes as long as the audio (times the plans and
+    /// thread counts compared), and worker threads (--threads) get the period to do the
+    /// tail in, as in a live session.
+    #[arg(long)]
+    pub paced: bool,
     /// Draw the per-call time distribution per call size into an SVG file.
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
     /// Measure the live pipeline's round trip on an audio server instead: impulses sent
     /// through `faltung live`'s path and detected in its output (needs --host jack).
-    #[arg(long, conflicts_with_all = ["plan", "seconds", "plot", "rt_priority", "latency_budget"])]
+    #[arg(long, conflicts_with_all = ["plan", "seconds", "plot", "rt_priority", "latency_budget", "paced"])]
     pub roundtrip: bool,
     /// Audio host for --roundtrip (only `jack` is supported).
     #[arg(long, requires = "roundtrip")]
@@ -298,7 +304,14 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
                 segment_frames: rate_hz as usize,
                 total_frames,
                 warmup_frames: rate_hz as usize / 4,
-                rest_fraction: if a.rt_priority.is_some() { 0.15 } else { 0.0 },
+                rest_fraction: if a.rt_priority.is_some() && !a.paced {
+                    0.15
+                } else {
+                    0.0
+                },
+                pace: a
+                    .paced
+                    .then(|| std::time::Duration::from_secs_f64(block as f64 / f64::from(rate_hz))),
             },
             &mut |f| bar.set_position(base + (f * 1000.0 * n_eng as f64) as u64),
         )
