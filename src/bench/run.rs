@@ -177,14 +177,18 @@ pub fn run_interleaved(
 mod tests {
     use super::*;
 
-    /// A processor that records the frames it sees, to check the runner's slicing.
+    /// A stereo processor that records the frames it sees, to check the runner's slicing,
+    /// and when each call came.
+    #[derive(Default)]
     struct Recorder {
         seen: Vec<f32>,
         resets: usize,
+        calls: Vec<Instant>,
     }
 
     impl BlockProcessor for Recorder {
         fn process_block(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), ProcessError> {
+            self.calls.push(Instant::now());
             self.seen.extend_from_slice(input);
             output.copy_from_slice(input);
             Ok(())
@@ -211,14 +215,8 @@ mod tests {
     fn every_contender_sees_the_whole_stream_in_order_after_warmup() {
         // 1000 stereo frames, calls of 64: 15 whole calls (960 frames), the rest dropped.
         let input: Vec<f32> = (0..2000).map(|v| v as f32).collect();
-        let mut a = Recorder {
-            seen: vec![],
-            resets: 0,
-        };
-        let mut b = Recorder {
-            seen: vec![],
-            resets: 0,
-        };
+        let mut a = Recorder::default();
+        let mut b = Recorder::default();
         let mut fractions = vec![];
         let times = run_interleaved(
             &mut [&mut a, &mut b],
@@ -245,37 +243,11 @@ mod tests {
         assert_eq!(fractions, vec![0.25, 0.5, 0.75, 1.0]);
     }
 
-    /// A processor that notes when each call came.
-    struct Clock(Vec<Instant>);
-
-    impl BlockProcessor for Clock {
-        fn process_block(&mut self, _: &[f32], output: &mut [f32]) -> Result<(), ProcessError> {
-            self.0.push(Instant::now());
-            output.fill(0.0);
-            Ok(())
-        }
-        fn reset(&mut self) {
-            self.0.clear();
-        }
-        fn latency_frames(&self) -> usize {
-            0
-        }
-        fn input_channels(&self) -> usize {
-            1
-        }
-        fn output_channels(&self) -> usize {
-            1
-        }
-        fn max_call_frames(&self) -> usize {
-            usize::MAX
-        }
-    }
-
     #[test]
     fn paced_calls_of_a_turn_come_one_pace_apart_at_least() {
         let pace = Duration::from_millis(2);
-        let input = vec![0.0f32; 64];
-        let mut c = Clock(Vec::new());
+        let input = vec![0.0f32; 128];
+        let mut c = Recorder::default();
         let spec = RunSpec {
             call_frames: 8,
             segment_frames: 80,
@@ -284,11 +256,11 @@ mod tests {
             rest_fraction: 0.0,
             pace: Some(pace),
         };
-        run_interleaved(&mut [&mut c], &input, 1, spec, &mut |_| {}).unwrap();
-        assert_eq!(c.0.len(), 10);
+        run_interleaved(&mut [&mut c], &input, 2, spec, &mut |_| {}).unwrap();
+        assert_eq!(c.calls.len(), 10);
         // On a fixed schedule from the turn's start: call j no earlier than j paces in
         // (back to back, ten empty calls take microseconds).
-        let spread = c.0[9] - c.0[0];
+        let spread = c.calls[9] - c.calls[0];
         assert!(spread >= pace * 9 - Duration::from_micros(50), "{spread:?}");
     }
 
@@ -296,10 +268,7 @@ mod tests {
     fn a_short_input_is_used_cyclically() {
         // 3 calls of input, 7 calls of run: calls 0 1 2 0 1 2 0.
         let input: Vec<f32> = (0..2 * 3 * 4).map(|v| v as f32).collect();
-        let mut a = Recorder {
-            seen: vec![],
-            resets: 0,
-        };
+        let mut a = Recorder::default();
         let spec = RunSpec {
             call_frames: 4,
             segment_frames: 8,
