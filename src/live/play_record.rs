@@ -12,7 +12,7 @@ use ringbuf::traits::{Consumer, Observer, Split};
 use ringbuf::{HeapCons, HeapRb};
 
 use super::pipeline::{PlayRecord, Shared};
-use super::start::{audio_cpu, raise_above_callbacks, spawn_processing, Rings};
+use super::start::{audio_cpu, raise_above_callbacks, spawn_processing, stop_processing, Rings};
 use super::streams;
 use super::{LiveError, LiveOptions, Session, SessionInfo};
 use crate::rt::CpuChoice;
@@ -172,8 +172,8 @@ impl Session {
             block,
         );
         let stop = Arc::new(AtomicBool::new(false));
-        let park = std::time::Duration::from_secs_f64(dev_period as f64 / rate as f64 / 4.0);
-        let (dsp, realtime, dsp_tid) = spawn_processing(step, info.audio_cpu, park, stop.clone())?;
+        let (dsp, realtime, dsp_tid) =
+            spawn_processing(step, info.audio_cpu, (dev_period, rate), stop.clone())?;
         let (errors, streams) = streams::start(
             &devs,
             out_cfg,
@@ -185,9 +185,7 @@ impl Session {
         let (input_stream, output_stream) = match streams {
             Ok(s) => s,
             Err(e) => {
-                stop.store(true, Ordering::Release);
-                dsp.thread().unpark();
-                let _ = dsp.join();
+                stop_processing(&stop, dsp);
                 return Err(e);
             }
         };

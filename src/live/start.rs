@@ -199,15 +199,16 @@ fn apply_connections(
 }
 
 /// The processing thread: pinned to the audio CPU, SCHED_FIFO where permitted, running
-/// [`Step::step`] whenever woken and otherwise parked for `park` (see the module docs
-/// of `live`: a quarter period, so a slow futex wake costs at most that). Returns the
-/// thread, whether it runs real-time, and its thread id.
+/// [`Step::step`] whenever woken and otherwise parked for a quarter of the device period
+/// (see the module docs of `live`: a slow futex wake then costs at most that). Returns
+/// the thread, whether it runs real-time, and its thread id.
 pub(super) fn spawn_processing<S: Step + 'static>(
     mut processor: S,
     audio_cpu: Option<usize>,
-    park: Duration,
+    (period_frames, rate_hz): (usize, u32),
     stop: Arc<AtomicBool>,
 ) -> Result<(JoinHandle<()>, bool, i32), LiveError> {
+    let park = Duration::from_secs_f64(period_frames as f64 / f64::from(rate_hz) / 4.0);
     let (prio_tx, prio_rx) = std::sync::mpsc::channel();
     let dsp = std::thread::Builder::new()
         .name("faltung-dsp".into())
@@ -228,6 +229,14 @@ pub(super) fn spawn_processing<S: Step + 'static>(
         })?;
     let (realtime, tid) = prio_rx.recv().unwrap_or((false, 0));
     Ok((dsp, realtime, tid))
+}
+
+/// Stop the processing thread started by [`spawn_processing`] and wait for it (when the
+/// streams could not be started: no thread is left running behind the error).
+pub(super) fn stop_processing(stop: &AtomicBool, dsp: JoinHandle<()>) {
+    stop.store(true, Ordering::Release);
+    dsp.thread().unpark();
+    let _ = dsp.join();
 }
 
 /// Put the processing thread above the callbacks' real-time priority, so that the wake-up
@@ -339,9 +348,8 @@ impl Session {
             name: first.name.clone(),
             source,
         })?;
-        let park = Duration::from_secs_f64(dev_period as f64 / rate as f64 / 4.0);
         let (dsp, realtime, dsp_tid) =
-            spawn_processing(processor, info.audio_cpu, park, stop.clone())?;
+            spawn_processing(processor, info.audio_cpu, (dev_period, rate), stop.clone())?;
         let (loader_tx, loader_rx) = crossbeam_channel::unbounded();
         let loader = loader::spawn(
             opts.kernels.clone(),
@@ -364,10 +372,7 @@ impl Session {
         let (input_stream, output_stream) = match streams {
             Ok(s) => s,
             Err(e) => {
-                // Do not leave the threads running behind an error.
-                stop.store(true, Ordering::Release);
-                dsp.thread().unpark();
-                let _ = dsp.join();
+                stop_processing(&stop, dsp);
                 let _ = loader.join();
                 return Err(e);
             }
