@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use faltung::audio_file::write_samples;
-use faltung::kernel::decay::decay_times;
 use faltung::live::PlayRecordOptions;
 use faltung::measure::room::{measure, MeasureOptions, Progress};
 
-use super::sweep::{parse_db, NormalizeIr, SweepRange};
+use super::sweep::{parse_db, print_channel, write_channels, NormalizeIr, SweepRange};
 
 #[derive(Args)]
 pub struct MeasureArgs {
@@ -213,28 +211,14 @@ pub fn run(a: MeasureArgs) -> anyhow::Result<()> {
         }
     }
     for (i, (h, (pos, snr))) in m.irs.iter().zip(&m.peaks).enumerate() {
-        let dec = decay_times(h, rate);
-        let t = |v: Option<f64>| v.map_or("-".to_string(), |s| format!("{s:.3} s"));
-        println!(
-            "channel {}: peak at frame {} ({:.3} ms), SNR {}, T20 {}, T30 {}",
-            i + 1,
-            pos,
-            ms(*pos),
-            snr.map_or("-".to_string(), |v| format!("{v:.1} dB")),
-            t(dec.t20_s),
-            t(dec.t30_s)
-        );
+        print_channel(i, h, rate, *pos, *snr);
     }
-    let len = m.irs[0].len();
-    let interleaved: Vec<f32> = (0..len)
-        .flat_map(|i| m.irs.iter().map(move |c| c[i] as f32))
-        .collect();
-    write_samples(&a.file, m.irs.len(), rate, &interleaved, a.force)?;
+    write_channels(&a.file, &m.irs, rate, a.force)?;
     println!(
         "{}: {} channel(s), {} frames; try it with `faltung live --ir {}`",
         a.file.display(),
         m.irs.len(),
-        len,
+        m.irs[0].len(),
         a.file.display()
     );
     Ok(())

@@ -152,13 +152,34 @@ fn read_all(path: &Path) -> anyhow::Result<(Vec<Vec<f64>>, u32)> {
     Ok((chans, info.sample_rate_hz))
 }
 
-fn write_channels(path: &Path, chans: &[Vec<f64>], rate: u32, force: bool) -> anyhow::Result<()> {
+/// Write channels of f64 samples as one file (interleaved f32, the format by extension).
+pub(super) fn write_channels(
+    path: &Path,
+    chans: &[Vec<f64>],
+    rate: u32,
+    force: bool,
+) -> anyhow::Result<()> {
     let len = chans[0].len();
     let interleaved: Vec<f32> = (0..len)
         .flat_map(|i| chans.iter().map(move |c| c[i] as f32))
         .collect();
     write_samples(path, chans.len(), rate, &interleaved, force)?;
     Ok(())
+}
+
+/// The line for IR channel `i` (from 0): its peak `pos` and `snr` and its decay times.
+pub(super) fn print_channel(i: usize, h: &[f64], rate: u32, pos: usize, snr: Option<f64>) {
+    let dec = decay_times(h, rate);
+    let t = |v: Option<f64>| v.map_or("-".to_string(), |s| format!("{s:.3} s"));
+    println!(
+        "channel {}: peak at frame {} ({:.3} ms), SNR {}, T20 {}, T30 {}",
+        i + 1,
+        pos,
+        pos as f64 * 1e3 / f64::from(rate),
+        snr.map_or("-".to_string(), |v| format!("{v:.1} dB")),
+        t(dec.t20_s),
+        t(dec.t30_s)
+    );
 }
 
 pub fn run_deconvolve(a: DeconvolveArgs) -> anyhow::Result<()> {
@@ -223,17 +244,7 @@ pub fn run_deconvolve(a: DeconvolveArgs) -> anyhow::Result<()> {
     }
     for (i, h) in d.irs.iter().enumerate() {
         let (pos, snr) = peak_and_snr(h);
-        let dec = decay_times(h, rate);
-        let t = |v: Option<f64>| v.map_or("-".to_string(), |s| format!("{s:.3} s"));
-        println!(
-            "channel {}: peak at frame {} ({:.3} ms), SNR {}, T20 {}, T30 {}",
-            i + 1,
-            pos,
-            pos as f64 * 1e3 / f64::from(rate),
-            snr.map_or("-".to_string(), |v| format!("{v:.1} dB")),
-            t(dec.t20_s),
-            t(dec.t30_s)
-        );
+        print_channel(i, h, rate, pos, snr);
     }
     write_channels(&a.output, &d.irs, rate, a.force)?;
     println!(
