@@ -11,8 +11,7 @@
 #![cfg(all(feature = "audio-io", feature = "jack"))]
 
 mod common;
-use common::proc::Running;
-use std::io::Write;
+use common::proc::{jack_client, Running};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,26 +27,6 @@ fn serial() -> MutexGuard<'static, ()> {
 
 fn faltung() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faltung"))
-}
-
-/// A client on the running server, or `None` (after a loud message) if there is none.
-/// Panics instead when FALTUNG_REQUIRE_JACK=1.
-fn jack_client(name: &str) -> Option<jack::Client> {
-    match jack::Client::new(name, jack::ClientOptions::NO_START_SERVER) {
-        Ok((c, _)) => Some(c),
-        Err(e) => {
-            if std::env::var("FALTUNG_REQUIRE_JACK").as_deref() == Ok("1") {
-                panic!("FALTUNG_REQUIRE_JACK=1 but no JACK server is running: {e}");
-            }
-            // Written to the real stderr, past the test harness's capture: a skip must show.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED {name}: no JACK server running ({e}). Start one with \
-                 `jackd --no-realtime -d dummy -r 48000 -p 256` or run scripts/test.sh. ***\n"
-            );
-            None
-        }
-    }
 }
 
 /// Seeded noise in [-1, 1), as f64 (the shared test generator).

@@ -18,16 +18,13 @@
 
 mod common;
 
-use common::proc::Running;
-use std::io::Write;
+use common::proc::{jack_client, Running};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use faltung::audio_file::SampleFormat;
-use faltung::convolve::{convolve, Method, Mode};
-use faltung::kernel::parse_spec;
 
 /// One measurement on the server at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -38,23 +35,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn faltung() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faltung"))
-}
-
-fn jack_client(name: &str) -> Option<jack::Client> {
-    match jack::Client::new(name, jack::ClientOptions::NO_START_SERVER) {
-        Ok((c, _)) => Some(c),
-        Err(e) => {
-            if std::env::var("FALTUNG_REQUIRE_JACK").as_deref() == Ok("1") {
-                panic!("FALTUNG_REQUIRE_JACK=1 but no JACK server is running: {e}");
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED {name}: no JACK server running ({e}). Run the test under \
-                 scripts/with-jack.sh. ***\n"
-            );
-            None
-        }
-    }
 }
 
 /// A running faltung with its stdout lines and stderr collected.
@@ -80,20 +60,7 @@ fn isolate(client: &jack::Client, port: &str) {
 
 /// The known room: 40 frames of silence, then decaying noise band-limited to 2..12 kHz.
 fn known_ir(rate: u32) -> Vec<f64> {
-    let bp = parse_spec(
-        "bandpass:255,low=2000,high=12000,window=blackman",
-        Some(rate),
-    )
-    .unwrap()
-    .channels[0]
-        .clone();
-    let noise: Vec<f64> = common::decaying_ir(5, 1200)
-        .iter()
-        .map(|&v| f64::from(v) * 0.3)
-        .collect();
-    let mut ir = vec![0.0; 40];
-    ir.extend(convolve(&noise, &bp, Mode::Full, Method::Direct).unwrap());
-    ir
+    common::band_limited_room(5, 1200, 40, rate)
 }
 
 /// The round trip `faltung bench --roundtrip` measures for `ir` (median, frames).

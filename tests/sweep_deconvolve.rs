@@ -10,8 +10,6 @@ use std::path::Path;
 use std::process::Command;
 
 use faltung::audio_file::SampleFormat;
-use faltung::convolve::{convolve, Method, Mode};
-use faltung::kernel::parse_spec;
 
 fn faltung(args: &[&str], paths: &[&Path]) -> String {
     let mut c = Command::new(env!("CARGO_BIN_EXE_faltung"));
@@ -59,23 +57,10 @@ fn error_db(got: &[f64], want: &[f64]) -> f64 {
 fn a_room_rendered_by_process_deconvolves_back_within_minus_50_db() {
     for rate in [44_100u32, 48_000, 96_000] {
         let sw = sweep("sweep_room", rate, "10", "-6dB");
-        // The room: 100 frames of delay, then decaying noise band-limited to 2..12 kHz
-        // (inside the sweep's 20 Hz..20 kHz, the band-pass's stopband below -70 dB).
-        let bp = parse_spec(
-            "bandpass:255,low=2000,high=12000,window=blackman",
-            Some(rate),
-        )
-        .unwrap()
-        .channels[0]
-            .clone();
-        let noise: Vec<f64> = common::decaying_ir(7, 2400)
-            .iter()
-            .map(|&v| f64::from(v) * 0.3)
-            .collect();
-        let mut ir = vec![0.0; 100];
-        ir.extend(convolve(&noise, &bp, Mode::Full, Method::Direct).unwrap());
+        // The room: 100 frames of delay, then decaying noise band-limited to 2..12 kHz.
+        let ir = common::band_limited_room(7, 2400, 100, rate);
         let ir_path = common::scratch_path("sweep_room", &format!("ir{rate}.wav"));
-        common::wav::write_wav(&ir_path, &[ir.clone()], rate, SampleFormat::F32);
+        common::wav::write_wav(&ir_path, std::slice::from_ref(&ir), rate, SampleFormat::F32);
         let (ir_read, _) = common::wav::read_wav(&ir_path);
         let rec_path = common::scratch_path("sweep_room", &format!("rec{rate}.wav"));
         faltung(

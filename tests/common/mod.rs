@@ -136,3 +136,24 @@ pub fn read_golden(dir: &str, name: &str, script: &str) -> Vec<(String, Vec<f64>
     assert_eq!(data.next(), None, "{}: trailing data", path.display());
     arrays
 }
+
+/// A room-like IR at `rate`: `delay` frames of silence, then `len` frames of seeded decaying
+/// noise (scaled by 0.3) band-limited to 2..12 kHz, inside a sweep's 20 Hz..20 kHz (the
+/// band-pass's stopband is below -70 dB).
+pub fn band_limited_room(seed: u64, len: usize, delay: usize, rate: u32) -> Vec<f64> {
+    use faltung::convolve::{convolve, Method, Mode};
+    let bp = faltung::kernel::parse_spec(
+        "bandpass:255,low=2000,high=12000,window=blackman",
+        Some(rate),
+    )
+    .unwrap()
+    .channels[0]
+        .clone();
+    let noise: Vec<f64> = decaying_ir(seed, len)
+        .iter()
+        .map(|&v| f64::from(v) * 0.3)
+        .collect();
+    let mut ir = vec![0.0; delay];
+    ir.extend(convolve(&noise, &bp, Mode::Full, Method::Direct).unwrap());
+    ir
+}

@@ -125,3 +125,26 @@ pub fn wait_jack_ports(client: &jack::Client, names: &[String], timeout: Duratio
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A client on the running JACK server, or `None` (after a loud message) if there is none.
+/// Panics instead when FALTUNG_REQUIRE_JACK=1 (set in CI).
+#[cfg(feature = "jack")]
+pub fn jack_client(name: &str) -> Option<jack::Client> {
+    use std::io::Write;
+    match jack::Client::new(name, jack::ClientOptions::NO_START_SERVER) {
+        Ok((c, _)) => Some(c),
+        Err(e) => {
+            if std::env::var("FALTUNG_REQUIRE_JACK").as_deref() == Ok("1") {
+                panic!("FALTUNG_REQUIRE_JACK=1 but no JACK server is running: {e}");
+            }
+            // Written to the real stderr, past the test harness's capture: a skip must show.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPED {name}: no JACK server running ({e}). Start one with \
+                 `jackd --no-realtime -d dummy -r 48000 -p 256` or run the test under \
+                 scripts/with-jack.sh (scripts/test.sh does). ***\n"
+            );
+            None
+        }
+    }
+}
