@@ -218,6 +218,79 @@ fn an_ir_file_sets_rate_and_routing_and_writes_json_and_plot_files() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn capacity_reports_each_thread_count_and_its_ratio() {
+    // A short nonuniform plan (levels beyond the first, so workers start) in 256-frame
+    // calls: 5.3 ms per period for engines that take microseconds.
+    let out = faltung(&[
+        "bench",
+        "--kernel",
+        "flat:8192",
+        "--block",
+        "256",
+        "--plan",
+        "nonuniform",
+        "--threads",
+        "0,1",
+        "--capacity",
+        "--seconds",
+        "0.25",
+        "--max-engines",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let rows = v.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 2, "one object per thread count");
+    let table = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        table.contains("capacity with 1 worker thread(s) / with none"),
+        "{table}"
+    );
+    // 0.25 s of 256-frame periods at 48 kHz.
+    let periods = (0.25f64 * 48_000.0 / 256.0).round() as usize;
+    for (o, threads) in rows.iter().zip([0, 1]) {
+        assert_eq!(int(o, "threads"), threads);
+        assert_eq!(int(o, "worker_threads"), threads, "{o}");
+        assert_eq!(int(o, "max_engines"), 3);
+        assert_eq!(num(o, "seconds"), 0.25);
+        let cap = int(o, "capacity");
+        assert!(cap <= 3, "{o}");
+        assert!(int(o, "trials") >= 1);
+        if cap > 0 {
+            // The confirming run at the capacity ran every period and passed.
+            let at = &o["at_capacity"];
+            assert_eq!(int(at, "engines"), cap);
+            assert_eq!(int(at, "periods"), periods);
+            assert_eq!(int(at, "over_deadline"), 0);
+            assert_eq!(int(at, "late_periods") + int(at, "dropped_periods"), 0);
+            assert!(num(at, "worst_load_pct") <= 100.0);
+        }
+        if cap < 3 {
+            // The failure above it is reported, and it did fail.
+            let above = &o["above_capacity"];
+            assert_eq!(int(above, "engines"), cap + 1, "{o}");
+            let failed = int(above, "over_deadline")
+                + int(above, "late_periods")
+                + int(above, "dropped_periods");
+            assert!(failed > 0, "{o}");
+        } else {
+            assert!(o["above_capacity"].is_null());
+        }
+    }
+    // The smoke test of the search: one such engine keeps up on the calling thread.
+    let single = int(&rows[0], "capacity");
+    assert!(single >= 1, "{}", rows[0]);
+    let ratio = num(&rows[1], "ratio_to_single_thread");
+    assert_eq!(ratio, int(&rows[1], "capacity") as f64 / single as f64);
+    assert!(rows[0]["ratio_to_single_thread"].is_null());
+}
+
 fn one_line_error(args: &[&str], needle: &str) {
     let out = faltung(args);
     assert!(!out.status.success(), "{args:?} should fail");
@@ -251,6 +324,32 @@ fn bad_input_gives_a_one_line_error() {
     one_line_error(
         &["bench", "--kernel", "flat:8", "--seconds", "0"],
         "--seconds",
+    );
+    one_line_error(
+        &[
+            "bench",
+            "--kernel",
+            "flat:8",
+            "--capacity",
+            "--seconds",
+            "0",
+        ],
+        "--seconds 0: must be a positive number",
+    );
+    one_line_error(
+        &[
+            "bench",
+            "--kernel",
+            "flat:8",
+            "--capacity",
+            "--max-engines",
+            "0",
+        ],
+        "--max-engines 0",
+    );
+    one_line_error(
+        &["bench", "--kernel", "flat:8", "--max-engines", "4"],
+        "applies to --capacity only",
     );
     one_line_error(
         &[

@@ -6,12 +6,15 @@
 //! - [`run`]: seeded test signals and [`run_interleaved`], which drives several
 //!   processors over one stream taking turns, so that machine noise hits all alike.
 //! - [`plot`]: the per-call time distribution as SVG.
+//! - [`capacity`]: how many engines one calling thread runs in real time, paced, and the
+//!   search for that number.
 //! - [`Report`]: one (call size, plan) result, serialisable to the JSON schema documented
 //!   in BENCHMARKS.md.
 //!
 //! The round trip through a real audio server lives in `measure::roundtrip`; the
 //! real-time thread control the timing thread uses, in [`crate::rt`].
 
+pub mod capacity;
 pub mod plot;
 pub mod run;
 pub mod stats;

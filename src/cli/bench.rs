@@ -16,6 +16,8 @@ use faltung::kernel::{load_ir, parse_spec, IrOptions, Kernel};
 use faltung::limits;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod capacity;
+
 #[derive(Args)]
 pub struct BenchArgs {
     /// Impulse response file, WAV/FLAC/AIFF/Ogg/MP3 (every channel; see --channels for the routing).
@@ -63,6 +65,18 @@ pub struct BenchArgs {
     /// tail in, as in a live session.
     #[arg(long)]
     pub paced: bool,
+    /// Find the capacity instead: per call size, plan and thread count, the most engines
+    /// (each a convolver as above with --threads worker threads of its own) that one
+    /// calling thread, paced as with --paced, runs for --seconds with no period whose calls
+    /// together take longer than the period and no late or dropped tail period. Searched
+    /// with trials of at most 5 s, confirmed by a run of --seconds at the capacity and one
+    /// above it.
+    #[arg(long, conflicts_with_all = ["roundtrip", "plot"])]
+    pub capacity: bool,
+    /// Most engines --capacity builds (each holds its IR's spectra; a 6 s stereo IR at 64
+    /// frames takes about 10 MB) [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_engines: Option<usize>,
     /// Draw the per-call time distribution per call size into an SVG file.
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
@@ -146,6 +160,14 @@ fn validate(a: &BenchArgs) -> anyhow::Result<()> {
             bail!(
                 "--repeats {r}: applies to --roundtrip only (add --roundtrip, or drop --repeats)"
             );
+        }
+    }
+    if let Some(n) = a.max_engines {
+        if !a.capacity {
+            bail!("--max-engines {n}: applies to --capacity only (add --capacity, or drop --max-engines)");
+        }
+        if n == 0 {
+            bail!("--max-engines 0: the capacity search needs room for at least 1 engine");
         }
     }
     if let Some(b) = a.block.iter().find(|&&b| b == 0) {
@@ -241,6 +263,37 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     } else {
         Box::new(std::io::stdout())
     };
+    if a.capacity {
+        writeln!(
+            table,
+            "{}: {} taps x {ir_channels} channel(s), {channels} input channel(s), {rate_hz} Hz: \
+             capacity of one calling thread",
+            kernel.name,
+            kernel.len_frames(),
+        )?;
+        let bar = if std::io::stderr().is_terminal() {
+            let b = ProgressBar::new(1000);
+            b.set_style(
+                ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        let setup = capacity::Setup {
+            kernel_name: &kernel.name,
+            irs: &irs,
+            routing: &routing,
+            channels,
+            rate_hz,
+            plans: &plans,
+            threads: &threads,
+            input: &input,
+        };
+        let reports = capacity::run(&a, &setup, &mut table, &bar)?;
+        return write_json(a.json.as_deref(), &reports);
+    }
     writeln!(
         table,
         "{}: {} taps x {ir_channels} channel(s), {channels} input channel(s), {rate_hz} Hz, \
@@ -376,16 +429,22 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
          other load on the machine; the calling thread only: worker threads not counted)"
     )?;
 
-    if let Some(out) = &a.json {
-        let text = serde_json::to_string_pretty(&reports)?;
+    write_json(a.json.as_deref(), &reports)?;
+    if let Some(svg) = &a.plot {
+        plot_distribution(svg, &panels)?;
+    }
+    Ok(())
+}
+
+/// The reports as JSON to `out` (`-`: standard output), if asked for.
+fn write_json<T: serde::Serialize>(out: Option<&str>, reports: &[T]) -> anyhow::Result<()> {
+    if let Some(out) = out {
+        let text = serde_json::to_string_pretty(reports)?;
         if out == "-" {
             println!("{text}");
         } else {
             std::fs::write(out, text + "\n").with_context(|| format!("{out}: cannot write"))?;
         }
-    }
-    if let Some(svg) = &a.plot {
-        plot_distribution(svg, &panels)?;
     }
     Ok(())
 }
