@@ -70,7 +70,8 @@ pub struct BenchArgs {
     /// calling thread, paced as with --paced, runs for --seconds with no period whose calls
     /// together take longer than the period and no late or dropped tail period. Searched
     /// with trials of at most 5 s, confirmed by a run of --seconds at the capacity and one
-    /// above it.
+    /// above it. --rt-priority applies to the calling thread; the worker threads keep
+    /// normal priority, as in `faltung live`.
     #[arg(long, conflicts_with_all = ["roundtrip", "plot"])]
     pub capacity: bool,
     /// Most engines --capacity builds (each holds its IR's spectra; a 6 s stereo IR at 64
@@ -253,7 +254,9 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     let noise_frames = total_frames.min((NOISE_SECONDS * f64::from(rate_hz)) as usize);
     let input = noise(noise_frames * channels, 0.5, 1);
 
-    if let Some(prio) = a.rt_priority {
+    // --capacity gives the priority to the thread that calls the engines only (their
+    // worker threads run at normal priority, as in `faltung live`).
+    if let Some(prio) = a.rt_priority.filter(|_| !a.capacity) {
         set_realtime_priority(prio)
             .with_context(|| format!("--rt-priority {prio}: cannot get real-time priority"))?;
     }

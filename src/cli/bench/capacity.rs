@@ -4,8 +4,9 @@
 
 use std::io::Write;
 
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use faltung::bench::capacity::{largest_passing, paced_trial, CapacityReport, Trial, TrialSpec};
+use faltung::bench::set_realtime_priority;
 use faltung::engine::{Engine, PlanRequest, Routing};
 use indicatif::ProgressBar;
 
@@ -98,10 +99,12 @@ pub(super) fn run(
                         warmup_calls: (s.rate_hz as usize).div_ceil(block),
                         stop_at_failure: true,
                     };
-                    let t = paced_trial(&mut engines, s.input, s.channels, spec, &mut |f| {
-                        bar.set_position((f * 1000.0) as u64)
-                    })
-                    .with_context(|| format!("{}: processing failed", s.kernel_name))?;
+                    let t = calling_thread(a.rt_priority, || {
+                        paced_trial(&mut engines, s.input, s.channels, spec, &mut |f| {
+                            bar.set_position((f * 1000.0) as u64)
+                        })
+                        .with_context(|| format!("{}: processing failed", s.kernel_name))
+                    })?;
                     history.push((n, seconds, t));
                     Ok(t.passed())
                 };
@@ -167,10 +170,33 @@ pub(super) fn run(
     Ok(reports)
 }
 
+/// Run `f` on a thread of its own, at real-time priority `prio` if given: the calling
+/// thread of a trial. The engines and their worker threads are made on the main thread,
+/// which keeps normal priority, so the workers run below the calling thread, as in
+/// `faltung live` (a worker at the calling thread's SCHED_FIFO priority would keep it from
+/// its CPU until the worker's period is done).
+fn calling_thread<T: Send>(
+    prio: Option<i32>,
+    f: impl FnOnce() -> anyhow::Result<T> + Send,
+) -> anyhow::Result<T> {
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            if let Some(prio) = prio {
+                set_realtime_priority(prio).with_context(|| {
+                    format!("--rt-priority {prio}: cannot get real-time priority")
+                })?;
+            }
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(anyhow!("the calling thread of the capacity trial panicked")))
+    })
+}
+
 fn print_rows(w: &mut dyn Write, rows: &[CapacityReport]) -> std::io::Result<()> {
     writeln!(
         w,
-        "  {:<11} {:>8} {:>9} {:>10} {:>10} {:>6}  {:<34} plan",
+        "  {:<11} {:>8} {:>9} {:>10} {:>10} {:>6}  {:<46} plan",
         "request", "capacity", "worst", "late", "dropped", "trials", "capacity + 1"
     )?;
     for r in rows {
@@ -182,7 +208,7 @@ fn print_rows(w: &mut dyn Write, rows: &[CapacityReport]) -> std::io::Result<()>
         };
         writeln!(
             w,
-            "  {:<11} {:>8} {:>8.1}% {:>10} {:>10} {:>6}  {:<34} {}{}",
+            "  {:<11} {:>8} {:>8.1}% {:>10} {:>10} {:>6}  {:<46} {}{}",
             format!("{} {}t", r.plan_request, r.threads),
             r.capacity,
             at.worst_load_pct,
@@ -220,12 +246,15 @@ fn print_rows(w: &mut dyn Write, rows: &[CapacityReport]) -> std::io::Result<()>
 /// Why a trial failed, and when (it stops at its first failed period).
 fn failure(t: &Trial, deadline_us: f64) -> String {
     let at_s = t.periods as f64 * deadline_us * 1e-6;
+    let mut why = Vec::new();
     if t.over_deadline > 0 {
-        format!("failed at {at_s:.2} s: {:.0}% load", t.worst_load_pct)
-    } else {
-        format!(
-            "failed at {at_s:.2} s: {} late, {} dropped",
-            t.late_periods, t.dropped_periods
-        )
+        why.push(format!("{:.0}% load", t.worst_load_pct));
     }
+    if t.late_periods + t.dropped_periods > 0 {
+        why.push(format!(
+            "{} late, {} dropped",
+            t.late_periods, t.dropped_periods
+        ));
+    }
+    format!("failed at {at_s:.2} s: {}", why.join(", "))
 }
