@@ -261,6 +261,9 @@ fn capacity_reports_each_thread_count_and_its_ratio() {
         assert_eq!(num(o, "seconds"), 0.25);
         let cap = int(o, "capacity");
         assert!(cap <= 3, "{o}");
+        // A run no longer than the search's trials is its own confirmation.
+        assert_eq!(num(o, "search_seconds"), 0.25);
+        assert_eq!(int(o, "searched_capacity"), cap);
         assert!(int(o, "trials") >= 1);
         if cap > 0 {
             // The confirming run at the capacity ran every period and passed.

@@ -254,6 +254,9 @@ pub struct CapacityReport {
     /// The most engines that ran `seconds` with no period over its deadline and no late or
     /// dropped tail period (0: not even one).
     pub capacity: usize,
+    /// What the search's shorter trials found, before the full-length confirmation (a
+    /// longer run meets more of the machine's rare stalls, so it may confirm fewer).
+    pub searched_capacity: usize,
     /// The most engines the search would build (`--max-engines`).
     pub max_engines: usize,
     /// The confirming run at `capacity` (`None` when it is 0).

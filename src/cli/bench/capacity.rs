@@ -109,6 +109,7 @@ pub(super) fn run(
                     Ok(t.passed())
                 };
                 let found = largest_passing(1, max_engines, |n| trial(n, search_seconds))?;
+                let searched_capacity = found.capacity;
                 let confirmed = if search_seconds < a.seconds {
                     largest_passing(found.capacity, max_engines, |n| trial(n, a.seconds))?
                 } else {
@@ -137,6 +138,7 @@ pub(super) fn run(
                     search_seconds,
                     deadline_us,
                     capacity,
+                    searched_capacity,
                     max_engines,
                     at_capacity: (capacity > 0).then(|| full(capacity)).flatten(),
                     above_capacity: confirmed.first_failure.and_then(full),
@@ -164,8 +166,9 @@ pub(super) fn run(
         "capacity = the most engines (each with --threads worker threads of its own) that one \
          calling thread, paced at the audio rate, ran for the whole run with no period whose \
          calls together took longer than the period and no late or dropped tail period (a \
-         late worker counts as a missed deadline, as in zita-convolver); load = the slowest \
-         period's calls as a percentage of the period"
+         late worker counts as a missed deadline, as in zita-convolver); searched = what the \
+         search's shorter trials found; worst = the slowest period's calls at the capacity \
+         as a percentage of the period"
     )?;
     Ok(reports)
 }
@@ -196,8 +199,8 @@ fn calling_thread<T: Send>(
 fn print_rows(w: &mut dyn Write, rows: &[CapacityReport]) -> std::io::Result<()> {
     writeln!(
         w,
-        "  {:<11} {:>8} {:>9} {:>10} {:>10} {:>6}  {:<46} plan",
-        "request", "capacity", "worst", "late", "dropped", "trials", "capacity + 1"
+        "  {:<11} {:>8} {:>8} {:>9} {:>10} {:>10} {:>6}  {:<46} plan",
+        "request", "capacity", "searched", "worst", "late", "dropped", "trials", "capacity + 1"
     )?;
     for r in rows {
         let at = r.at_capacity.unwrap_or_default();
@@ -208,9 +211,10 @@ fn print_rows(w: &mut dyn Write, rows: &[CapacityReport]) -> std::io::Result<()>
         };
         writeln!(
             w,
-            "  {:<11} {:>8} {:>8.1}% {:>10} {:>10} {:>6}  {:<46} {}{}",
+            "  {:<11} {:>8} {:>8} {:>8.1}% {:>10} {:>10} {:>6}  {:<46} {}{}",
             format!("{} {}t", r.plan_request, r.threads),
             r.capacity,
+            r.searched_capacity,
             at.worst_load_pct,
             at.late_periods,
             at.dropped_periods,
