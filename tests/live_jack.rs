@@ -14,7 +14,7 @@ mod common;
 use common::proc::{jack_client, Running};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -196,14 +196,24 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, link
     let ir_path = tmp("e2e_ir.wav");
     write_ir(&ir_path, &ir, rate);
 
+    // The feed and the capture are two clients: faltung is one client with both ports,
+    // and one harness client feeding it and hearing it would close a loop in the JACK
+    // graph, which the server breaks with a period of delay. Without a loop the server
+    // runs feed, faltung and capture in that order in every cycle; both harness clients
+    // count frames from the same cycle, found by JACK's frame time.
+    let (cap_client, _) = jack::Client::new(
+        &format!("{}_cap", client.name()),
+        jack::ClientOptions::NO_START_SERVER,
+    )
+    .unwrap();
     let feed_port = client
         .register_port("feed", jack::AudioOut::default())
         .unwrap();
     let cap_ports = [
-        client
+        cap_client
             .register_port("cap_0", jack::AudioIn::default())
             .unwrap(),
-        client
+        cap_client
             .register_port("cap_1", jack::AudioIn::default())
             .unwrap(),
     ];
@@ -217,39 +227,67 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, link
         .collect();
     let capture_frames = rate as usize;
     let armed = Arc::new(AtomicBool::new(false));
+    // JACK's frame time of the first fed frame, plus one (0: not fed yet).
+    let first_fed = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::channel::<[Vec<f32>; 2]>();
     let feed_f32: Vec<f32> = signal.iter().map(|&v| v as f32).collect();
     let mut feed_port = feed_port;
-    let mut caps: [Vec<f32>; 2] = [
-        Vec::with_capacity(capture_frames + 8192),
-        Vec::with_capacity(capture_frames + 8192),
-    ];
-    let mut pos = 0usize;
-    let mut sent = false;
     let flag = armed.clone();
-    let handler = jack::contrib::ClosureProcessHandler::new(
+    let fed = first_fed.clone();
+    let feed_handler = jack::contrib::ClosureProcessHandler::new(
         move |_: &jack::Client, ps: &jack::ProcessScope| -> jack::Control {
             let out = feed_port.as_mut_slice(ps);
             out.fill(0.0);
-            if !flag.load(Ordering::Acquire) || sent {
-                return jack::Control::Continue;
+            let now = u64::from(ps.last_frame_time());
+            let mut start = fed.load(Ordering::Acquire);
+            if start == 0 {
+                if !flag.load(Ordering::Acquire) {
+                    return jack::Control::Continue;
+                }
+                start = now + 1;
+                fed.store(start, Ordering::Release);
             }
-            // Capture what faltung played in this cycle, then feed this cycle's input.
-            for (buf, port) in caps.iter_mut().zip(cap_ports.iter()) {
-                buf.extend_from_slice(port.as_slice(ps));
-            }
+            let pos = (now + 1 - start) as usize;
             for (i, o) in out.iter_mut().enumerate() {
                 *o = feed_f32.get(pos + i).copied().unwrap_or(0.0);
             }
-            pos += out.len();
-            if caps[0].len() >= capture_frames {
+            jack::Control::Continue
+        },
+    );
+    let mut caps: [Vec<f32>; 2] = [
+        vec![0.0; capture_frames + 8192],
+        vec![0.0; capture_frames + 8192],
+    ];
+    let mut sent = false;
+    let cap_handler = jack::contrib::ClosureProcessHandler::new(
+        move |_: &jack::Client, ps: &jack::ProcessScope| -> jack::Control {
+            let start = first_fed.load(Ordering::Acquire);
+            let now = u64::from(ps.last_frame_time()) + 1;
+            if start == 0 || now < start || sent {
+                return jack::Control::Continue;
+            }
+            // What faltung played in this cycle, at its place on the fed timeline.
+            let pos = (now - start) as usize;
+            for (buf, port) in caps.iter_mut().zip(cap_ports.iter()) {
+                let got = port.as_slice(ps);
+                let end = (pos + got.len()).min(buf.len());
+                if pos < end {
+                    buf[pos..end].copy_from_slice(&got[..end - pos]);
+                }
+            }
+            let captured = pos + ps.n_frames() as usize;
+            if captured >= capture_frames {
+                for b in caps.iter_mut() {
+                    b.truncate(captured.min(b.len()));
+                }
                 let _ = tx.send(std::mem::take(&mut caps));
                 sent = true;
             }
             jack::Control::Continue
         },
     );
-    let active = client.activate_async((), handler).unwrap();
+    let active = client.activate_async((), feed_handler).unwrap();
+    let cap_active = cap_client.activate_async((), cap_handler).unwrap();
 
     let mut args = vec![
         "--host",
@@ -280,9 +318,9 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, link
         .trim_start_matches("added_latency_frames=")
         .parse()
         .unwrap();
-    let base = format!("cpal_client_{}", live.pid());
-    let in_port = format!("{base}_in:in_0");
-    let out_ports = [format!("{base}_out:out_0"), format!("{base}_out:out_1")];
+    let base = format!("faltung_{}", live.pid());
+    let in_port = format!("{base}:in_0");
+    let out_ports = [format!("{base}:out_0"), format!("{base}:out_1")];
     let c = active.as_client();
     wait_ports(
         c,
@@ -319,6 +357,7 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, link
     }
     let (status, lines, stderr) = live.wait(Duration::from_secs(20));
     let _ = active.deactivate();
+    let _ = cap_active.deactivate();
     assert!(status.success(), "faltung failed: {status}\n{stderr}");
 
     // Reference: the direct f64 convolution of the fed signal with each IR channel.
@@ -971,9 +1010,9 @@ fn connects_to_the_physical_ports_by_default_or_to_nothing() {
         args.extend_from_slice(extra);
         let mut live = spawn_live(&args, &[]);
         live.wait_line("added_latency_frames=", Duration::from_secs(20));
-        let base = format!("cpal_client_{}", live.pid());
-        let in_port = format!("{base}_in:in_0");
-        let out_ports = [format!("{base}_out:out_0"), format!("{base}_out:out_1")];
+        let base = format!("faltung_{}", live.pid());
+        let in_port = format!("{base}:in_0");
+        let out_ports = [format!("{base}:out_0"), format!("{base}:out_1")];
         wait_ports(
             &client,
             &[in_port.clone(), out_ports[0].clone(), out_ports[1].clone()],

@@ -4,10 +4,11 @@
 //! JACK library (`pw-jack`) with no device options and the quantum left free. What reaches the
 //! speakers (the default sink's monitor, recorded with `parec`) must equal `faltung process`
 //! of the same tone with the same IR, window by window at one alignment, and the run must
-//! have at most 2 underruns of faltung's own in 10 s (input that had arrived but was not
-//! processed in time), and at most 8 for input the server delivered late or not at all:
-//! PipeWire can skip a JACK client for a cycle or two while its graph changes (a client
-//! joining or leaving), and each input cycle lost costs one silent buffer, no more.
+//! have at most 2 underruns in 10 s. (Through `pw-jack` faltung is one JACK client whose
+//! process callback takes the input and gives the output of the same cycle: PipeWire can
+//! skip a client for a cycle while its graph changes, a client joining or leaving, but it
+//! cannot run faltung's output without its input, as it could when cpal's JACK host made
+//! them two clients.)
 //!
 //! Without `FALTUNG_PIPEWIRE=1` (set by scripts/with-pipewire.sh) these tests skip with a
 //! loud message, unless `FALTUNG_REQUIRE_PIPEWIRE=1` (set in CI), where they fail.
@@ -311,11 +312,11 @@ impl Links {
     /// Whether faltung `pid`'s ports have exactly these connections (asked up to 5 times,
     /// 100 ms apart: a JACK client may see a port late); what they had if not.
     fn check(&self, pid: u32) -> Result<(), String> {
-        let base = format!("cpal_client_{pid}");
+        let base = format!("faltung_{pid}");
         let want: Vec<(String, Vec<String>)> = [
-            (format!("{base}_in:in_0"), &self.input),
-            (format!("{base}_out:out_0"), &self.output[0]),
-            (format!("{base}_out:out_1"), &self.output[1]),
+            (format!("{base}:in_0"), &self.input),
+            (format!("{base}:out_0"), &self.output[0]),
+            (format!("{base}:out_1"), &self.output[1]),
         ]
         .into_iter()
         .map(|(p, peers)| {
@@ -388,11 +389,10 @@ fn run_once(wrapper: Option<&str>, args: &[&str], links: Option<&Links>) -> Resu
         panic!("{why}\n{stdout}");
     }
     let late_input = summary_field(&stdout, "late_input");
-    let own = underruns - late_input;
-    if own > 2 || late_input > 8 {
+    if underruns > 2 {
         return Err(format!(
             "{underruns} underruns in 10 s, {late_input} of them for late input (at most 2 \
-             with the input there and 8 without allowed)"
+             allowed)"
         ));
     }
     // f32 engines with different partitions (live block vs offline plan): far below 1e-5
@@ -473,17 +473,20 @@ impl Drop for ReleaseQuantum {
 /// the last change the speakers carry the processed tone again, every window of 3 s.
 ///
 /// Not forced here: a decrease from 1024 (1024 -> 256 or -> 64). On this PipeWire (0.3.65)
-/// the JACK input client then stops getting process callbacks altogether while the output
-/// client runs on, with a fixed `--block` too (faltung does nothing different then), so
-/// the input is lost whatever faltung does; on jackd the same sequence is followed (see
+/// faltung's JACK client stops getting process callbacks altogether (with cpal's two
+/// clients, the input client stopped while the output client ran on), with a fixed
+/// `--block` too (faltung does nothing different then), so the input is lost whatever
+/// faltung does; on jackd the same sequence is followed (see
 /// tests/live_jack.rs, `follows_buffer_size_changes`).
 ///
-/// Not run by default: in CI it left the private PipeWire unable to drive new JACK clients
-/// (the next test's faltung got no callbacks at all once the forced 1024 was released to its
-/// 256), and its 64-frame stretch gave 44 underruns on a debug build where a quiet run gave
-/// none. Run it alone: `scripts/with-pipewire.sh cargo test --test live_pipewire -- --ignored`.
+/// Not run with the others: after it this PipeWire drives no new JACK client (the next
+/// test's faltung got no callbacks at all once the forced 1024 was released to 256, the
+/// decrease above). scripts/test.sh and CI run it alone on a PipeWire of its own:
+/// `scripts/with-pipewire.sh cargo test --test live_pipewire -- --ignored`. Since faltung is
+/// one JACK client its 64-frame stretch runs clean (0 underruns in 4 runs of the debug build,
+/// where cpal's two clients gave 44 and 235).
 #[test]
-#[ignore = "leaves PipeWire 0.3.65 unable to drive new JACK clients; run alone with --ignored"]
+#[ignore = "leaves PipeWire 0.3.65 unable to drive new JACK clients: scripts/test.sh runs it alone"]
 fn pw_jack_follows_forced_quantum_changes() {
     let _serial = serial();
     if !pipewire("pw_jack_follows_forced_quantum_changes") {

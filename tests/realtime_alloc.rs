@@ -2,8 +2,9 @@
 //!
 //! A counting global allocator counts allocations, reallocations and frees made by the
 //! current thread while it is armed. The engine's `process_block` (every plan kind), the
-//! crossfade wrapper in the middle of a swap, and the live pipeline's callback bodies and
-//! processing step (run here without devices) must all count zero.
+//! crossfade wrapper in the middle of a swap, and the live pipeline's callback bodies (also
+//! as one JACK process callback) and processing step (run here without devices) must all
+//! count zero.
 
 mod common;
 use common::noise;
@@ -293,6 +294,55 @@ mod pipeline {
         assert_eq!(shared.overruns.load(Ordering::Relaxed), 0);
         assert_eq!(recorded, 60 * period * 2);
         assert!(output.started());
+    }
+
+    /// Both bodies in one callback, as faltung's own JACK client runs them ([`Duplex`]):
+    /// interleaving the host's channel buffers in and out allocates nothing either,
+    /// including a cycle too long for its buffers.
+    #[test]
+    fn duplex_cycles_do_not_allocate() {
+        use faltung::live::pipeline::Duplex;
+        let period = 256;
+        let rate = 48_000u32;
+        let period_ns = period as u64 * 1_000_000_000 / rate as u64;
+        let engine = Box::new(
+            Engine::realtime(&[decaying_ir(4, 3000)], Routing::mono_ir(2), period).unwrap(),
+        );
+        let cfg = ProcessorConfig {
+            block_frames: period,
+            max_block_frames: period,
+            device_output_channels: 2,
+            rate_hz: rate,
+            gain: 1.0,
+            wet: 1.0,
+            fade_frames: 64,
+        };
+        let w = Wired::new(engine, 2, period * 16, cfg, None, None).unwrap();
+        let (mut processor, shared) = (w.processor, w.shared);
+        let mut duplex = Duplex::new(w.input, w.output, 2, 2, 2 * period);
+        let mic = [noise(5, 4 * period), noise(6, 4 * period)];
+        let mut speakers = [vec![0.0f32; 4 * period], vec![0.0f32; 4 * period]];
+        let mut loudest = 0.0f32;
+        let (events, ()) = heap_events(|| {
+            for cycle in 0..40u64 {
+                // One cycle longer than the buffers, the rest one period.
+                let frames = if cycle == 30 { 4 * period } else { period };
+                duplex.begin(frames);
+                for (c, m) in mic.iter().enumerate() {
+                    duplex.put_input(c, &m[..frames]);
+                }
+                duplex.exchange(1_000_000 + cycle * period_ns);
+                processor.step();
+                for (c, s) in speakers.iter_mut().enumerate() {
+                    duplex.take_output(c, &mut s[..frames]);
+                    loudest = s[..frames].iter().fold(loudest, |m, v| m.max(v.abs()));
+                }
+            }
+        });
+        assert_eq!(events, 0, "audio path allocated {events} times");
+        // Audio flowed; the one cycle that did not fit is the one underrun.
+        assert!(loudest > 0.0);
+        assert_eq!(shared.underruns.load(Ordering::Relaxed), 1);
     }
 
     /// `faltung measure`'s step (play a signal, record the input) between the same two

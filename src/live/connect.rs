@@ -1,11 +1,9 @@
 //! Connecting faltung's ports on a JACK server (jackd, or PipeWire's JACK library through
 //! `pw-jack`), off the audio thread, once the streams run.
 //!
-//! cpal's JACK host connects its ports only to ports named `system:capture_*` /
-//! `system:playback_*` (jackd's sound card; on PipeWire 0.3 the default source's and sink's
-//! ports answer to those names too, on other PipeWire versions nothing may). faltung instead
-//! opens a JACK client of its own after the streams started and makes the connections it
-//! was asked for, removing any others on its ports (those cpal made):
+//! faltung's JACK client ([`jack_duplex`](super::jack_duplex)) starts unconnected. Once it
+//! runs, faltung opens a second client of its own to make the connections it was asked for,
+//! removing any others on its ports:
 //!
 //! - [`Connection::Default`]: the default device by JACK's port flags, the way `jack_lsp -p`
 //!   shows them: the input from the first *physical output* port's client (jackd:
@@ -146,15 +144,6 @@ fn check_named(
     Ok(())
 }
 
-/// The JACK client names cpal gives faltung's two streams.
-fn own_client(direction: Direction) -> String {
-    let side = match direction {
-        Direction::Input => "in",
-        Direction::Output => "out",
-    };
-    format!("cpal_client_{}_{side}", std::process::id())
-}
-
 impl Patch {
     /// Open a client on the running JACK server and resolve both sides (both
     /// [`Connection::Off`] too: cpal's own connections are then removed).
@@ -163,7 +152,8 @@ impl Patch {
             jack::Client::new("faltung_connect", jack::ClientOptions::NO_START_SERVER).map_err(
                 jack_err("cannot open a JACK client to connect faltung's ports"),
             )?;
-        let own = "cpal_client_";
+        let own = format!("{}:", super::jack_duplex::client_name());
+        let own = own.as_str();
         let mut notes = Vec::new();
         let mut resolve = |c: &Connection,
                            dir: Direction|
@@ -233,13 +223,7 @@ impl Patch {
             ),
         ];
         for (dir, choice, n, theirs, named) in sides {
-            let prefix = match dir {
-                Direction::Input => "in",
-                Direction::Output => "out",
-            };
-            let ours: Vec<String> = (0..n)
-                .map(|i| format!("{}:{prefix}_{i}", own_client(dir)))
-                .collect();
+            let ours = super::jack_duplex::port_names(dir, n);
             wait_for_ports(c, &ours)?;
             let wanted: Vec<(&str, &str)> = pairs(ours.len(), theirs.len(), named)
                 .into_iter()

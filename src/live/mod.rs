@@ -1,4 +1,5 @@
-//! Live filtering: audio device in, convolution, audio device out (cpal).
+//! Live filtering: audio device in, convolution, audio device out (cpal; on JACK a client
+//! of faltung's own).
 //!
 //! [`Session::start`] (in `start`, in named steps; the device side in `streams`) opens the
 //! devices, builds the engine and starts the pipeline of
@@ -8,7 +9,11 @@
 //!
 //! ## Threads
 //! - cpal's input and output callbacks: [`pipeline::InputPort::push`] and
-//!   [`pipeline::OutputPort::fill`] only (copy, count, wake).
+//!   [`pipeline::OutputPort::fill`] only (copy, count, wake). On JACK (jackd, or PipeWire
+//!   through `pw-jack`) one process callback of faltung's own client runs both, input
+//!   first ([`pipeline::Duplex`], `jack_duplex`): with cpal's two clients the server
+//!   schedules input and output separately, and PipeWire can skip one of them for a cycle
+//!   while its graph changes, which left the output without its input.
 //! - `faltung-dsp`: runs [`pipeline::Processor::step`] whenever the input callback wakes it
 //!   with `Thread::unpark`, and otherwise sleeps in `park_timeout` (a quarter of a device
 //!   period). Waking by unpark keeps the callback free of locks and allocation (it is an
@@ -43,7 +48,7 @@
 //!   input on the same clock (`faltung measure`).
 //! - `faltung-record` (with `--record`): drains the record ring into a WAV file.
 //! - On JACK, the thread that starts the session connects faltung's ports once the
-//!   streams run (`connect`: a JACK client of its own, off the audio path).
+//!   client runs (`connect`: a second JACK client, off the audio path).
 //!
 //! ## Real-time safety, and how it is checked
 //! - No allocation: `tests/realtime_alloc.rs` runs the two callback bodies and the
@@ -78,6 +83,8 @@
 mod connect;
 pub mod devices;
 mod error;
+#[cfg(feature = "jack")]
+pub mod jack_duplex;
 mod loader;
 mod options;
 pub mod pipeline;

@@ -182,7 +182,7 @@ impl Session {
             &info,
             dsp.thread().clone(),
         );
-        let (input_stream, output_stream) = match streams {
+        let running = match streams {
             Ok(s) => s,
             Err(e) => {
                 stop_processing(&stop, dsp);
@@ -198,8 +198,7 @@ impl Session {
                 shared,
                 errors,
                 stop,
-                input_stream: Some(input_stream),
-                output_stream: Some(output_stream),
+                streams: Some(running),
                 dsp: Some(dsp),
                 loader: None,
                 loader_tx,

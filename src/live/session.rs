@@ -4,8 +4,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use cpal::traits::StreamTrait;
-
 use super::pipeline::Shared;
 use super::{record, Control, LiveError, SessionInfo, Stats, Summary, Timing};
 
@@ -25,8 +23,9 @@ impl ErrorSlot {
         }
     }
 
-    /// The server's xruns. JACK tells every client of each xrun and faltung has two (the
-    /// input and the output stream), so the larger of the two counts is the server's.
+    /// The server's xruns. JACK tells every client of each xrun, and with cpal's JACK host
+    /// faltung has two (the input and the output stream), so the larger of the two counts
+    /// is the server's.
     pub(super) fn xruns(&self) -> u64 {
         let [i, o] = &self.xruns;
         i.load(Ordering::Relaxed).max(o.load(Ordering::Relaxed))
@@ -39,8 +38,7 @@ pub struct Session {
     pub(super) shared: Arc<Shared>,
     pub(super) errors: Arc<ErrorSlot>,
     pub(super) stop: Arc<AtomicBool>,
-    pub(super) input_stream: Option<cpal::Stream>,
-    pub(super) output_stream: Option<cpal::Stream>,
+    pub(super) streams: Option<super::streams::Running>,
     pub(super) dsp: Option<JoinHandle<()>>,
     pub(super) loader: Option<JoinHandle<()>>,
     pub(super) loader_tx: crossbeam_channel::Sender<Control>,
@@ -164,14 +162,8 @@ impl Session {
 
     /// Stop the streams and threads, finalise the recording.
     pub fn stop(mut self) -> Result<Summary, LiveError> {
-        // Output first: an output running on after its input would count false underruns.
-        if let Some(s) = self.output_stream.take() {
-            let _ = s.pause();
-            drop(s);
-        }
-        if let Some(s) = self.input_stream.take() {
-            let _ = s.pause();
-            drop(s);
+        if let Some(s) = self.streams.take() {
+            s.stop();
         }
         let rec = self.stop_threads()?;
         Ok(self.summary(rec))
@@ -181,10 +173,7 @@ impl Session {
     /// without touching the dead streams (closing a client of a server that is gone can
     /// block), so the caller can exit at once.
     pub fn abandon(mut self) -> Result<Summary, LiveError> {
-        if let Some(s) = self.input_stream.take() {
-            std::mem::forget(s);
-        }
-        if let Some(s) = self.output_stream.take() {
+        if let Some(s) = self.streams.take() {
             std::mem::forget(s);
         }
         let rec = self.stop_threads()?;

@@ -369,7 +369,7 @@ impl Session {
             &info,
             dsp.thread().clone(),
         );
-        let (input_stream, output_stream) = match streams {
+        let running = match streams {
             Ok(s) => s,
             Err(e) => {
                 stop_processing(&stop, dsp);
@@ -384,8 +384,7 @@ impl Session {
             shared,
             errors,
             stop,
-            input_stream: Some(input_stream),
-            output_stream: Some(output_stream),
+            streams: Some(running),
             dsp: Some(dsp),
             loader: Some(loader),
             loader_tx,

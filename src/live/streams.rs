@@ -1,6 +1,7 @@
 //! The device side of starting a session: open the host and the devices, choose the
-//! stream configurations, and build and start the two cpal streams around the callback
-//! bodies of [`pipeline`](super::pipeline).
+//! stream configurations, and start the streams around the callback bodies of
+//! [`pipeline`](super::pipeline): two cpal streams, or on JACK faltung's own client that
+//! runs both in one cycle ([`jack_duplex`](super::jack_duplex)).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -163,11 +164,42 @@ fn on_error(
     }
 }
 
+/// The running streams.
+pub(super) enum Running {
+    /// Two cpal streams.
+    Cpal {
+        input: cpal::Stream,
+        output: cpal::Stream,
+    },
+    /// One JACK client for both directions.
+    #[cfg(feature = "jack")]
+    Jack(super::jack_duplex::JackDuplex),
+}
+
+impl Running {
+    /// Stop the streams: their callbacks have ended when this returns.
+    pub(super) fn stop(self) {
+        match self {
+            Running::Cpal { input, output } => {
+                // Output first: an output running on after its input would count false
+                // underruns.
+                let _ = output.pause();
+                drop(output);
+                let _ = input.pause();
+                drop(input);
+            }
+            #[cfg(feature = "jack")]
+            Running::Jack(client) => client.stop(),
+        }
+    }
+}
+
 /// Both streams playing around the rings' device ends: the input port, which wakes
 /// `wake` (the processing thread), and the output port, `info.lag_frames` behind it. The
 /// callback threads are created while the streams are built, so this thread is pinned to
 /// the audio CPU meanwhile and they inherit it (see `rt::cpu`). The error slot the
-/// callbacks report to comes back either way.
+/// callbacks report to comes back either way. On JACK the streams are faltung's own client
+/// (the callback thread is the client's process thread, made when it is activated).
 pub(super) fn start(
     devs: &Devices,
     out_cfg: cpal::StreamConfig,
@@ -175,10 +207,7 @@ pub(super) fn start(
     shared: &Arc<Shared>,
     info: &SessionInfo,
     wake: std::thread::Thread,
-) -> (
-    Arc<ErrorSlot>,
-    Result<(cpal::Stream, cpal::Stream), LiveError>,
-) {
+) -> (Arc<ErrorSlot>, Result<Running, LiveError>) {
     let errors = Arc::new(ErrorSlot::new());
     let input_port = InputPort::new(in_ring, info.input_channels, shared.clone(), Some(wake));
     let output_port = OutputPort::new(
@@ -189,6 +218,20 @@ pub(super) fn start(
         info.lag_frames,
     );
     let pin = info.audio_cpu.and_then(|c| cpu::PinGuard::new(c).ok());
+    #[cfg(feature = "jack")]
+    let streams = if devs.host_name == "JACK" {
+        super::jack_duplex::start(
+            input_port,
+            output_port,
+            (info.input_channels, info.output_channels),
+            info.rate_hz,
+            &errors,
+        )
+        .map(Running::Jack)
+    } else {
+        build_and_play(devs, out_cfg, input_port, output_port, &errors)
+    };
+    #[cfg(not(feature = "jack"))]
     let streams = build_and_play(devs, out_cfg, input_port, output_port, &errors);
     drop(pin);
     (errors, streams)
@@ -201,7 +244,7 @@ fn build_and_play(
     mut input_port: InputPort,
     mut output_port: OutputPort,
     errors: &Arc<ErrorSlot>,
-) -> Result<(cpal::Stream, cpal::Stream), LiveError> {
+) -> Result<Running, LiveError> {
     let stream_err = |direction, device: &str| {
         let device = device.to_string();
         move |e: cpal::Error| LiveError::Stream {
@@ -239,5 +282,8 @@ fn build_and_play(
     input_stream
         .play()
         .map_err(stream_err(Direction::Input, &devs.input_name))?;
-    Ok((input_stream, output_stream))
+    Ok(Running::Cpal {
+        input: input_stream,
+        output: output_stream,
+    })
 }

@@ -376,7 +376,8 @@ fn host_latency_frames(host: &str, in_ch: usize, out_ch: usize) -> Option<usize>
     }
     let (client, _) =
         jack::Client::new("faltung_measure", jack::ClientOptions::NO_START_SERVER).ok()?;
-    let pid = std::process::id();
+    use crate::live::devices::Direction;
+    use crate::live::jack_duplex::port_names;
     let worst = |ports: Vec<String>, mode| {
         ports
             .iter()
@@ -385,15 +386,11 @@ fn host_latency_frames(host: &str, in_ch: usize, out_ch: usize) -> Option<usize>
             .max()
     };
     let capture = worst(
-        (0..in_ch)
-            .map(|i| format!("cpal_client_{pid}_in:in_{i}"))
-            .collect(),
+        port_names(Direction::Input, in_ch),
         jack::LatencyType::Capture,
     )?;
     let playback = worst(
-        (0..out_ch)
-            .map(|i| format!("cpal_client_{pid}_out:out_{i}"))
-            .collect(),
+        port_names(Direction::Output, out_ch),
         jack::LatencyType::Playback,
     )?;
     Some(capture + playback)

@@ -7,7 +7,7 @@
 //! harness instead:
 //!
 //! ```text
-//!   harness:feed ──> cpal_client_<pid>_in:in_N   (faltung)   cpal_client_<pid>_out:out_N ──> harness:cap_N
+//!   harness:feed ──> faltung_<pid>:in_N   (faltung)   faltung_<pid>:out_N ──> harness:cap_N
 //! ```
 //!
 //! The harness then plays single impulses, spaced so that the responses do not overlap and
@@ -30,8 +30,11 @@
 //!   they feed (the harness: 0; `system:playback_N`:
 //!   [`RoundTripReport::system_playback_frames`]).
 //!
-//! JACK runs the clients of one cycle in graph order (faltung's output client, the
-//! harness, faltung's input client), so between the harness's ports the round trip should
+//! The harness is two clients, the feed and the capture: faltung is one client with both
+//! ports, and one client feeding it and hearing it would close a loop in the JACK graph,
+//! which the server breaks with a period of delay. JACK runs the clients of one cycle in
+//! graph order (the feed, faltung, the capture; both harness clients count frames from the
+//! same cycle by JACK's frame time), so between the harness's ports the round trip should
 //! be exactly the budget, wherever in the period an impulse falls (`tests/bench_roundtrip.rs`
 //! checks that); through a sound card's ports the server adds the two system latencies on
 //! top.
@@ -45,6 +48,8 @@ use serde::Serialize;
 use crate::convolve::{convolve, Method, Mode};
 use crate::engine::Routing;
 use crate::kernel::Kernel;
+use crate::live::devices::Direction;
+use crate::live::jack_duplex::port_names;
 use crate::live::{LiveError, LiveOptions, Session, SessionInfo};
 
 /// Errors of the round-trip measurement.
@@ -289,15 +294,22 @@ impl Harness {
             .collect();
         let total = starts.last().copied().unwrap_or(0) + max_lag + response_frames + period;
 
-        // Ports and the process handler, all buffers allocated here. On an error the
-        // client is dropped, and its ports with it.
+        // Ports and the process handlers, all buffers allocated here. On an error the
+        // clients are dropped, and their ports with them. The capture is a second client:
+        // one client feeding faltung's client and hearing it would close a loop in the
+        // JACK graph, which the server breaks with a period of delay.
         let ports = (|| {
             let register = jack_err("register the harness's ports");
             let feed = client
                 .register_port("feed", jack::AudioOut::default())
                 .map_err(&register)?;
+            let (cap_client, _) = jack::Client::new(
+                &format!("{}_cap", client.name()),
+                jack::ClientOptions::NO_START_SERVER,
+            )
+            .map_err(jack_err("open the harness's capture client"))?;
             let caps = (0..info.output_channels)
-                .map(|c| client.register_port(&format!("cap_{c}"), jack::AudioIn::default()))
+                .map(|c| cap_client.register_port(&format!("cap_{c}"), jack::AudioIn::default()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(&register)?;
             let feed_name = feed.name().map_err(&register)?;
@@ -306,24 +318,29 @@ impl Harness {
                 .map(|p| p.name())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(&register)?;
-            Ok((feed, caps, feed_name, cap_names))
+            Ok((feed, cap_client, caps, feed_name, cap_names))
         })();
-        let (feed, caps, feed_name, cap_names) = match ports {
+        let (feed, cap_client, caps, feed_name, cap_names) = match ports {
             Ok(p) => p,
             Err(e) => return (None, Err(e)),
         };
         let armed = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
         let xruns = Arc::new(AtomicU64::new(0));
+        let first = Arc::new(AtomicU64::new(0));
         let probe = Probe {
             feed,
-            capture: vec![vec![0.0; total]; caps.len()],
-            caps,
             armed: armed.clone(),
-            done: done.clone(),
+            first: first.clone(),
             impulses: starts.clone(),
             next: 0,
-            frame: 0,
+            total,
+        };
+        let capture = Capture {
+            capture: vec![vec![0.0; total]; caps.len()],
+            caps,
+            first,
+            done: done.clone(),
             total,
         };
         let notes = Notes {
@@ -333,15 +350,14 @@ impl Harness {
             Ok(a) => a,
             Err(e) => return (None, Err(jack_err("activate the harness")(e))),
         };
+        let cap_active = match cap_client.activate_async((), capture) {
+            Ok(a) => a,
+            Err(e) => return (None, Err(jack_err("activate the harness's capture")(e))),
+        };
         let measured = (|| {
             let c = active.as_client();
-            let pid = std::process::id();
-            let in_ports: Vec<String> = (0..info.input_channels)
-                .map(|i| format!("cpal_client_{pid}_in:in_{i}"))
-                .collect();
-            let out_ports: Vec<String> = (0..info.output_channels)
-                .map(|i| format!("cpal_client_{pid}_out:out_{i}"))
-                .collect();
+            let in_ports = port_names(Direction::Input, info.input_channels);
+            let out_ports = port_names(Direction::Output, info.output_channels);
             wait_ports(c, in_ports.iter().chain(&out_ports))?;
             // Only the harness feeds faltung and hears it.
             for p in in_ports.iter().chain(&out_ports) {
@@ -407,16 +423,17 @@ impl Harness {
             Ok((client, _, probe)) => (client, probe),
             Err(e) => return (None, Err(jack_err("deactivate the harness")(e))),
         };
+        let capture = match cap_active.deactivate() {
+            Ok((_, _, capture)) => capture,
+            Err(e) => return (None, Err(jack_err("deactivate the harness's capture")(e))),
+        };
         let parts = match measured {
             Ok(p) => p,
             Err(e) => return (None, Err(e)),
         };
-        let mut clean = client.unregister_port(probe.feed).is_ok();
-        for p in probe.caps {
-            clean &= client.unregister_port(p).is_ok();
-        }
+        let clean = client.unregister_port(probe.feed).is_ok();
         let client = clean.then_some(client);
-        let result = detect_all(&probe.capture, &expected, &starts, max_lag)
+        let result = detect_all(&capture.capture, &expected, &starts, max_lag)
             .map(|d| report(kernel, &info, period, &offsets, &d, &parts));
         (client, result)
     }
@@ -643,43 +660,78 @@ fn detect_all(
 /// The harness's process callback: silence on `feed` except the scheduled impulses, and
 /// everything faltung plays into `capture`, both counted from the first armed cycle.
 /// Allocates nothing.
+/// The harness's feed: the impulses, from the first cycle after it is armed.
 struct Probe {
     feed: jack::Port<jack::AudioOut>,
-    caps: Vec<jack::Port<jack::AudioIn>>,
-    capture: Vec<Vec<f32>>,
     armed: Arc<AtomicBool>,
-    done: Arc<AtomicBool>,
+    /// JACK's frame time of the first fed frame, with bit 32 set once it is known.
+    first: Arc<AtomicU64>,
     impulses: Vec<usize>,
     next: usize,
-    frame: usize,
     total: usize,
+}
+
+const KNOWN: u64 = 1 << 32;
+
+/// Frames from the first fed frame to the start of this cycle, if feeding has begun.
+fn harness_frame(first: &AtomicU64, ps: &jack::ProcessScope) -> Option<usize> {
+    let f = first.load(Ordering::Acquire);
+    (f & KNOWN != 0).then(|| ps.last_frame_time().wrapping_sub(f as u32) as usize)
 }
 
 impl jack::ProcessHandler for Probe {
     fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
         let out = self.feed.as_mut_slice(ps);
         out.fill(0.0);
-        if !self.armed.load(Ordering::Acquire) || self.frame >= self.total {
+        let frame = match harness_frame(&self.first, ps) {
+            Some(f) => f,
+            None if self.armed.load(Ordering::Acquire) => {
+                let now = u64::from(ps.last_frame_time());
+                self.first.store(KNOWN | now, Ordering::Release);
+                0
+            }
+            None => return jack::Control::Continue,
+        };
+        if frame >= self.total {
             return jack::Control::Continue;
         }
         let n = out.len();
-        let take = n.min(self.total - self.frame);
-        // What faltung played in this cycle (it runs before the harness), then this
-        // cycle's input for it.
-        for (buf, port) in self.capture.iter_mut().zip(&self.caps) {
-            buf[self.frame..self.frame + take].copy_from_slice(&port.as_slice(ps)[..take]);
-        }
         while let Some(&t) = self.impulses.get(self.next) {
-            if t >= self.frame + n {
+            if t >= frame + n {
                 break;
             }
-            if t >= self.frame {
-                out[t - self.frame] = AMPLITUDE;
+            if t >= frame {
+                out[t - frame] = AMPLITUDE;
             }
             self.next += 1;
         }
-        self.frame += take;
-        if self.frame >= self.total {
+        jack::Control::Continue
+    }
+}
+
+/// The harness's capture: what faltung played, on the feed's frame count (the server runs
+/// the feed, faltung and the capture in that order in every cycle).
+struct Capture {
+    caps: Vec<jack::Port<jack::AudioIn>>,
+    capture: Vec<Vec<f32>>,
+    first: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
+    total: usize,
+}
+
+impl jack::ProcessHandler for Capture {
+    fn process(&mut self, _: &jack::Client, ps: &jack::ProcessScope) -> jack::Control {
+        let Some(frame) = harness_frame(&self.first, ps) else {
+            return jack::Control::Continue;
+        };
+        if frame >= self.total {
+            return jack::Control::Continue;
+        }
+        let take = (ps.n_frames() as usize).min(self.total - frame);
+        for (buf, port) in self.capture.iter_mut().zip(&self.caps) {
+            buf[frame..frame + take].copy_from_slice(&port.as_slice(ps)[..take]);
+        }
+        if frame + take >= self.total {
             self.done.store(true, Ordering::Release);
         }
         jack::Control::Continue

@@ -22,7 +22,10 @@
 //!   two callbacks run in. On a shortfall it writes silence and counts an underrun; samples
 //!   that arrive late are skipped and lost input cycles are replaced by silence, so the
 //!   latency never drifts.
+//! - [`Duplex`] runs both bodies in one callback, in that order, for a host that delivers a
+//!   cycle's input and output together (faltung's own JACK client).
 
+mod duplex;
 mod input;
 mod output;
 mod playrec;
@@ -32,6 +35,7 @@ mod shared;
 mod tests;
 mod wired;
 
+pub use duplex::Duplex;
 pub use input::InputPort;
 pub use output::{OutputPort, CLOCK_CONFIRM_CALLBACKS, START_CONFIRM_CALLBACKS};
 pub use playrec::{PlayRecord, Step};

@@ -241,4 +241,9 @@ impl OutputPort {
     pub fn started(&self) -> bool {
         self.started
     }
+
+    /// The counters and meters this port reports to.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
 }

@@ -561,3 +561,66 @@ fn a_first_callback_at_another_size_than_opened_is_a_period_change() {
     port.fill(&mut buf, 1_000_000_000);
     assert_eq!(shared.period_changes.load(Ordering::Relaxed), 0);
 }
+
+/// Both bodies in one callback ([`Duplex`], faltung's own JACK client): per-channel
+/// buffers in, per-channel buffers out, each channel one period behind its own input
+/// from the first callback that plays; a cycle longer than the buffers is silence and
+/// one underrun, and the next cycle plays on.
+#[test]
+fn duplex_plays_each_channel_one_period_behind_its_input() {
+    let engine = Box::new(Engine::realtime(&[vec![1.0]], Routing::mono_ir(2), P).unwrap());
+    let mut cfg = config(P, P, 1);
+    cfg.device_output_channels = 2;
+    let w = Wired::new(engine, 2, P * 32, cfg, None, None).unwrap();
+    let (mut processor, shared) = (w.processor, w.shared);
+    let mut duplex = Duplex::new(w.input, w.output, 2, 2, 2 * P);
+    // Channel c of input frame j (from 0) is j + 1 + c / 2: every sample names its frame
+    // and its channel.
+    let value = |j: usize, c: usize| (j + 1) as f32 + c as f32 / 2.0;
+    let mut k = 0u64;
+    let mut run = |duplex: &mut Duplex, processor: &mut Processor, frames: usize| {
+        let fits = duplex.begin(frames);
+        for c in 0..2 {
+            let data: Vec<f32> = (0..frames).map(|i| value(k as usize * P + i, c)).collect();
+            duplex.put_input(c, &data);
+        }
+        duplex.exchange(cycle_ns(k));
+        processor.step();
+        let out: Vec<Vec<f32>> = (0..2)
+            .map(|c| {
+                let mut o = vec![7.0; frames];
+                duplex.take_output(c, &mut o);
+                o
+            })
+            .collect();
+        k += 1;
+        (fits, out)
+    };
+    let mut started = None;
+    for cycle in 0..20 {
+        let (fits, out) = run(&mut duplex, &mut processor, P);
+        assert!(fits);
+        // Silence until the clocks agree (within the start-up callbacks), then all of it.
+        if started.is_none() && out[0][0] != 0.0 {
+            assert!((1..=FIRST).contains(&cycle), "started at cycle {cycle}");
+            started = Some(cycle);
+        }
+        for (c, o) in out.iter().enumerate() {
+            for (i, &v) in o.iter().enumerate() {
+                let want = if started.is_none() {
+                    0.0
+                } else {
+                    value((cycle - 1) * P + i, c)
+                };
+                assert_eq!(v, want, "cycle {cycle} channel {c} frame {i}");
+            }
+        }
+    }
+    assert!(started.is_some());
+    assert_eq!(shared.underruns.load(Ordering::Relaxed), 0);
+    // Longer than the buffers: silence on every channel, counted.
+    let (fits, out) = run(&mut duplex, &mut processor, 3 * P);
+    assert!(!fits);
+    assert!(out.iter().flatten().all(|&v| v == 0.0));
+    assert_eq!(shared.underruns.load(Ordering::Relaxed), 1);
+}
