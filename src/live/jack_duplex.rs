@@ -76,27 +76,16 @@ struct Notifications {
     rate_hz: u32,
 }
 
-impl Notifications {
-    fn fail(&self, message: String) {
-        if let Ok(mut m) = self.errors.message.try_lock() {
-            if m.is_none() {
-                *m = Some(message);
-            }
-        }
-        self.errors.fatal.store(true, Ordering::Release);
-    }
-}
-
 impl jack::NotificationHandler for Notifications {
     unsafe fn shutdown(&mut self, _status: jack::ClientStatus, reason: &str) {
-        self.fail(format!("JACK server shut down: {reason}"));
+        self.errors.fail(format!("JACK server shut down: {reason}"));
     }
 
     fn sample_rate(&mut self, _: &jack::Client, rate: jack::Frames) -> jack::Control {
         if rate == self.rate_hz {
             return jack::Control::Continue;
         }
-        self.fail(format!(
+        self.errors.fail(format!(
             "JACK server changed its sample rate to {rate} Hz; faltung was started at {} Hz",
             self.rate_hz
         ));

@@ -23,6 +23,17 @@ impl ErrorSlot {
         }
     }
 
+    /// Record a lost device or server: the first message is kept (`try_lock` only, so a
+    /// callback thread never waits on it), and the session is marked failed.
+    pub(super) fn fail(&self, message: String) {
+        if let Ok(mut m) = self.message.try_lock() {
+            if m.is_none() {
+                *m = Some(message);
+            }
+        }
+        self.fatal.store(true, Ordering::Release);
+    }
+
     /// The server's xruns. JACK tells every client of each xrun, and with cpal's JACK host
     /// faltung has two (the input and the output stream), so the larger of the two counts
     /// is the server's.

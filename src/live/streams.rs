@@ -152,14 +152,7 @@ fn on_error(
         cpal::ErrorKind::DeviceNotAvailable
         | cpal::ErrorKind::StreamInvalidated
         | cpal::ErrorKind::HostUnavailable
-        | cpal::ErrorKind::BackendError => {
-            if let Ok(mut m) = errors.message.try_lock() {
-                if m.is_none() {
-                    *m = Some(e.to_string());
-                }
-            }
-            errors.fatal.store(true, Ordering::Release);
-        }
+        | cpal::ErrorKind::BackendError => errors.fail(e.to_string()),
         _ => {}
     }
 }
