@@ -99,8 +99,10 @@ fn worker_threads_are_bit_identical_to_one_thread_for_every_plan_and_call_size()
             &[1, 2]
         };
         for &threads in thread_counts {
+            // Every level beyond the first on the workers (the default keeps short ones on
+            // the calling thread; tested below).
             let mut e = Engine::new(&irs, Routing::true_stereo(), req.clone())
-                .and_then(|e| e.with_worker_threads(threads))
+                .and_then(|e| e.with_tail_workers(threads, 0))
                 .expect("engine with workers");
             let tail_levels = e.plan().levels.len().saturating_sub(1);
             if e.plan().scheme == Scheme::NonUniform {
@@ -133,6 +135,43 @@ fn worker_threads_are_bit_identical_to_one_thread_for_every_plan_and_call_size()
 }
 
 #[test]
+fn by_default_only_levels_of_long_partitions_go_to_workers_and_the_bits_stay() {
+    // A 6 s-like plan at 64-frame calls: 64, 256, 2048, ... The 256-frame level's result is
+    // due within 3 calls and stays on the calling thread; the long levels go to workers.
+    let ir = decaying_ir(7, 60_000);
+    let irs = vec![ir.clone(), ir.clone(), ir.clone(), ir];
+    let input = noise(8, 2 * 90_000);
+    let req = request(64, 64, SchemeChoice::NonUniform, Variant::OverlapSave);
+    let mut one = Engine::new(&irs, Routing::true_stereo(), req.clone()).unwrap();
+    let want = run(&mut one, &input, &[64]);
+    let sizes: Vec<usize> = one.plan().levels.iter().map(|l| l.size).collect();
+    let long = sizes[1..]
+        .iter()
+        .filter(|&&s| s >= faltung::engine::MIN_WORKER_PARTITION)
+        .count();
+    assert!(
+        sizes[1] < faltung::engine::MIN_WORKER_PARTITION && long >= 2,
+        "the plan should have a short second level and long ones: {sizes:?}"
+    );
+    for threads in [1, 2, 8] {
+        let mut e = Engine::new(&irs, Routing::true_stereo(), req.clone())
+            .and_then(|e| e.with_worker_threads(threads))
+            .unwrap();
+        assert_eq!(e.worker_threads(), threads.min(long), "{sizes:?}");
+        e.set_unbounded_worker_wait(true);
+        let got = run(&mut e, &input, &[64]);
+        assert_eq!(first_difference(&got, &want), None, "{threads} thread(s)");
+    }
+    // All levels short: no thread at all.
+    let short = vec![decaying_ir(9, 900); 4];
+    let e = Engine::new(&short, Routing::true_stereo(), req)
+        .and_then(|e| e.with_worker_threads(2))
+        .unwrap();
+    assert!(e.plan().levels.len() >= 2, "{}", e.plan());
+    assert_eq!(e.worker_threads(), 0, "{}", e.plan());
+}
+
+#[test]
 fn a_stalled_worker_is_overtaken_counted_and_the_output_stays_exact() {
     let irs = irs();
     let input = noise(5, 2 * 3 * IR_LEN);
@@ -141,7 +180,7 @@ fn a_stalled_worker_is_overtaken_counted_and_the_output_stays_exact() {
     let want = run(&mut one, &input, &[64]);
     let mut e = Engine::new(&irs, Routing::true_stereo(), req)
         .unwrap()
-        .with_worker_threads(2)
+        .with_tail_workers(2, 0)
         .unwrap();
     assert!(e.plan().levels.len() >= 2, "{}", e.plan());
     e.stall_workers(WorkerStall::Idle);
@@ -167,7 +206,7 @@ fn a_worker_stuck_in_a_period_is_dropped_and_counted_not_waited_for() {
     let req = request(64, 64, SchemeChoice::NonUniform, Variant::OverlapSave);
     let mut e = Engine::new(&irs, Routing::true_stereo(), req)
         .unwrap()
-        .with_worker_threads(1)
+        .with_tail_workers(1, 0)
         .unwrap();
     e.stall_workers(WorkerStall::Running(Duration::from_millis(20)));
     let got = run(&mut e, &input, &[64]);

@@ -34,6 +34,11 @@ class Convolver:
     ``'per_channel'``, ``'mono_to_stereo'``, ``'true_stereo'``. ``channels``: input
     channels (default: implied by the IR and routing). ``latency``: frames of latency the
     caller accepts in exchange for a cheaper plan (0: none at calls of ``block_size``).
+    ``threads``: worker threads for the tail (0: all on the calling thread). The levels of
+    long partitions then run on the workers while ``process`` runs the first levels, so a
+    call paced at the audio rate costs the caller a fraction; a call that comes before its
+    worker has finished waits for it (``late_periods`` counts those), so the output is the
+    same, bit for bit, at any call rate.
 
     The GIL is released while the engine works; a Convolver pickles (it is rebuilt from its
     IR and arguments, with fresh history), so it can be shipped to worker processes.
@@ -46,6 +51,7 @@ class Convolver:
         channels: Optional[int] = None,
         routing: str = "auto",
         latency: int = 0,
+        threads: int = 0,
     ) -> None:
         h = as_real(ir, "ir")
         if h.ndim == 1:
@@ -61,10 +67,15 @@ class Convolver:
         if channels is not None:
             channels = _count(channels, "channels", 1)
         latency = _count(latency, "latency", 0)
+        threads = _count(threads, "threads", 0)
+        if threads > 64:
+            raise ValueError(f"threads: at most 64 worker threads, got {threads}")
         if not isinstance(routing, str):
             raise TypeError(f"routing: must be a string, got {routing!r}")
-        self._engine = _faltung.NativeConvolver(h, block_size, channels, routing, latency)
-        self._args: Tuple[Any, ...] = (h, block_size, channels, routing, latency)
+        self._engine = _faltung.NativeConvolver(
+            h, block_size, channels, routing, latency, threads
+        )
+        self._args: Tuple[Any, ...] = (h, block_size, channels, routing, latency, threads)
 
     def process(self, x: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Convolve the next frames of ``x`` (channels, frames); returns ``out`` (a new
@@ -114,6 +125,16 @@ class Convolver:
     def routing(self) -> str:
         return self._engine.routing
 
+    @property
+    def threads(self) -> int:
+        """Worker threads running the tail (0 when the plan has no level long enough)."""
+        return self._engine.threads
+
+    @property
+    def late_periods(self) -> int:
+        """Tail periods whose worker had not finished when ``process`` needed them."""
+        return self._engine.late_periods
+
     def __reduce__(self):
         return (Convolver, self._args)
 
@@ -122,5 +143,6 @@ class Convolver:
         return (
             f"Convolver(ir of {h.shape[0]}x{h.shape[1]}, block_size={self.block_size}, "
             f"channels={self.channels}, routing={self.routing!r}, latency={self.latency}, "
+            f"threads={self._args[5]}, "
             f"plan={self.plan!r})"
         )

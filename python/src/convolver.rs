@@ -4,12 +4,13 @@
 //! buffers sized once at construction, so `process` allocates nothing but its output array
 //! (none when `out` is given). The GIL is released while the engine runs.
 
-use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing};
+use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing, TailStats};
 use numpy::ndarray::ArrayView2;
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 struct State {
     engine: Engine,
@@ -27,6 +28,8 @@ pub struct NativeConvolver {
     latency: usize,
     plan: String,
     routing: String,
+    threads: usize,
+    tail_stats: Arc<TailStats>,
 }
 
 fn routing_for(name: &str, channels: Option<usize>, ir_channels: usize) -> PyResult<Routing> {
@@ -88,7 +91,7 @@ fn routing_for(name: &str, channels: Option<usize>, ir_channels: usize) -> PyRes
 #[pymethods]
 impl NativeConvolver {
     #[new]
-    #[pyo3(signature = (ir, block_size, channels, routing, latency))]
+    #[pyo3(signature = (ir, block_size, channels, routing, latency, threads))]
     fn new(
         py: Python<'_>,
         ir: PyReadonlyArray2<'_, f32>,
@@ -96,6 +99,7 @@ impl NativeConvolver {
         channels: Option<usize>,
         routing: &str,
         latency: usize,
+        threads: usize,
     ) -> PyResult<Self> {
         if block_size == 0 {
             return Err(PyValueError::new_err("block_size: must be at least 1"));
@@ -109,10 +113,17 @@ impl NativeConvolver {
             ..PlanRequest::realtime(0, 1, 1, block_size)
         };
         let (ch, och) = (r.input_channels, r.output_channels);
-        let engine = py
+        let mut engine = py
             .detach(|| Engine::new(&irs, r, request))
-            .map_err(|e| PyValueError::new_err(format!("ir: {e}")))?;
+            .map_err(|e| PyValueError::new_err(format!("ir: {e}")))?
+            .with_worker_threads(threads)
+            .map_err(|e| PyValueError::new_err(format!("threads: {e}")))?;
+        // Python calls come when the caller likes, often faster than real time: a late
+        // worker is waited for, never dropped, so the output is exact at any call rate.
+        engine.set_unbounded_worker_wait(true);
         Ok(NativeConvolver {
+            threads: engine.worker_threads(),
+            tail_stats: engine.tail_stats(),
             channels: ch,
             output_channels: och,
             block_size,
@@ -208,5 +219,15 @@ impl NativeConvolver {
     #[getter]
     fn routing(&self) -> &str {
         &self.routing
+    }
+    #[getter]
+    fn threads(&self) -> usize {
+        self.threads
+    }
+    /// Tail periods whose worker had not finished when their result was due (the call
+    /// waited for it, or ran the period itself).
+    #[getter]
+    fn late_periods(&self) -> u64 {
+        self.tail_stats.late.load(Ordering::Relaxed)
     }
 }

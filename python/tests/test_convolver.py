@@ -108,6 +108,29 @@ def test_pickle_round_trip_rebuilds_an_equal_engine(rng):
     np.testing.assert_array_equal(stream(copy, x, [128]), stream(conv, x, [128]))
 
 
+def test_worker_threads_give_the_single_thread_bits_and_pickle(rng):
+    # A 40 000-tap IR at 64-frame calls has levels of 1024 frames and more: they go to the
+    # workers; calls back to back (faster than real time) wait for them.
+    h = (rng.standard_normal(40000) * np.exp(-np.arange(40000) / 8000)).astype(np.float32)
+    x = rng.standard_normal((2, 50000)).astype(np.float32)
+    one = faltung.Convolver(h, 64, channels=2)
+    want = stream(one, x, [64, 17, 64])
+    assert one.threads == 0 and one.late_periods == 0
+    conv = faltung.Convolver(h, 64, channels=2, threads=2)
+    assert conv.threads >= 1 and conv.plan == one.plan
+    np.testing.assert_array_equal(stream(conv, x, [64, 17, 64]), want)
+    copy = pickle.loads(pickle.dumps(conv))
+    assert copy.threads == conv.threads
+    np.testing.assert_array_equal(stream(copy, x, [64, 17, 64]), want)
+    check_f32(want, reference(x, [h], [(0, 0, 0), (1, 1, 0)], 2))
+    # A short IR has no level long enough: no thread is started.
+    assert faltung.Convolver(h[:500], 64, channels=2, threads=2).threads == 0
+    with pytest.raises(ValueError, match="threads"):
+        faltung.Convolver(h, 64, threads=-1)
+    with pytest.raises(ValueError, match="threads"):
+        faltung.Convolver(h, 64, threads=65)
+
+
 def test_bad_arguments_raise_clear_errors(rng):
     h = rng.standard_normal(100)
     with pytest.raises(ValueError, match="block_size"):

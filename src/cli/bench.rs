@@ -44,7 +44,8 @@ pub struct BenchArgs {
     /// Plans to measure side by side (comma-separated or repeated).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "auto")]
     pub plan: Vec<PlanArg>,
-    /// Worker threads for the engine's tail (the levels beyond the first), comma-separated
+    /// Worker threads for the engine's tail (the levels beyond the first whose partitions
+    /// have at least 1024 frames), comma-separated
     /// to compare side by side; 0 runs everything on the calling thread.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub threads: Vec<usize>,

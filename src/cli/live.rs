@@ -58,8 +58,8 @@ pub struct LiveArgs {
     /// last CPU this process may use) or `none` (leave it to the scheduler).
     #[arg(long, value_name = "N|auto|none", default_value = "auto")]
     pub cpu: faltung::rt::CpuChoice,
-    /// Worker threads for the engine's tail (the levels beyond the first); 0 runs
-    /// everything on the processing thread.
+    /// Worker threads for the engine's tail (the levels beyond the first whose partitions
+    /// have at least 1024 frames); 0 runs everything on the processing thread.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub threads: u16,
     /// On JACK: connect faltung's input to these ports (`client:port`, comma-separated or

@@ -9,7 +9,7 @@ use super::partitioned::Partitioned;
 use super::plan::{self, Plan, PlanRequest, Scheme};
 use super::routing::Routing;
 use super::simd::{self, CmacFn, FirFn, Isa};
-use super::workers::{TailStats, WorkerStall};
+use super::workers::{TailStats, WorkerStall, MIN_WORKER_PARTITION};
 use super::BlockProcessor;
 use crate::error::{EngineError, ProcessError};
 
@@ -163,17 +163,31 @@ impl Engine {
         self.isa
     }
 
-    /// Run the levels beyond the first on `threads` worker threads (0: all on the calling
-    /// thread, the default). The audio thread hands each period over without a lock or an
-    /// allocation and takes its result when the inline engine would add it, so the output
-    /// is bit-identical to the single-thread engine's. A worker that has not started a
-    /// period by then is overtaken (the calling thread runs the period); one still running
-    /// after a bounded spin has that period's result dropped. Both are counted in
-    /// [`tail_stats`](Engine::tail_stats). History is reset. Plans without levels beyond
-    /// the first (direct, uniform) start no threads.
-    pub fn with_worker_threads(mut self, threads: usize) -> Result<Engine, EngineError> {
+    /// Run the tail on `threads` worker threads (0: all on the calling thread, the
+    /// default): the levels beyond the first whose partitions have at least
+    /// [`MIN_WORKER_PARTITION`] frames. Shorter levels stay on the calling thread, spread
+    /// over their period's calls: their results are due within a few calls, sooner than
+    /// a worker can be relied on to be scheduled. The audio thread hands each period over
+    /// without a lock or an allocation and takes its result when the inline engine would
+    /// add it, so the output is bit-identical to the single-thread engine's. A worker that
+    /// has not started a period by then is overtaken (the calling thread runs the period);
+    /// one still running after a bounded spin has that period's result dropped. Both are
+    /// counted in [`tail_stats`](Engine::tail_stats). History is reset. Plans without such
+    /// levels (direct, uniform, short IRs) start no threads.
+    pub fn with_worker_threads(self, threads: usize) -> Result<Engine, EngineError> {
+        self.with_tail_workers(threads, MIN_WORKER_PARTITION)
+    }
+
+    /// As [`with_worker_threads`](Engine::with_worker_threads), with the levels beyond the
+    /// first whose partitions have at least `min_partition` frames on the workers (0 or 1:
+    /// all of them).
+    pub fn with_tail_workers(
+        mut self,
+        threads: usize,
+        min_partition: usize,
+    ) -> Result<Engine, EngineError> {
         if let Inner::Partitioned(p) = &mut self.inner {
-            p.start_workers(threads)?;
+            p.start_workers(threads, min_partition)?;
         }
         Ok(self)
     }

@@ -333,6 +333,11 @@ impl Level {
         }
     }
 
+    /// Frames per partition.
+    pub(super) fn partition_frames(&self) -> usize {
+        self.partition_frames
+    }
+
     /// Move this level's work to a worker: returns the level and the job a worker is to
     /// run, or no job if the level cannot gain from one (its period is one block) or
     /// already has one.

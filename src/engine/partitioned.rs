@@ -169,16 +169,21 @@ impl Partitioned {
         self.head_history_valid = false;
     }
 
-    /// Run the levels beyond the first on `threads` worker threads (no-op for 0, or when
-    /// there are no such levels). History is reset.
-    pub(super) fn start_workers(&mut self, threads: usize) -> Result<(), EngineError> {
+    /// Run the levels beyond the first whose partitions have at least `min_partition`
+    /// frames on `threads` worker threads (no-op for 0, or when there are no such levels).
+    /// History is reset.
+    pub(super) fn start_workers(
+        &mut self,
+        threads: usize,
+        min_partition: usize,
+    ) -> Result<(), EngineError> {
         if threads == 0 || self.workers.is_some() {
             return Ok(());
         }
         let mut jobs = Vec::new();
         let levels = std::mem::take(&mut self.levels);
         for (i, l) in levels.into_iter().enumerate() {
-            if i == 0 {
+            if i == 0 || l.partition_frames() < min_partition {
                 self.levels.push(l);
                 continue;
             }

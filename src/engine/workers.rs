@@ -36,8 +36,20 @@ pub(super) const JOB_DONE: u32 = 3;
 /// due (some tens of microseconds): after that the period's result is dropped and counted.
 const LATE_SPINS: usize = 20_000;
 
-/// How long an idle worker sleeps between looks for work.
-const POLL: Duration = Duration::from_micros(50);
+/// The shortest partition, in frames, of a level run on a worker thread by default.
+///
+/// A level's result is due `P - B` frames after its period starts (`P` its partition, `B`
+/// the engine's block). A 256-frame level at 64-frame calls is due within 4 ms at 48 kHz:
+/// less than the stalls a worker meets on a loaded desktop or a virtual machine (one late
+/// period in 30 to 54 s on an idle 2-core VM, measured with `faltung bench --capacity`).
+/// From 1024 frames on the slack is at least 992 frames (20 ms at 48 kHz, 5 ms at
+/// 192 kHz); shorter levels cost the calling thread little, spread over their period.
+pub const MIN_WORKER_PARTITION: usize = 1024;
+
+/// How long an idle worker sleeps between looks for work: small against the slack of the
+/// levels it runs (see [`MIN_WORKER_PARTITION`]), and few enough wake-ups that one worker
+/// per engine scales to many engines.
+const POLL: Duration = Duration::from_micros(250);
 
 /// Counters of worker lateness, shared between the engine and whoever reports them.
 #[derive(Debug, Default)]
