@@ -73,7 +73,8 @@ pub(super) struct LevelWork {
     period_blocks: usize,
     variant: Variant,
     fft: SplitRfft,
-    /// Per input: the window as it was at the period boundary (2P, OA upper half zero);
+    /// Per input: the window as it was at the period boundary (2P, OA upper half zero;
+    /// an OS one is transformed in place, its memory then becomes the window);
     /// empty for a level whose period is one block (it reads the window in place).
     pub(super) frozen: Vec<Vec<f32>>,
     /// Per input: the frequency-domain delay line, a ring of `partitions` spectra of
@@ -240,7 +241,20 @@ impl LevelWork {
         let bins = self.bins;
         match task {
             Task::Fwd { input } => {
+                let s = self.newest_slot * bins;
+                if self.period_blocks > 1 && self.variant == Variant::OverlapSave {
+                    // The snapshot is read by this task only: transform it in place (it
+                    // becomes the window's memory at the next boundary, which rewrites it).
+                    self.fft.forward(
+                        &mut self.frozen[input],
+                        &mut self.fft_scratch,
+                        &mut self.fdl_re[input][s..s + bins],
+                        &mut self.fdl_im[input][s..s + bins],
+                    );
+                    return;
+                }
                 if self.period_blocks > 1 {
+                    // Overlap-add snapshots keep their zero upper half: copied.
                     self.time_buf.copy_from_slice(&self.frozen[input]);
                 } else {
                     let p = self.partition_frames;
@@ -252,7 +266,6 @@ impl LevelWork {
                         }
                     }
                 }
-                let s = self.newest_slot * bins;
                 self.fft.forward(
                     &mut self.time_buf,
                     &mut self.fft_scratch,
@@ -505,8 +518,12 @@ pub(super) fn snapshot(
     for (f, w) in frozen.iter_mut().zip(window.iter_mut()) {
         match variant {
             Variant::OverlapSave => {
-                f.copy_from_slice(w);
-                w.copy_within(p..2 * p, 0);
+                // The window becomes the snapshot; the old snapshot's memory becomes the
+                // window, starting with the current half. Its upper half is stale until the
+                // period's blocks have overwritten it, and nothing reads it before that.
+                // One copy of P frames instead of 2P plus a shift of P.
+                std::mem::swap(f, w);
+                w[..p].copy_from_slice(&f[p..]);
             }
             Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
         }
