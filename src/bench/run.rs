@@ -114,11 +114,20 @@ pub fn run_interleaved(
         .unwrap_or(1);
     let mut out = vec![0.0f32; call * max_out];
 
-    // Warm-up.
+    // Warm-up, paced as the run is: back to back, worker threads could not keep up and
+    // their late periods would be counted against the run.
     let warm_calls = spec.warmup_frames.div_ceil(call).min(total_calls);
     for c in contenders.iter_mut() {
         let oc = c.output_channels();
+        let warm_start = Instant::now();
         for k in 0..warm_calls {
+            if let Some(pace) = spec.pace {
+                let due = warm_start + pace.mul_f64(k as f64);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+            }
             c.process_block(chunk(k), &mut out[..call * oc])?;
         }
         c.reset();
