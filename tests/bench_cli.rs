@@ -220,12 +220,12 @@ fn an_ir_file_sets_rate_and_routing_and_writes_json_and_plot_files() {
 
 #[test]
 fn capacity_reports_each_thread_count_and_its_ratio() {
-    // A short nonuniform plan (levels beyond the first, so workers start) in 256-frame
-    // calls: 5.3 ms per period for engines that take microseconds.
+    // A nonuniform plan with a level of 1024 frames or more (15x256 + 13x2048, so a worker
+    // starts) in 256-frame calls: 5.3 ms per period for engines that take microseconds.
     let out = faltung(&[
         "bench",
         "--kernel",
-        "flat:8192",
+        "flat:30000",
         "--block",
         "256",
         "--plan",
