@@ -326,6 +326,10 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     for n in &info.connection_notes {
         println!("faltung: {n}");
     }
+    match &info.memory_lock {
+        Ok(()) => println!("memory: locked in RAM (mlockall)"),
+        Err(e) => println!("faltung: memory: {e}"),
+    }
     println!("added_latency_frames={added}");
 
     let interactive = std::io::stdin().is_terminal();

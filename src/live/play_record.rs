@@ -146,6 +146,7 @@ impl Session {
             audio_cpu: audio_cpu(opts.cpu)?,
             connections: Vec::new(),
             connection_notes: Vec::new(),
+            memory_lock: Err("not locked yet".into()),
         };
         let rings = Rings::new(&info, dev_period);
         let shared = Arc::new(Shared::default());

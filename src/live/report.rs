@@ -82,6 +82,9 @@ pub struct SessionInfo {
     pub connections: Vec<String>,
     /// On JACK: a side left unconnected for want of a port, and what to do.
     pub connection_notes: Vec<String>,
+    /// Whether the process's memory was locked into RAM once the audio path was built
+    /// (`Err`: why not; the session runs either way).
+    pub memory_lock: Result<(), String>,
 }
 
 impl SessionInfo {

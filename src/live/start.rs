@@ -297,6 +297,7 @@ impl Session {
             audio_cpu: audio_cpu(opts.cpu)?,
             connections: Vec::new(),
             connection_notes: Vec::new(),
+            memory_lock: Err("not locked yet".into()),
         };
 
         let rings = Rings::new(&info, dev_period);
@@ -378,6 +379,8 @@ impl Session {
             }
         };
         raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid);
+        // Everything the audio path touches exists now (engine, rings, threads' stacks).
+        info.memory_lock = crate::rt::memory::lock_current();
         let connected = apply_connections(patch, opts, &mut info);
         let session = Session {
             info,

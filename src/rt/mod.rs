@@ -5,9 +5,11 @@
 //!   threads run at.
 //! - [`cpu`]: CPU placement (which CPUs a thread may use, pinning, the `--cpu` choice).
 //! - [`clock`]: the calling thread's CPU clock, which does not run while it is preempted.
+//! - [`memory`]: locking the process's pages into RAM once the audio path is built.
 
 pub mod clock;
 pub mod cpu;
+pub mod memory;
 pub mod priority;
 
 pub use clock::thread_cpu_time;

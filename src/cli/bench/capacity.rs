@@ -189,6 +189,9 @@ fn calling_thread<T: Send>(
                     format!("--rt-priority {prio}: cannot get real-time priority")
                 })?;
             }
+            // As `faltung live` does once its audio path is built: this trial's engines'
+            // pages stay in RAM (a failure to lock only leaves the run as it was).
+            let _ = faltung::rt::memory::lock_current();
             f()
         })
         .join()
