@@ -200,6 +200,35 @@ fn a_stalled_worker_is_overtaken_counted_and_the_output_stays_exact() {
 }
 
 #[test]
+fn a_worker_waited_for_is_counted_late_and_the_output_stays_exact() {
+    // Every claimed period sleeps 2 ms first, and the calls come back to back: each period
+    // is either overtaken or waited for (without bound here), and each counts as late.
+    let irs = irs();
+    let input = noise(11, 2 * 2 * IR_LEN);
+    let req = request(64, 64, SchemeChoice::NonUniform, Variant::OverlapSave);
+    let mut one = Engine::new(&irs, Routing::true_stereo(), req.clone()).unwrap();
+    let want = run(&mut one, &input, &[64]);
+    let mut e = Engine::new(&irs, Routing::true_stereo(), req)
+        .unwrap()
+        .with_tail_workers(1, 0)
+        .unwrap();
+    e.set_unbounded_worker_wait(true);
+    e.stall_workers(WorkerStall::Running(Duration::from_millis(2)));
+    let got = run(&mut e, &input, &[64]);
+    let stats = e.tail_stats();
+    let late = stats.late.load(std::sync::atomic::Ordering::Relaxed);
+    let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let frames = input.len() / 2;
+    let periods: usize = e.plan().levels[1..]
+        .iter()
+        .map(|l| (frames / l.size).saturating_sub(1))
+        .sum();
+    assert!(late as usize >= periods, "late {late}, periods {periods}");
+    assert_eq!(dropped, 0);
+    assert_eq!(first_difference(&got, &want), None, "{}", e.plan());
+}
+
+#[test]
 fn a_worker_stuck_in_a_period_is_dropped_and_counted_not_waited_for() {
     let irs = irs();
     let input = noise(6, 2 * 2 * IR_LEN);

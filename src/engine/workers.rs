@@ -54,7 +54,8 @@ const POLL: Duration = Duration::from_micros(250);
 /// Counters of worker lateness, shared between the engine and whoever reports them.
 #[derive(Debug, Default)]
 pub struct TailStats {
-    /// Periods whose worker had not finished when their result was due.
+    /// Periods whose worker had not finished when their result was due: overtaken (the
+    /// audio thread ran the period), waited for within the bounded spin, or dropped.
     pub late: AtomicU64,
     /// Periods whose result was missing from the output (the worker was still running
     /// after the bounded spin, or more than a period behind).
@@ -235,6 +236,10 @@ impl WorkerSide {
                 loop {
                     match job.state() {
                         JOB_DONE => {
+                            if spins > 0 {
+                                // Finished while the audio thread waited: late all the same.
+                                self.stats.late.fetch_add(1, Ordering::Relaxed);
+                            }
                             // SAFETY: DONE: the worker has released the work.
                             unsafe { job.work_mut() }.add_result(ring);
                             job.set_state(JOB_IDLE);
