@@ -41,6 +41,21 @@ fn first_difference(a: &[f32], b: &[f32]) -> Option<(usize, f32, f32)> {
         .map(|i| (i, a[i], b[i]))
 }
 
+/// The engine's late and dropped tail periods so far.
+fn late_and_dropped(e: &Engine) -> (u64, u64) {
+    let stats = e.tail_stats();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    (load(&stats.late), load(&stats.dropped))
+}
+
+/// Periods of the levels beyond the first whose result fell due within `frames`.
+fn tail_periods_due(e: &Engine, frames: usize) -> usize {
+    e.plan().levels[1..]
+        .iter()
+        .map(|l| (frames / l.size).saturating_sub(1))
+        .sum()
+}
+
 fn request(call: usize, max_call: usize, choice: SchemeChoice, variant: Variant) -> PlanRequest {
     PlanRequest {
         max_call_frames: max_call,
@@ -185,15 +200,9 @@ fn a_stalled_worker_is_overtaken_counted_and_the_output_stays_exact() {
     assert!(e.plan().levels.len() >= 2, "{}", e.plan());
     e.stall_workers(WorkerStall::Idle);
     let got = run(&mut e, &input, &[64]);
-    let stats = e.tail_stats();
-    let late = stats.late.load(std::sync::atomic::Ordering::Relaxed);
-    let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let (late, dropped) = late_and_dropped(&e);
     // Every period of every tail level was due with its worker idle.
-    let frames = input.len() / 2;
-    let periods: usize = e.plan().levels[1..]
-        .iter()
-        .map(|l| (frames / l.size).saturating_sub(1))
-        .sum();
+    let periods = tail_periods_due(&e, input.len() / 2);
     assert!(late as usize >= periods, "late {late}, periods {periods}");
     assert_eq!(dropped, 0);
     assert_eq!(first_difference(&got, &want), None, "{}", e.plan());
@@ -215,14 +224,8 @@ fn a_worker_waited_for_is_counted_late_and_the_output_stays_exact() {
     e.set_unbounded_worker_wait(true);
     e.stall_workers(WorkerStall::Running(Duration::from_millis(2)));
     let got = run(&mut e, &input, &[64]);
-    let stats = e.tail_stats();
-    let late = stats.late.load(std::sync::atomic::Ordering::Relaxed);
-    let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
-    let frames = input.len() / 2;
-    let periods: usize = e.plan().levels[1..]
-        .iter()
-        .map(|l| (frames / l.size).saturating_sub(1))
-        .sum();
+    let (late, dropped) = late_and_dropped(&e);
+    let periods = tail_periods_due(&e, input.len() / 2);
     assert!(late as usize >= periods, "late {late}, periods {periods}");
     assert_eq!(dropped, 0);
     assert_eq!(first_difference(&got, &want), None, "{}", e.plan());
@@ -239,9 +242,7 @@ fn a_worker_stuck_in_a_period_is_dropped_and_counted_not_waited_for() {
         .unwrap();
     e.stall_workers(WorkerStall::Running(Duration::from_millis(20)));
     let got = run(&mut e, &input, &[64]);
-    let stats = e.tail_stats();
-    let late = stats.late.load(std::sync::atomic::Ordering::Relaxed);
-    let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let (late, dropped) = late_and_dropped(&e);
     assert!(dropped > 0 && late > 0, "late {late}, dropped {dropped}");
     // Missing periods leave out part of the tail; the rest is still the convolution:
     // finite and bounded by the sum of |h| (inputs are within [-1, 1]).

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::run::sleep_until;
 use crate::engine::{BlockProcessor, Engine, ProcessError, TailStats};
 
 /// The outcome of [`largest_passing`].
@@ -196,11 +197,7 @@ pub fn paced_trial(
     let report_every = (periods / 100).max(1);
     let start = Instant::now();
     for k in 0..periods {
-        let due = start + spec.period.mul_f64(k as f64);
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
-        }
+        sleep_until(start + spec.period.mul_f64(k as f64));
         let x = chunk(k);
         let t0 = Instant::now();
         for e in engines.iter_mut() {

@@ -80,6 +80,14 @@ pub struct RunSpec {
     pub pace: Option<Duration>,
 }
 
+/// Sleep until `due` (at once if it has passed): the pacing of `--paced` and `--capacity`.
+pub fn sleep_until(due: Instant) {
+    let now = Instant::now();
+    if due > now {
+        std::thread::sleep(due - now);
+    }
+}
+
 /// Run every contender over `spec.total_frames` frames of the interleaved `input` (of
 /// `channels` channels; used cyclically, call `k` reads the `k`-th whole call of `input`
 /// modulo the calls it holds) in calls of `spec.call_frames` frames, taking turns segment
@@ -122,11 +130,7 @@ pub fn run_interleaved(
         let warm_start = Instant::now();
         for k in 0..warm_calls {
             if let Some(pace) = spec.pace {
-                let due = warm_start + pace.mul_f64(k as f64);
-                let now = Instant::now();
-                if due > now {
-                    std::thread::sleep(due - now);
-                }
+                sleep_until(warm_start + pace.mul_f64(k as f64));
             }
             c.process_block(chunk(k), &mut out[..call * oc])?;
         }
@@ -155,11 +159,7 @@ pub fn run_interleaved(
             let t = &mut times[i].per_call_ns;
             for (j, k) in (first..last).enumerate() {
                 if let Some(pace) = spec.pace {
-                    let due = turn_start + pace.mul_f64(j as f64);
-                    let now = Instant::now();
-                    if due > now {
-                        std::thread::sleep(due - now);
-                    }
+                    sleep_until(turn_start + pace.mul_f64(j as f64));
                 }
                 let x = chunk(k);
                 let t0 = Instant::now();

@@ -261,10 +261,6 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
         set_realtime_priority(prio)
             .with_context(|| format!("--rt-priority {prio}: cannot get real-time priority"))?;
     }
-    if a.paced || a.capacity {
-        // Paced runs stand for `faltung live`, which locks its memory into RAM.
-        let _ = faltung::rt::memory::lock_current();
-    }
     let json_to_stdout = a.json.as_deref() == Some("-");
     let mut table: Box<dyn Write> = if json_to_stdout {
         Box::new(std::io::stderr())
@@ -356,6 +352,11 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
             .iter_mut()
             .map(|(_, _, e)| e as &mut dyn BlockProcessor)
             .collect();
+        if a.paced {
+            // Paced runs stand for `faltung live`, which locks its memory into RAM once its
+            // engine is built (--capacity locks per trial, in its calling thread).
+            let _ = faltung::rt::memory::lock_current();
+        }
         let times = run_interleaved(
             &mut procs,
             &input,
