@@ -3,7 +3,7 @@
 //! broadcasting onto an output window and equal-shaped batch dimensions).
 
 use crate::sample::Sample;
-use faltung::convolve::{choose_method, convolve_range, Method, Mode};
+use faltung::convolve::{choose_method, convolve_range, convolve_range_into, Method, Mode};
 use faltung::engine::{BlockProcessor, Engine, PlanRequest, Routing};
 use faltung::error::ConvolveError;
 use numpy::ndarray::{s, ArrayD, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, IxDyn, Zip};
@@ -71,7 +71,13 @@ fn convolve_axis<T: Sample>(
     method: Method,
 ) -> Result<ArrayD<T>, ConvolveError> {
     map_lanes(x, h, axis, lo, hi, |xl, hl, mut ol| {
-        let y = convolve_range(&T::lane_f64(xl), &T::lane_f64(hl), lo, hi, method)?;
+        let (xs, hs) = (T::lane_f64(xl), T::lane_f64(hl));
+        // A contiguous float64 output lane (a 1-D result, the last axis) takes the samples
+        // directly; others get a copy.
+        if let Some(out) = ol.as_slice_mut().and_then(T::as_f64_mut) {
+            return convolve_range_into(&xs, &hs, lo, method, out);
+        }
+        let y = convolve_range(&xs, &hs, lo, hi, method)?;
         ol.iter_mut().zip(y).for_each(|(o, v)| *o = T::from_f64(v));
         Ok(())
     })

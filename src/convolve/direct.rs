@@ -2,13 +2,6 @@
 //! L1-sized output chunks, four taps per pass, with an AVX2 build of the same loop chosen at
 //! run time (the same operations in the same order, so the same numbers on every CPU).
 
-/// Direct sum of the full-result samples `lo..hi` of `x * h` (`x` the longer input).
-pub(super) fn direct_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
-    let mut y = vec![0.0f64; hi - lo];
-    direct_range_add(x, h, lo, &mut y);
-    y
-}
-
 /// Adds full-result samples `lo..lo + y.len()` of `x * h` into `y`.
 pub(super) fn direct_range_add(x: &[f64], h: &[f64], lo: usize, y: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
@@ -87,6 +80,6 @@ fn direct_range_body(x: &[f64], h: &[f64], lo: usize, y: &mut [f64]) {
 /// Taps added per pass of [`direct_range_body`].
 const DIRECT_TAPS: usize = 4;
 
-/// Outputs per chunk of [`direct_range`]: 16 KiB of `f64`, with the inputs they read, fits
+/// Outputs per chunk of [`direct_range_body`]: 16 KiB of `f64`, with the inputs they read, fits
 /// in a 32 KiB L1 data cache.
 const DIRECT_CHUNK: usize = 2048;

@@ -94,7 +94,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 mod direct;
-use direct::{direct_range, direct_range_add};
+use direct::direct_range_add;
 
 /// Which part of the full linear convolution to return, as `numpy.convolve`'s `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -167,12 +167,9 @@ pub fn convolve(
         Method::Auto => choose_method(a.len(), v.len(), mode),
         m => m,
     };
-    Ok(match method {
-        Method::Direct => direct_range(x, h, lo, hi),
-        Method::Fft => fft_range(x, h, lo, hi),
-        // `Auto` was resolved above.
-        Method::OverlapAdd | Method::Auto => oa_range(x, h, lo, hi),
-    })
+    let mut y = vec![0.0; hi - lo];
+    compute_into(x, h, lo, method, &mut y);
+    Ok(y)
 }
 
 /// Polynomial division of `signal` by `divisor`, as
@@ -259,17 +256,22 @@ pub fn convolve_range(
         Method::Auto => choose_method_range(x.len(), h.len(), lo, hi),
         m => m,
     };
-    Ok(match method {
-        Method::Direct => direct_range(x, h, lo, hi),
-        Method::Fft => fft_range(x, h, lo, hi),
-        Method::OverlapAdd | Method::Auto => oa_range(x, h, lo, hi),
-    })
+    let mut y = vec![0.0; hi - lo];
+    compute_into(x, h, lo, method, &mut y);
+    Ok(y)
 }
 
-/// [`convolve_range`] written into `out` (`hi - lo` samples, which the caller's window
-/// must have): the direct sum accumulates there without allocating the result, the
-/// transforms copy theirs in. For callers that own the output already (the filters).
-pub(crate) fn convolve_range_into(
+/// [`convolve_range`] written into `out`, whose length sets `hi = lo + out.len()`: nothing
+/// is allocated for the result, and each method writes its samples straight into `out`. For
+/// callers that own the output already (the filters, the Python package's arrays).
+///
+/// ```
+/// use faltung::convolve::{convolve_range_into, Method};
+/// let mut y = [0.0; 2];
+/// convolve_range_into(&[1.0, 2.0], &[1.0; 4], 1, Method::Auto, &mut y).unwrap();
+/// assert_eq!(y, [3.0, 3.0]); // scipy.signal.convolve([1, 2], [1, 1, 1, 1], 'same')
+/// ```
+pub fn convolve_range_into(
     a: &[f64],
     v: &[f64],
     lo: usize,
@@ -287,15 +289,23 @@ pub(crate) fn convolve_range_into(
         Method::Auto => choose_method_range(x.len(), h.len(), lo, hi),
         m => m,
     };
+    compute_into(x, h, lo, method, out);
+    Ok(())
+}
+
+/// Samples `lo..lo + out.len()` of the full convolution of signal `x` and kernel `h`
+/// (`h.len() <= x.len()`, the window checked by the caller) with a resolved `method`,
+/// written into `out` whatever it held.
+fn compute_into(x: &[f64], h: &[f64], lo: usize, method: Method, out: &mut [f64]) {
     match method {
         Method::Direct => {
             out.fill(0.0);
             direct_range_add(x, h, lo, out);
         }
-        Method::Fft => out.copy_from_slice(&fft_range(x, h, lo, hi)),
-        Method::OverlapAdd | Method::Auto => out.copy_from_slice(&oa_range(x, h, lo, hi)),
+        Method::Fft => fft_range_into(x, h, lo, out),
+        // `Auto` is resolved by every caller.
+        Method::OverlapAdd | Method::Auto => oa_range_into(x, h, lo, out),
     }
-    Ok(())
 }
 
 /// [`choose_method`] for an arbitrary output window `lo..hi` of the full result (signal `n`
@@ -589,8 +599,9 @@ fn with_work<R>(len: usize, scratch_len: usize, f: impl FnOnce(&mut Work) -> R) 
     r
 }
 
-/// One-FFT convolution, returning full-result samples `lo..hi`.
-fn fft_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+/// One-FFT convolution: full-result samples `lo..lo + out.len()` written into `out`.
+fn fft_range_into(x: &[f64], h: &[f64], lo: usize, out: &mut [f64]) {
+    let hi = lo + out.len();
     let nfft = fast_len(fft_need(x.len(), h.len(), lo, hi));
     let (r2c, c2r) = plans(nfft);
     with_work(
@@ -619,7 +630,7 @@ fn fft_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
             clear_edge_imag(xs);
             c2r.process_with_scratch(xs, time, scratch)
                 .expect("buffer lengths come from the plan");
-            time[lo..hi].to_vec()
+            out.copy_from_slice(&time[lo..hi]);
         },
     )
 }
@@ -635,13 +646,14 @@ fn clear_edge_imag(spec: &mut [Complex<f64>]) {
     }
 }
 
-/// Overlap-add convolution (scipy `oaconvolve`), returning full-result samples `lo..hi`.
-/// Only the blocks that touch `lo..hi` are computed.
-fn oa_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+/// Overlap-add convolution (scipy `oaconvolve`): full-result samples `lo..lo + out.len()`
+/// written into `out`. Only the blocks that touch that window are computed.
+fn oa_range_into(x: &[f64], h: &[f64], lo: usize, out: &mut [f64]) {
     let (n, m) = (x.len(), h.len());
     let Some(block) = oa_block_len(n, m) else {
-        return fft_range(x, h, lo, hi);
+        return fft_range_into(x, h, lo, out);
     };
+    let hi = lo + out.len();
     let step = block - m + 1;
     let (r2c, c2r) = plans(block);
     with_work(
@@ -663,7 +675,7 @@ fn oa_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
                 *c *= scale;
             }
 
-            let mut y = vec![0.0f64; hi - lo];
+            out.fill(0.0);
             for start in (0..n).step_by(step) {
                 let len = step.min(n - start);
                 // This block contributes to full-result samples start..start + len + m - 1.
@@ -682,14 +694,13 @@ fn oa_range(x: &[f64], h: &[f64], lo: usize, hi: usize) -> Vec<f64> {
                 c2r.process_with_scratch(spec, time, scratch)
                     .expect("buffer lengths come from the plan");
                 let (c_lo, c_hi) = (b_lo.max(lo), b_hi.min(hi));
-                for (yi, ti) in y[c_lo - lo..c_hi - lo]
+                for (yi, ti) in out[c_lo - lo..c_hi - lo]
                     .iter_mut()
                     .zip(&time[c_lo - start..c_hi - start])
                 {
                     *yi += ti;
                 }
             }
-            y
         },
     )
 }
