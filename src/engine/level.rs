@@ -6,9 +6,10 @@
 //! where the level is in its period), [`LevelWork`] everything its period's work touches
 //! (snapshot of the window, delay line, kernel spectra, accumulators, FFT, result). The
 //! work either runs inline, spread over the period's blocks, or on a worker thread (see
-//! `workers`). Either way a period's result is added to the output ring at the same moment
-//! — when the period's last block completes — so the sums, and the output, are the same
-//! bits in both modes.
+//! `workers`). Either way a period's result is taken at the same moment — when the period's
+//! last block completes — into the level's [`Pending`] result, which adds it to the output
+//! ring a chunk per block, each frame before it is read. The adds come in the same order in
+//! both modes, so the sums, and the output, are the same bits.
 
 use std::sync::Arc;
 
@@ -43,14 +44,92 @@ pub(super) struct Level {
     /// Base blocks per period (`P / B`): the period's tasks are spread over them.
     period_blocks: usize,
     variant: Variant,
-    /// Per input: OS `[previous P | current P]`, OA `[current P | unused]`.
+    /// Per input: OS `[previous P | current P]`, OA `[current P | zero]`.
     pub(super) window: Vec<Vec<f32>>,
+    /// Per input, for an overlap-save level whose period spans several blocks: the next
+    /// period's window, whose lower half collects the current period's input as it comes
+    /// (written with the window's upper half), so that no copy of `P` frames is due at
+    /// the boundary. Empty otherwise.
+    next_window: Vec<Vec<f32>>,
     /// Frames of the current period received so far.
     filled_frames: usize,
     /// The base block of the period whose share of tasks runs next (`period_blocks`
     /// when the period's work is done).
     next_block: usize,
     runner: Runner,
+    /// The last period's result, on its way into the output ring.
+    pending: Pending,
+}
+
+/// A period's result being added to the output ring a chunk per base block, rather than
+/// all in the block where the period's work completes: a 16384-frame level's stereo result
+/// is 128 KiB, written by a worker on another core, and adding it in one call made that
+/// call several times as long as the others (the calling thread's p99 with workers).
+///
+/// The result lands `first_tap` frames after its period's start, and a zero-latency plan
+/// needs its first block's frames in the very block that completes the period (`first_tap
+/// = 2P - B`). Adding twice the frames the output consumes per block (`2B`, or `4B` for
+/// the `2P`-frame result of overlap-add) keeps every frame added before it is read, and
+/// the whole result is in the ring after half a period, long before the next one.
+pub(super) struct Pending {
+    /// Per output: the result (swapped in from the level's work, no copy).
+    result: Vec<Vec<f32>>,
+    /// Absolute frame of the result's first sample.
+    start: u64,
+    /// Frames of the result added so far (`len` when there is nothing left to add).
+    added: usize,
+    /// Frames added per base block.
+    chunk: usize,
+}
+
+impl Pending {
+    fn new(outputs: usize, len: usize, chunk: usize) -> Pending {
+        Pending {
+            result: zeroed(outputs, len),
+            start: 0,
+            added: len,
+            chunk: chunk.max(1),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.result.first().map_or(0, Vec::len)
+    }
+
+    /// Take the result of the period `work` has just completed: its buffers and this one's
+    /// swap (the work writes all of its next result before reading it). Whatever of the
+    /// previous result was not yet added is added first.
+    pub(super) fn take(&mut self, work: &mut LevelWork, ring: &mut Ring) {
+        let start = work.period_start + work.first_tap as u64;
+        self.take_result(&mut work.result, start, ring);
+    }
+
+    fn take_result(&mut self, result: &mut Vec<Vec<f32>>, start: u64, ring: &mut Ring) {
+        self.add(ring, self.len());
+        std::mem::swap(&mut self.result, result);
+        self.start = start;
+        self.added = 0;
+    }
+
+    /// Add the next chunk to the ring (once per base block).
+    fn drain(&mut self, ring: &mut Ring) {
+        self.add(ring, self.chunk);
+    }
+
+    fn add(&mut self, ring: &mut Ring, frames: usize) {
+        let end = (self.added + frames).min(self.len());
+        if self.added >= end {
+            return;
+        }
+        for (o, r) in self.result.iter().enumerate() {
+            ring.add(o, self.start + self.added as u64, &r[self.added..end]);
+        }
+        self.added = end;
+    }
+
+    fn reset(&mut self) {
+        self.added = self.len();
+    }
 }
 
 /// Where a level's period work runs.
@@ -229,14 +308,6 @@ impl LevelWork {
         }
     }
 
-    /// Add the period's result to the output ring.
-    pub(super) fn add_result(&self, ring: &mut Ring) {
-        let start = self.period_start + self.first_tap as u64;
-        for (o, r) in self.result.iter().enumerate() {
-            ring.add(o, start, r);
-        }
-    }
-
     fn run(&mut self, task: Task, window: &[Vec<f32>], cmac: CmacFn) {
         let bins = self.bins;
         match task {
@@ -335,14 +406,23 @@ impl Level {
         planner: &mut FftPlanner<f32>,
     ) -> Level {
         let work = LevelWork::new(spec, base, variant, irs, routing, planner);
+        let result_len = work.result.first().map_or(0, Vec::len);
+        // Twice the frames a block consumes, per partition's worth of result.
+        let chunk = 2 * base * (result_len / spec.size.max(1)).max(1);
         Level {
             partition_frames: work.partition_frames,
             period_blocks: work.period_blocks,
             variant,
             window: zeroed(routing.input_channels, 2 * spec.size),
+            next_window: if variant == Variant::OverlapSave && work.period_blocks > 1 {
+                zeroed(routing.input_channels, 2 * spec.size)
+            } else {
+                Vec::new()
+            },
             filled_frames: 0,
             next_block: work.period_blocks,
             runner: Runner::Inline(Box::new(work)),
+            pending: Pending::new(routing.output_channels, result_len, chunk),
         }
     }
 
@@ -360,7 +440,9 @@ impl Level {
             period_blocks,
             variant,
             window,
+            next_window,
             runner,
+            pending,
             ..
         } = self;
         let (runner, job) = match runner {
@@ -376,9 +458,11 @@ impl Level {
             period_blocks,
             variant,
             window,
+            next_window,
             filled_frames: 0,
             next_block: period_blocks,
             runner,
+            pending,
         };
         level.reset();
         (level, job)
@@ -402,11 +486,12 @@ impl Level {
     /// Forget all history. With a worker, waits for it to finish what it runs (not for
     /// the audio thread: reset is a control operation).
     pub(super) fn reset(&mut self) {
-        for w in &mut self.window {
+        for w in self.window.iter_mut().chain(self.next_window.iter_mut()) {
             w.fill(0.0);
         }
         self.filled_frames = 0;
         self.next_block = self.period_blocks;
+        self.pending.reset();
         match &mut self.runner {
             Runner::Inline(w) => w.reset(),
             Runner::Worker(side) => side.reset(),
@@ -439,6 +524,10 @@ impl Level {
         for (w, b) in self.window.iter_mut().zip(block) {
             w[at..at + base].copy_from_slice(b);
         }
+        let filled = self.filled_frames;
+        for (w, b) in self.next_window.iter_mut().zip(block) {
+            w[filled..filled + base].copy_from_slice(b);
+        }
         self.filled_frames += base;
         let boundary = self.filled_frames == p;
         let in_place = self.period_blocks == 1;
@@ -455,7 +544,7 @@ impl Level {
                     // longer periods snapshot it, because the window keeps filling while
                     // their tasks are spread.
                     if !in_place {
-                        snapshot(&mut work.frozen, &mut self.window, variant, p);
+                        snapshot(&mut work.frozen, &mut self.window, &mut self.next_window);
                     }
                     work.begin_period(t_end - p as u64);
                 }
@@ -463,7 +552,7 @@ impl Level {
                     work.run_block(self.next_block, &self.window, cmac);
                     self.next_block += 1;
                     if self.next_block == self.period_blocks {
-                        work.add_result(ring);
+                        self.pending.take(work, ring);
                     }
                 }
             }
@@ -471,15 +560,15 @@ impl Level {
                 if boundary {
                     side.stage(
                         &mut self.window,
-                        variant,
-                        p,
+                        &mut self.next_window,
                         t_end - p as u64,
                         self.period_blocks,
                     );
                 }
-                side.service(ring, cmac);
+                side.service(&mut self.pending, ring, cmac);
             }
         }
+        self.pending.drain(ring);
         if boundary && in_place && variant == Variant::OverlapSave {
             for w in &mut self.window {
                 w.copy_within(p..2 * p, 0);
@@ -507,26 +596,19 @@ impl Level {
     }
 }
 
-/// Snapshot a level's window at its period boundary into `frozen` (and shift an
-/// overlap-save window by one partition).
-pub(super) fn snapshot(
-    frozen: &mut [Vec<f32>],
-    window: &mut [Vec<f32>],
-    variant: Variant,
-    p: usize,
-) {
+/// Snapshot a level's window at its period boundary into `frozen`, without copying: the
+/// window becomes the snapshot, and
+/// - overlap-save (`next` not empty): `next`, whose lower half holds the period just
+///   completed, becomes the window, and the old snapshot's memory becomes `next` (both are
+///   rewritten block by block before they are read);
+/// - overlap-add (`next` empty): the old snapshot, whose upper half is zero like every
+///   overlap-add window's, becomes the window.
+pub(super) fn snapshot(frozen: &mut [Vec<f32>], window: &mut [Vec<f32>], next: &mut [Vec<f32>]) {
     for (f, w) in frozen.iter_mut().zip(window.iter_mut()) {
-        match variant {
-            Variant::OverlapSave => {
-                // The window becomes the snapshot; the old snapshot's memory becomes the
-                // window, starting with the current half. Its upper half is stale until the
-                // period's blocks have overwritten it, and nothing reads it before that.
-                // One copy of P frames instead of 2P plus a shift of P.
-                std::mem::swap(f, w);
-                w[..p].copy_from_slice(&f[p..]);
-            }
-            Variant::OverlapAdd => f[..p].copy_from_slice(&w[..p]),
-        }
+        std::mem::swap(f, w);
+    }
+    for (w, n) in window.iter_mut().zip(next.iter_mut()) {
+        std::mem::swap(w, n);
     }
 }
 
@@ -613,4 +695,46 @@ fn schedule(
     }
     debug_assert_eq!(t, tasks.len());
     (tasks, ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring_frames(ring: &Ring, output: usize, start: u64, n: usize) -> Vec<f32> {
+        (0..n).map(|i| ring.get(output, start + i as u64)).collect()
+    }
+
+    #[test]
+    fn a_pending_result_goes_in_a_chunk_per_block_and_a_new_one_flushes_the_rest() {
+        let mut ring = Ring::new(2, 64);
+        let mut pending = Pending::new(2, 10, 4);
+        let first: Vec<Vec<f32>> = (0..2)
+            .map(|o| (0..10).map(|i| (o * 100 + i + 1) as f32).collect())
+            .collect();
+        let mut result = first.clone();
+        pending.take_result(&mut result, 20, &mut ring);
+        // Nothing is added by the hand-over itself; each drain adds the next 4 frames.
+        assert_eq!(ring_frames(&ring, 0, 20, 10), vec![0.0; 10]);
+        pending.drain(&mut ring);
+        assert_eq!(ring_frames(&ring, 0, 20, 10)[..4], first[0][..4]);
+        assert_eq!(ring_frames(&ring, 1, 20, 10)[4..], [0.0; 6]);
+        // The next result arrives before the first is all in: the rest goes in first.
+        let mut second = vec![vec![1000.0f32; 10]; 2];
+        pending.take_result(&mut second, 30, &mut ring);
+        assert_eq!(ring_frames(&ring, 1, 20, 10), first[1]);
+        assert_eq!(ring_frames(&ring, 1, 30, 10), vec![0.0; 10]);
+        for _ in 0..4 {
+            pending.drain(&mut ring);
+        }
+        assert_eq!(ring_frames(&ring, 1, 30, 10), vec![1000.0; 10]);
+        // The swap handed the first result's buffers back for the work to reuse.
+        assert_eq!(second, first);
+        // A reset drops what is pending.
+        let mut third = vec![vec![7.0f32; 10]; 2];
+        pending.take_result(&mut third, 40, &mut ring);
+        pending.reset();
+        pending.drain(&mut ring);
+        assert_eq!(ring_frames(&ring, 0, 40, 10), vec![0.0; 10]);
+    }
 }

@@ -6,8 +6,9 @@
 //! - at a period boundary the audio thread swaps the window snapshot into the idle job and
 //!   marks it `READY`;
 //! - a worker claims it (`READY -> RUNNING`), runs the whole period and marks it `DONE`;
-//! - when the period's last block completes (the moment the inline engine adds the same
-//!   result) the audio thread adds the result to the output ring and marks the job `IDLE`.
+//! - when the period's last block completes (the moment the inline engine takes the same
+//!   result) the audio thread swaps the result into the level's [`Pending`] result, which
+//!   adds it to the output ring a chunk per block, and marks the job `IDLE`.
 //!
 //! A worker that has not started by then is overtaken: the audio thread claims the job and
 //! runs it itself, so the output stays exact. One that is still running gets a bounded spin
@@ -21,8 +22,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::level::{snapshot, LevelWork};
-use super::plan::Variant;
+use super::level::{snapshot, LevelWork, Pending};
 use super::ring::Ring;
 use super::simd::CmacFn;
 use super::zeroed;
@@ -185,8 +185,7 @@ impl WorkerSide {
     pub(super) fn stage(
         &mut self,
         window: &mut [Vec<f32>],
-        variant: Variant,
-        p: usize,
+        next: &mut [Vec<f32>],
         start: u64,
         period_blocks: usize,
     ) {
@@ -195,7 +194,7 @@ impl WorkerSide {
             // got (its delay line is one spectrum short until its partitions have cycled).
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        snapshot(&mut self.staged, window, variant, p);
+        snapshot(&mut self.staged, window, next);
         self.staged_start = Some(start);
         self.due = Some((start, period_blocks - 1));
     }
@@ -203,7 +202,7 @@ impl WorkerSide {
     /// Once per base block: discard a result that came too late, hand a staged period to
     /// the worker when it is free, and take the result that is due (waiting a bounded
     /// spin for it, running it here if the worker never started it).
-    pub(super) fn service(&mut self, ring: &mut Ring, cmac: CmacFn) {
+    pub(super) fn service(&mut self, pending: &mut Pending, ring: &mut Ring, cmac: CmacFn) {
         let job = &*self.job;
         if let Some(start) = self.in_flight {
             if self.due.map(|d| d.0) != Some(start) && job.state() == JOB_DONE {
@@ -241,7 +240,7 @@ impl WorkerSide {
                                 self.stats.late.fetch_add(1, Ordering::Relaxed);
                             }
                             // SAFETY: DONE: the worker has released the work.
-                            unsafe { job.work_mut() }.add_result(ring);
+                            pending.take(unsafe { job.work_mut() }, ring);
                             job.set_state(JOB_IDLE);
                             self.in_flight = None;
                             return;
@@ -252,7 +251,7 @@ impl WorkerSide {
                             // SAFETY: claimed (READY -> RUNNING) by this thread.
                             let work = unsafe { job.work_mut() };
                             work.run_period(cmac);
-                            work.add_result(ring);
+                            pending.take(work, ring);
                             job.set_state(JOB_IDLE);
                             self.in_flight = None;
                             return;
