@@ -140,9 +140,12 @@ class Convolver:
 
     def __repr__(self) -> str:
         h = self._args[0]
+        asked = self._args[5]
+        # The plan may have fewer long levels than threads asked for: say how many run.
+        running = "" if self.threads == asked else f" ({self.threads} running)"
         return (
             f"Convolver(ir of {h.shape[0]}x{h.shape[1]}, block_size={self.block_size}, "
             f"channels={self.channels}, routing={self.routing!r}, latency={self.latency}, "
-            f"threads={self._args[5]}, "
+            f"threads={asked}{running}, "
             f"plan={self.plan!r})"
         )

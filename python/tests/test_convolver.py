@@ -124,7 +124,10 @@ def test_worker_threads_give_the_single_thread_bits_and_pickle(rng):
     np.testing.assert_array_equal(stream(copy, x, [64, 17, 64]), want)
     check_f32(want, reference(x, [h], [(0, 0, 0), (1, 1, 0)], 2))
     # A short IR has no level long enough: no thread is started.
-    assert faltung.Convolver(h[:500], 64, channels=2, threads=2).threads == 0
+    short = faltung.Convolver(h[:500], 64, channels=2, threads=2)
+    assert short.threads == 0
+    assert "threads=2 (0 running)" in repr(short)
+    assert f"threads=2 ({conv.threads} running)" in repr(conv) or conv.threads == 2
     with pytest.raises(ValueError, match="threads"):
         faltung.Convolver(h, 64, threads=-1)
     with pytest.raises(ValueError, match="threads"):
