@@ -216,10 +216,10 @@ def make_dataset(folder: Path, clips: int) -> None:
 
 
 def local_client(workers: int):
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+    # The example's cluster: workers that keep freed memory (see its local_cluster).
+    cluster = load_example().local_cluster(workers)
     client = Client(cluster)
     client.wait_for_workers(workers, timeout=120)
     return cluster, client
