@@ -153,7 +153,7 @@ pub(super) struct LevelWork {
     variant: Variant,
     fft: SplitRfft,
     /// Per input: the window as it was at the period boundary (2P, OA upper half zero;
-    /// an OS one is transformed in place, its memory then becomes the window);
+    /// an OS one is transformed in place, its memory then becomes the next window);
     /// empty for a level whose period is one block (it reads the window in place).
     pub(super) frozen: Vec<Vec<f32>>,
     /// Per input: the frequency-domain delay line, a ring of `partitions` spectra of
@@ -314,8 +314,9 @@ impl LevelWork {
             Task::Fwd { input } => {
                 let s = self.newest_slot * bins;
                 if self.period_blocks > 1 && self.variant == Variant::OverlapSave {
-                    // The snapshot is read by this task only: transform it in place (it
-                    // becomes the window's memory at the next boundary, which rewrites it).
+                    // The snapshot is read by this task only: transform it in place (at
+                    // the next boundary its memory becomes the next window, which the
+                    // period's blocks rewrite before it is read).
                     self.fft.forward(
                         &mut self.frozen[input],
                         &mut self.fft_scratch,
