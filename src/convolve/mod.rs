@@ -21,11 +21,11 @@
 //!   - [`Method::Direct`]: `scipy.signal.convolve(method='direct')`, i.e. `numpy.convolve`'s
 //!     direct sum, computing only the requested output samples;
 //!   - [`Method::Fft`]: `scipy.signal.fftconvolve`: one real FFT of a fast length
-//!     ([`fast_len`], an even `2^a 3^b 5^c`). For `Same` and `Valid` the transform is only as
-//!     long as needed for the requested samples to be free of circular wrap-around
-//!     (`max(hi, L - lo)` for the output range `lo..hi` of the full result of length `L`;
-//!     `max(N, M)` for `Valid`), which is cheaper than scipy's full-length transform and gives
-//!     the same numbers up to rounding;
+//!     ([`fast_len`]: an even 7-smooth length measured fastest for RustFFT). For `Same`
+//!     and `Valid` the transform is only as long as needed for the requested samples to be
+//!     free of circular wrap-around (`max(hi, L - lo)` for the output range `lo..hi` of the
+//!     full result of length `L`; `max(N, M)` for `Valid`), which is cheaper than scipy's
+//!     full-length transform and gives the same numbers up to rounding;
 //!   - [`Method::OverlapAdd`]: `scipy.signal.oaconvolve`: the shorter input is transformed
 //!     once and the longer one is cut into blocks; the block length is the even fast length
 //!     that minimises the measured cost model below for these exact lengths (scipy's
@@ -94,7 +94,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 mod direct;
+mod fast_len;
 use direct::direct_range_add;
+pub use fast_len::fast_len;
+use fast_len::fast_lens_between;
 
 /// Which part of the full linear convolution to return, as `numpy.convolve`'s `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -432,49 +435,6 @@ pub fn oa_block_len(a_len: usize, v_len: usize) -> Option<usize> {
     }
 }
 
-/// The smallest even `2^a 3^b 5^c` (`a >= 1`) that is at least `n`: the transform lengths
-/// used here (realfft is fastest for even lengths, RustFFT for these radices). At least 2.
-pub fn fast_len(n: usize) -> usize {
-    let target = n.max(2);
-    let mut best = usize::MAX;
-    let mut p5 = 1usize;
-    while p5 < 2 * target {
-        let mut p35 = p5;
-        while p35 < 2 * target {
-            let mut q = 2 * p35;
-            while q < target {
-                q *= 2;
-            }
-            best = best.min(q);
-            p35 *= 3;
-        }
-        p5 *= 5;
-    }
-    best
-}
-
-/// All even fast lengths in `[lo, hi)`, ascending.
-fn fast_lens_between(lo: usize, hi: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut p5 = 1usize;
-    while 2 * p5 < hi {
-        let mut p35 = p5;
-        while 2 * p35 < hi {
-            let mut q = 2 * p35;
-            while q < hi {
-                if q >= lo {
-                    out.push(q);
-                }
-                q *= 2;
-            }
-            p35 *= 3;
-        }
-        p5 *= 5;
-    }
-    out.sort_unstable();
-    out
-}
-
 fn check_nonempty(a: &[f64], v: &[f64]) -> Result<(), ConvolveError> {
     if a.is_empty() {
         return Err(ConvolveError::EmptyInput { which: "a" });
@@ -708,37 +668,6 @@ fn oa_range_into(x: &[f64], h: &[f64], lo: usize, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_len_is_the_smallest_even_5_smooth_length() {
-        let smooth = |mut k: usize| {
-            if k % 2 != 0 {
-                return false;
-            }
-            for p in [2, 3, 5] {
-                while k % p == 0 {
-                    k /= p;
-                }
-            }
-            k == 1
-        };
-        let allowed = smooth;
-        for n in (0..5000usize).chain(60_000..70_000).chain(130_000..132_000) {
-            let f = fast_len(n);
-            assert!(f >= n.max(2) && allowed(f), "n={n} f={f}");
-            assert!(
-                (n.max(2)..f).all(|k| !allowed(k)),
-                "n={n} f={f} not smallest"
-            );
-        }
-    }
-
-    #[test]
-    fn fast_lens_between_lists_exactly_the_fast_lengths() {
-        let listed = fast_lens_between(10, 140_000);
-        let want: Vec<usize> = (10..140_000).filter(|&k| fast_len(k) == k).collect();
-        assert_eq!(listed, want);
-    }
 
     #[test]
     fn mac_prefix_counts_the_terms_of_each_output() {
