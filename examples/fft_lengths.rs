@@ -89,7 +89,7 @@ fn main() {
         }
     }
     kept.reverse();
-    println!("pub(super) const MEASURED: [usize; {}] = [", kept.len());
+    println!("const MEASURED: [usize; {}] = [", kept.len());
     for row in kept.chunks(10) {
         let items: Vec<String> = row.iter().map(|l| l.to_string()).collect();
         println!("    {},", items.join(", "));

@@ -15,7 +15,7 @@
 
 /// Even 7-smooth lengths, ascending, each measured faster than every longer length.
 #[rustfmt::skip]
-pub(super) const MEASURED: [usize; 213] = [
+const MEASURED: [usize; 213] = [
     64, 72, 80, 96, 128, 144, 160, 180, 192, 256,
     288, 320, 324, 336, 360, 384, 432, 512, 576, 648,
     768, 864, 896, 1024, 1152, 1280, 1296, 1344, 1440, 1512,
@@ -41,7 +41,7 @@ pub(super) const MEASURED: [usize; 213] = [
 ];
 
 /// The longest tabulated length.
-pub const MEASURED_MAX: usize = MEASURED[MEASURED.len() - 1];
+const MEASURED_MAX: usize = MEASURED[MEASURED.len() - 1];
 
 /// The transform length for `n` points: the smallest tabulated length at least `n`, or
 /// outside the table the smallest even `2^a 3^b 5^c` at least `n`. At least 2.
