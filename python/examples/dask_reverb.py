@@ -77,9 +77,28 @@ def ir_files(specs: Sequence[str]) -> List[str]:
     return out
 
 
+#: Dask settings for a batch of equal, CPU-bound tasks. Dask's defaults serve interactive
+#: work: each worker samples its task thread's stack every 10 ms for the dashboard's profile,
+#: every server checks its event loop every 20 ms, the memory and system monitors poll
+#: several times a second, and the scheduler looks for work to steal every 100 ms. Reverberating
+#: 3 s clips in memory on the 2-core test machine, that housekeeping kept a worker's own
+#: event loop at 6 % of a core and the driver process (scheduler, nannies, client) at 6 %,
+#: beside a task thread at 98 %; with these settings 1.6 % and 2.1 %. Two workers then come
+#: within a few percent of twice one worker (BENCHMARKS.md, "Dask housekeeping").
+BATCH_CONFIG: Dict[str, Any] = {
+    # Freed memory stays with the worker (see local_cluster).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
+}
+
+
 def local_cluster(workers: int) -> Any:
-    """A ``LocalCluster`` of ``workers`` processes with one thread each, whose workers keep
-    the memory they free for reuse.
+    """A ``LocalCluster`` of ``workers`` processes with one thread each, started with
+    `BATCH_CONFIG`: workers that keep the memory they free for reuse, and less housekeeping.
 
     Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.nanny.
     pre-spawn-environ``), which hands freed memory back to the system at once and, because
@@ -87,13 +106,15 @@ def local_cluster(workers: int) -> Any:
     128 KiB a clip needs is then mapped fresh and faulted in page by page. Reverberating 3 s
     stereo clips in memory, that cost 20 to 30 % of a worker's throughput on the 2-core test
     machine (67 against 85 clips/s in one process, the same code), and more with two workers
-    faulting at once. Unset here, glibc reuses the buffers of the previous clip. For a
-    cluster started elsewhere (``--scheduler``), start its workers with that variable unset
-    (``dask config``: ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null``)."""
+    faulting at once. Unset here, glibc reuses the buffers of the previous clip.
+
+    For a cluster started elsewhere (``--scheduler``), give its scheduler and workers the
+    same settings in their Dask configuration (YAML or ``DASK_*`` environment variables,
+    e.g. ``DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``)."""
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set(BATCH_CONFIG):
         return LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

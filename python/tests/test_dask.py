@@ -125,3 +125,40 @@ def test_a_convolver_pickles_to_a_worker_process_and_computes_the_same_there(rng
     local = faltung.Convolver(ir, block_size=512, channels=2).process(x)
     np.testing.assert_array_equal(remote, local)
     assert plan == conv.plan
+
+
+def worker_settings(keys):
+    """Runs on a worker: its value of each Dask setting, and its MALLOC_TRIM_THRESHOLD_."""
+    import os
+
+    import dask
+
+    return {k: dask.config.get(k) for k in keys}, os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_the_example_cluster_runs_its_workers_with_the_batch_settings(monkeypatch):
+    import dask
+    from distributed import Client
+
+    # A cluster started with Dask's defaults earlier in this process (another test) left
+    # MALLOC_TRIM_THRESHOLD_ in os.environ: a Nanny sets its pre-spawn variables there and
+    # never removes them. The example runs in a process of its own.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+
+    example = load_example()
+    tuned = {k: v for k, v in example.BATCH_CONFIG.items() if "pre-spawn-environ" not in k}
+    # Every setting is one Dask knows: a renamed key would otherwise be ignored silently.
+    for key in tuned:
+        assert dask.config.get(key, default=KeyError) is not KeyError, f"Dask has no setting {key}"
+        assert dask.config.get(key) != tuned[key], f"{key} is already {tuned[key]!r} by default"
+    cluster = example.local_cluster(1)
+    try:
+        with Client(cluster) as client:
+            (values, trim), = client.run(worker_settings, list(tuned)).values()
+        # The scheduler runs in this process and read its settings when it started.
+        stealing = "stealing" in cluster.scheduler.extensions
+    finally:
+        cluster.close()
+    assert values == tuned
+    assert not stealing
+    assert trim is None
