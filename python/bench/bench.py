@@ -256,7 +256,7 @@ def dask_rows(table: Table, repeats: int, clips: int) -> None:
                 out = tmp / f"out{workers}"
                 out.mkdir()
                 best = 0.0
-                for _ in range(max(1, repeats // 2)):
+                for _ in range(repeats):
                     _, secs = example.run(client, jobs_for(out), options)
                     best = max(best, clips / secs)
                 rates[workers] = best
@@ -270,7 +270,7 @@ def dask_rows(table: Table, repeats: int, clips: int) -> None:
             for o in outs:
                 o.mkdir()
             best = 0.0
-            for _ in range(max(1, repeats // 2)):
+            for _ in range(repeats):
                 done = [0.0, 0.0]
 
                 def side(i):
@@ -314,7 +314,7 @@ def dask_rows(table: Table, repeats: int, clips: int) -> None:
                 n_parts = min(clips, 8 * workers)
                 parts = [seeds[i * clips // n_parts : (i + 1) * clips // n_parts] for i in range(n_parts)]
                 best = 0.0
-                for r in range(max(2, repeats // 2) + 1):
+                for r in range(repeats + 1):
                     t0 = time.perf_counter()
                     futs = client.map(in_memory_batch, parts, irs=irs_f, pure=False)
                     client.gather(futs)
