@@ -84,7 +84,8 @@ def ir_files(specs: Sequence[str]) -> List[str]:
 #: 3 s clips in memory on the 2-core test machine, that housekeeping kept a worker's own
 #: event loop at 6 % of a core and the driver process (scheduler, nannies, client) at 6 %,
 #: beside a task thread at 98 %; with these settings 1.6 % and 2.1 %. Two workers then come
-#: within a few percent of twice one worker (BENCHMARKS.md, "Dask housekeeping").
+#: within a few percent of twice one worker (BENCHMARKS.md, Python package section, the
+#: table re-measured at `66e8db2`).
 BATCH_CONFIG: Dict[str, Any] = {
     # Freed memory stays with the worker (see local_cluster).
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,

@@ -11,7 +11,8 @@
 //! command; the best of two passes). A table made from one pass and judged by the other
 //! took on average 1.00x to 1.09x the time of the fastest length at least `n` (over random
 //! `n`, by range of `n` from 64 to 2.8 M), the smallest 5-smooth length 1.07x to 1.11x.
-//! The chosen length is at most 1.33x `n`. Beyond the table, and below 64, the smallest even 5-smooth length.
+//! The chosen length is at most 1.33x `n`. Beyond the table, and below 64, the smallest
+//! even 5-smooth length.
 //!
 //! The fastest lengths are a property of the CPU: the table made on the previous reference
 //! machine (an earlier EPYC without AVX-512) was 1.04x to 1.11x the fastest here above
