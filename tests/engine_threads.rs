@@ -16,8 +16,15 @@ fn irs() -> Vec<Vec<f32>> {
     (0..4).map(|s| decaying_ir(10 + s, IR_LEN)).collect()
 }
 
-/// Run `e` over `input` (stereo) in calls cycling through `calls`.
+/// Run `e` over `input` (stereo) in calls cycling through `calls`, back to back.
 fn run(e: &mut Engine, input: &[f32], calls: &[usize]) -> Vec<f32> {
+    run_pausing(e, input, calls, Duration::ZERO)
+}
+
+/// [`run`] with a sleep of `pause` after every call, as between a device's periods: the
+/// calling thread gives up its core, so a worker gets to run even when every core is busy
+/// (the tests of this file run in parallel on a 2-core CI machine).
+fn run_pausing(e: &mut Engine, input: &[f32], calls: &[usize], pause: Duration) -> Vec<f32> {
     let frames = input.len() / 2;
     let mut out = vec![0.0f32; input.len()];
     let (mut done, mut i) = (0, 0);
@@ -30,6 +37,9 @@ fn run(e: &mut Engine, input: &[f32], calls: &[usize]) -> Vec<f32> {
         .expect("valid call");
         done += n;
         i += 1;
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     out
 }
@@ -241,7 +251,10 @@ fn a_worker_stuck_in_a_period_is_dropped_and_counted_not_waited_for() {
         .with_tail_workers(1, 0)
         .unwrap();
     e.stall_workers(WorkerStall::Running(Duration::from_millis(20)));
-    let got = run(&mut e, &input, &[64]);
+    // Paced, so that the worker claims periods at all: back to back, with the other tests
+    // keeping both cores busy, the whole run once went by before the worker was scheduled,
+    // and every period was overtaken (late 115, dropped 0).
+    let got = run_pausing(&mut e, &input, &[64], Duration::from_micros(200));
     let (late, dropped) = late_and_dropped(&e);
     assert!(dropped > 0 && late > 0, "late {late}, dropped {dropped}");
     // Missing periods leave out part of the tail; the rest is still the convolution:
