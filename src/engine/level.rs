@@ -16,6 +16,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
+use super::placed::{Placed, Placer};
 use super::plan::{self, LevelSpec, Variant};
 use super::rfft::SplitRfft;
 use super::ring::Ring;
@@ -158,16 +159,16 @@ pub(super) struct LevelWork {
     pub(super) frozen: Vec<Vec<f32>>,
     /// Per input: the frequency-domain delay line, a ring of `partitions` spectra of
     /// `bins`, split re/im; age `a` is in slot `(newest_slot + a) % partitions`.
-    fdl_re: Vec<Vec<f32>>,
-    fdl_im: Vec<Vec<f32>>,
+    fdl_re: Vec<Placed>,
+    fdl_im: Vec<Placed>,
     /// The FDL slot holding the newest spectrum.
     newest_slot: usize,
     /// Per IR: `partitions` partition spectra (scaled by 1/(2P)), split re/im.
-    h_re: Vec<Vec<f32>>,
-    h_im: Vec<Vec<f32>>,
+    h_re: Vec<Placed>,
+    h_im: Vec<Placed>,
     /// Per output: the accumulator.
-    acc_re: Vec<Vec<f32>>,
-    acc_im: Vec<Vec<f32>>,
+    acc_re: Vec<Placed>,
+    acc_im: Vec<Placed>,
     /// Per output: the period's output, to be added to the ring from `period_start +
     /// first_tap` on (`P` frames for overlap-save, `2P` for overlap-add).
     result: Vec<Vec<f32>>,
@@ -199,11 +200,15 @@ impl LevelWork {
         let mut scratch = vec![Complex::default(); fft.scratch_len().max(1)];
         let mut time = vec![0.0f32; n];
         let scale = 1.0 / n as f32;
+        let ic = routing.input_channels;
+        let oc = routing.output_channels;
+        // The streams a multiply-accumulate reads and writes together, spread over a page.
+        let mut placer = Placer::new(2 * (ic + irs.len() + oc));
         let mut h_re = Vec::with_capacity(irs.len());
         let mut h_im = Vec::with_capacity(irs.len());
         for ir in irs {
-            let mut re = vec![0.0f32; spec.count * bins];
-            let mut im = vec![0.0f32; spec.count * bins];
+            let mut re = placer.zeroed(spec.count * bins);
+            let mut im = placer.zeroed(spec.count * bins);
             for k in 0..spec.count {
                 time.fill(0.0);
                 let start = spec.offset + k * p;
@@ -228,8 +233,6 @@ impl LevelWork {
             n,
             slots,
         );
-        let ic = routing.input_channels;
-        let oc = routing.output_channels;
         let result_len = match variant {
             Variant::OverlapSave => p,
             Variant::OverlapAdd => n,
@@ -243,13 +246,13 @@ impl LevelWork {
             variant,
             fft,
             frozen: zeroed(ic, if slots > 1 { n } else { 0 }),
-            fdl_re: zeroed(ic, spec.count * bins),
-            fdl_im: zeroed(ic, spec.count * bins),
+            fdl_re: placer.zeroed_k(ic, spec.count * bins),
+            fdl_im: placer.zeroed_k(ic, spec.count * bins),
             newest_slot: 0,
             h_re,
             h_im,
-            acc_re: zeroed(oc, bins),
-            acc_im: zeroed(oc, bins),
+            acc_re: placer.zeroed_k(oc, bins),
+            acc_im: placer.zeroed_k(oc, bins),
             result: zeroed(oc, result_len),
             period_start: 0,
             tasks,
@@ -267,14 +270,15 @@ impl LevelWork {
     }
 
     pub(super) fn reset(&mut self) {
+        for v in self.frozen.iter_mut().chain(self.result.iter_mut()) {
+            v.fill(0.0);
+        }
         for v in self
-            .frozen
+            .fdl_re
             .iter_mut()
-            .chain(self.fdl_re.iter_mut())
             .chain(self.fdl_im.iter_mut())
             .chain(self.acc_re.iter_mut())
             .chain(self.acc_im.iter_mut())
-            .chain(self.result.iter_mut())
         {
             v.fill(0.0);
         }
