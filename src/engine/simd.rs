@@ -46,12 +46,16 @@ pub struct Strided {
 const LANES: usize = 16;
 
 /// Partitions summed in registers per pass over a strip of bins. Sweeping the bins once per
-/// pair of partitions (the accumulator stays in L1) streams each spectrum sequentially;
+/// group of partitions (the accumulator stays in L1) streams each spectrum sequentially;
 /// summing all partitions per strip made the loop jump between 4m streams (a 10-partition
 /// level: 40), which the prefetchers do not follow: measured on 2 inputs and one kernel
 /// (`examples`-style probe, one core), 1.35 ns per complex multiply-accumulate against 0.41
-/// with pairs for 10 partitions of 8192, 0.59 against 0.40-0.46 for 15 of 1024.
-const PARTITION_GROUP: usize = 2;
+/// with pairs for 10 partitions of 8192, 0.59 against 0.40-0.46 for 15 of 1024. Groups of
+/// four (16 streams) were slower than pairs until the spectra were placed apart in the page
+/// (`placed.rs`): with them at one page offset, a throwaway probe on a Zen 4 core gave 0.42
+/// ns for groups of four against 0.21 for pairs at 10 partitions of 4097 bins, and with
+/// them placed, 0.17 against 0.19 (0.12 against 0.15 at 15 of 129).
+const PARTITION_GROUP: usize = 4;
 
 macro_rules! cmac_impl {
     ($acc:ident, $s:ident, $g:ident, $fma:expr) => {{
@@ -62,8 +66,11 @@ macro_rules! cmac_impl {
             let j1 = (j0 + PARTITION_GROUP).min(m);
             let mut b = lo;
             while b + LANES <= hi {
-                let mut ar = [0.0f32; LANES];
-                let mut ai = [0.0f32; LANES];
+                // The products of x_re and of x_im go to separate sums (see `cmac_inner`).
+                let mut rr = [0.0f32; LANES];
+                let mut rq = [0.0f32; LANES];
+                let mut ir = [0.0f32; LANES];
+                let mut iq = [0.0f32; LANES];
                 for j in j0..j1 {
                     let o = j * stride + b;
                     let xr: &[f32; LANES] = $s.x_re[o..o + LANES].try_into().unwrap();
@@ -71,27 +78,31 @@ macro_rules! cmac_impl {
                     let hr: &[f32; LANES] = $s.h_re[o..o + LANES].try_into().unwrap();
                     let hi: &[f32; LANES] = $s.h_im[o..o + LANES].try_into().unwrap();
                     for l in 0..LANES {
-                        ar[l] = fma(xr[l], hr[l], fma(-xi[l], hi[l], ar[l]));
-                        ai[l] = fma(xr[l], hi[l], fma(xi[l], hr[l], ai[l]));
+                        rr[l] = fma(xr[l], hr[l], rr[l]);
+                        rq[l] = fma(-xi[l], hi[l], rq[l]);
+                        ir[l] = fma(xr[l], hi[l], ir[l]);
+                        iq[l] = fma(xi[l], hr[l], iq[l]);
                     }
                 }
                 let (dr, di) = (&mut $acc.re[b..b + LANES], &mut $acc.im[b..b + LANES]);
                 for l in 0..LANES {
-                    dr[l] += ar[l];
-                    di[l] += ai[l];
+                    dr[l] += rr[l] + rq[l];
+                    di[l] += ir[l] + iq[l];
                 }
                 b += LANES;
             }
             for b in b..hi {
-                let (mut ar, mut ai) = (0.0f32, 0.0f32);
+                let (mut rr, mut rq, mut ir, mut iq) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
                 for j in j0..j1 {
                     let o = j * stride + b;
                     let (xr, xi, hr, hi) = ($s.x_re[o], $s.x_im[o], $s.h_re[o], $s.h_im[o]);
-                    ar = fma(xr, hr, fma(-xi, hi, ar));
-                    ai = fma(xr, hi, fma(xi, hr, ai));
+                    rr = fma(xr, hr, rr);
+                    rq = fma(-xi, hi, rq);
+                    ir = fma(xr, hi, ir);
+                    iq = fma(xi, hr, iq);
                 }
-                $acc.re[b] += ar;
-                $acc.im[b] += ai;
+                $acc.re[b] += rr + rq;
+                $acc.im[b] += ir + iq;
             }
             j0 = j1;
         }
@@ -158,10 +169,18 @@ mod avx {
     }
 
     /// [`cmac_impl`] written with AVX intrinsics: the same operations in the same order
-    /// (per lane `re = x_re h_re + (-x_im h_im + re)`, `im = x_re h_im + (x_im h_re + im)`,
-    /// fused, summed over groups of `PARTITION_GROUP` partitions), so the same bits as the
-    /// macro compiled with FMA, at about twice its speed: the macro's per-partition slice
-    /// checks kept it from streaming.
+    /// (per lane four sums over a group of `PARTITION_GROUP` partitions, `x_re h_re`,
+    /// `-x_im h_im`, `x_re h_im` and `x_im h_re`, each one fused multiply-add per partition,
+    /// then `re += rr + rq`, `im += ir + iq`), so the same bits as the macro compiled with
+    /// FMA, at about twice its speed: the macro's per-partition slice checks kept it from
+    /// streaming.
+    ///
+    /// Four separate sums, not two sums of two fused steps each: a fused multiply-add waits
+    /// 4 cycles for its addend, so two chained per partition left the loop waiting on
+    /// latency. A throwaway probe (one core of the Zen 4, arrays placed as `placed.rs`
+    /// places them): 0.17 to 0.21 ns per complex multiply-accumulate with two chained sums
+    /// in pairs of partitions, 0.12 to 0.21 with four sums in groups of four, from 15
+    /// partitions of 129 bins to 7 of 32769.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn cmac_inner(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
         use std::arch::x86_64::*;
@@ -195,10 +214,9 @@ mod avx {
                 // SAFETY: every offset is below `need` (checked above) or below `hi` for
                 // the accumulator; unaligned loads and stores.
                 unsafe {
-                    let mut r0 = _mm256_setzero_ps();
-                    let mut r1 = _mm256_setzero_ps();
-                    let mut i0 = _mm256_setzero_ps();
-                    let mut i1 = _mm256_setzero_ps();
+                    let z = _mm256_setzero_ps();
+                    let (mut rr0, mut rr1, mut rq0, mut rq1) = (z, z, z, z);
+                    let (mut ir0, mut ir1, mut iq0, mut iq1) = (z, z, z, z);
                     for j in j0..j1 {
                         let o = j * stride + b;
                         let a0 = _mm256_loadu_ps(xr.add(o));
@@ -209,29 +227,40 @@ mod avx {
                         let h1 = _mm256_loadu_ps(hr.add(o + 8));
                         let g0 = _mm256_loadu_ps(hm.add(o));
                         let g1 = _mm256_loadu_ps(hm.add(o + 8));
-                        r0 = _mm256_fmadd_ps(a0, h0, _mm256_fnmadd_ps(c0, g0, r0));
-                        r1 = _mm256_fmadd_ps(a1, h1, _mm256_fnmadd_ps(c1, g1, r1));
-                        i0 = _mm256_fmadd_ps(a0, g0, _mm256_fmadd_ps(c0, h0, i0));
-                        i1 = _mm256_fmadd_ps(a1, g1, _mm256_fmadd_ps(c1, h1, i1));
+                        rr0 = _mm256_fmadd_ps(a0, h0, rr0);
+                        rr1 = _mm256_fmadd_ps(a1, h1, rr1);
+                        rq0 = _mm256_fnmadd_ps(c0, g0, rq0);
+                        rq1 = _mm256_fnmadd_ps(c1, g1, rq1);
+                        ir0 = _mm256_fmadd_ps(a0, g0, ir0);
+                        ir1 = _mm256_fmadd_ps(a1, g1, ir1);
+                        iq0 = _mm256_fmadd_ps(c0, h0, iq0);
+                        iq1 = _mm256_fmadd_ps(c1, h1, iq1);
                     }
                     let (pr, pi) = (ar.add(b), ai.add(b));
-                    _mm256_storeu_ps(pr, _mm256_add_ps(_mm256_loadu_ps(pr), r0));
-                    _mm256_storeu_ps(pr.add(8), _mm256_add_ps(_mm256_loadu_ps(pr.add(8)), r1));
-                    _mm256_storeu_ps(pi, _mm256_add_ps(_mm256_loadu_ps(pi), i0));
-                    _mm256_storeu_ps(pi.add(8), _mm256_add_ps(_mm256_loadu_ps(pi.add(8)), i1));
+                    for (p, x, y) in [
+                        (pr, rr0, rq0),
+                        (pr.add(8), rr1, rq1),
+                        (pi, ir0, iq0),
+                        (pi.add(8), ir1, iq1),
+                    ] {
+                        let sum = _mm256_add_ps(x, y);
+                        _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), sum));
+                    }
                 }
                 b += LANES;
             }
             for b in body_end..hi {
-                let (mut r, mut i) = (0.0f32, 0.0f32);
+                let (mut rr, mut rq, mut ir, mut iq) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
                 for j in j0..j1 {
                     let o = j * stride + b;
                     let (a, c, h, gm) = (s.x_re[o], s.x_im[o], s.h_re[o], s.h_im[o]);
-                    r = fused(a, h, fused(-c, gm, r));
-                    i = fused(a, gm, fused(c, h, i));
+                    rr = fused(a, h, rr);
+                    rq = fused(-c, gm, rq);
+                    ir = fused(a, gm, ir);
+                    iq = fused(c, h, iq);
                 }
-                acc.re[b] += r;
-                acc.im[b] += i;
+                acc.re[b] += rr + rq;
+                acc.im[b] += ir + iq;
             }
             j0 = j1;
         }
