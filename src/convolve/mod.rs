@@ -533,26 +533,50 @@ fn plans(len: usize) -> Plans {
 /// Work buffers for one transform length, kept per thread between calls so that repeated
 /// calls do not fault in fresh pages for every buffer.
 #[derive(Default)]
-struct Work {
+struct WorkStore {
     time: Vec<f64>,
     spec_a: Vec<Complex<f64>>,
     spec_b: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
 }
 
+/// The work buffers of one call, each starting at its own offset within a page.
+struct Work<'a> {
+    time: &'a mut [f64],
+    spec_a: &'a mut [Complex<f64>],
+    spec_b: &'a mut [Complex<f64>],
+    scratch: &'a mut [Complex<f64>],
+}
+
 thread_local! {
-    static WORK: RefCell<Work> = RefCell::new(Work::default());
+    static WORK: RefCell<WorkStore> = RefCell::new(WorkStore::default());
+}
+
+/// `len` elements of `v` (grown as needed) starting at byte offset `offset` within a page.
+fn placed<T: Clone + Default>(v: &mut Vec<T>, len: usize, offset: usize) -> &mut [T] {
+    let size = std::mem::size_of::<T>();
+    let pad = 4096 / size;
+    if v.len() < len + pad {
+        v.resize(len + pad, T::default());
+    }
+    let base = v.as_ptr() as usize % 4096;
+    let start = (offset % 4096 + 4096 - base) % 4096 / size;
+    &mut v[start..start + len]
 }
 
 /// Run `f` with this thread's work buffers sized for a real transform of length `len`
 /// (`time`: `len`, spectra: `len / 2 + 1`, `scratch`: `scratch_len`).
 fn with_work<R>(len: usize, scratch_len: usize, f: impl FnOnce(&mut Work) -> R) -> R {
     let mut w = WORK.with(|c| c.take());
-    w.time.resize(len, 0.0);
-    w.spec_a.resize(len / 2 + 1, Complex::default());
-    w.spec_b.resize(len / 2 + 1, Complex::default());
-    w.scratch.resize(scratch_len, Complex::default());
-    let r = f(&mut w);
+    let r = {
+        let mut work = Work {
+            time: placed(&mut w.time, len, 0),
+            spec_a: placed(&mut w.spec_a, len / 2 + 1, 1024),
+            spec_b: placed(&mut w.spec_b, len / 2 + 1, 2048),
+            scratch: placed(&mut w.scratch, scratch_len, 3072),
+        };
+        f(&mut work)
+    };
     if len <= WORK_KEEP_MAX_LEN {
         WORK.with(|c| c.replace(w));
     }
