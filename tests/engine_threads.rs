@@ -161,9 +161,10 @@ fn worker_threads_are_bit_identical_to_one_thread_for_every_plan_and_call_size()
 
 #[test]
 fn by_default_only_levels_of_long_partitions_go_to_workers_and_the_bits_stay() {
-    // A 6 s-like plan at 64-frame calls: 64, 256, 2048, ... The 256-frame level's result is
-    // due within 3 calls and stays on the calling thread; the long levels go to workers.
-    let ir = decaying_ir(7, 60_000);
+    // A long IR's plan at 64-frame calls: 64, 256, 1024, 8192 (as the planner's constants
+    // stand). The 256-frame level's result is due within 3 calls and stays on the calling
+    // thread; the long levels go to workers.
+    let ir = decaying_ir(7, 80_000);
     let irs = vec![ir.clone(), ir.clone(), ir.clone(), ir];
     let input = noise(8, 2 * 90_000);
     let req = request(64, 64, SchemeChoice::NonUniform, Variant::OverlapSave);

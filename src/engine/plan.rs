@@ -3,9 +3,11 @@
 //!
 //! ## Cost model
 //! Costs are estimated in nanoseconds per frame. The constants below were fitted by
-//! non-negative least squares (`scripts/fit_planner.py`, rms error 10%) to whole-engine
-//! timings of 31 layouts on the reference machine (2 vCPU AMD EPYC, AVX2+FMA, 1 MiB L2 per
-//! core, release build) taken with `cargo run --release --example plan_layouts`:
+//! non-negative least squares (`scripts/fit_planner.py`, rms error 8.5%) to whole-engine
+//! timings of 884 layouts (every layout of one to three levels beyond the first, for 0.5 s,
+//! 2 s and 6 s IRs at 32 to 1024-frame calls; `scripts/data/planner_layouts.txt`, two
+//! rounds) on the reference machine (2 vCPU AMD EPYC, Zen 4, AVX2+FMA, 1 MiB L2 per core,
+//! release build) taken with `cargo run --release --example plan_layouts`:
 //! - a real FFT of size `n` (forward or inverse) costs `FFT_NS_PER_POINT * n * log2(n) +
 //!   FFT_NS_CALL` (sizes that are not powers of two cost `NON_POW2_FACTOR` times more);
 //! - one complex multiply-accumulate (one bin of one partition) costs `CMAC_NS`, and
@@ -14,8 +16,11 @@
 //! - one direct-form tap costs `DIRECT_MAC_NS` (register-blocked FIR, measured against the
 //!   63-tap case).
 //!
-//! Only ratios matter for the choice. On this machine Auto's pick was within 5% of the
-//! fastest measured layout for 0.5 s, 2 s and 6 s IRs at 64 and 1024-frame calls.
+//! Only ratios matter for the choice. On those timings the layout the fitted model picks
+//! measured 1.02x the fastest measured layout on average over the 15 cells, at most 1.09x
+//! (the constants before gave 1.03x and 1.16x, the worst at 6 s IRs, where they priced
+//! multiply-accumulates out of cache at 2.3x: that was before `placed.rs`, when the large
+//! levels' spectra aliased in L1).
 //!
 //! ## Non-uniform layout
 //! Level 0 has partitions of the base size `B` starting at tap 0. Each later level of size
@@ -29,13 +34,13 @@ use std::fmt;
 use crate::error::EngineError;
 
 /// Measured cost constants (see the module docs).
-pub const FFT_NS_PER_POINT: f64 = 0.10;
-pub const FFT_NS_CALL: f64 = 20.0;
+pub const FFT_NS_PER_POINT: f64 = 0.0765;
+pub const FFT_NS_CALL: f64 = 116.6;
 pub const NON_POW2_FACTOR: f64 = 1.6;
-pub const CMAC_NS: f64 = 0.28;
+pub const CMAC_NS: f64 = 0.224;
 /// Multiply-accumulates whose spectra do not fit in cache (more than
 /// `CACHE_BYTES` per level) run at memory speed, this many times slower.
-pub const CMAC_OUT_OF_CACHE_FACTOR: f64 = 2.3;
+pub const CMAC_OUT_OF_CACHE_FACTOR: f64 = 1.33;
 pub const CACHE_BYTES: usize = 2 << 20;
 pub const DIRECT_MAC_NS: f64 = 0.045;
 
