@@ -2,7 +2,7 @@
 //! kernel at `latency_frames()`; the output does not depend on how the input is cut into
 //! calls; `reset()` reproduces the first run; the engine is linear; garbage in scratch
 //! buffers changes nothing; every multichannel layout equals the reference per path;
-//! the SIMD path equals the portable one.
+//! the SIMD path equals the portable one; paired paths of a mono IR equal separate paths.
 
 mod common;
 
@@ -322,6 +322,32 @@ fn simd_path_equals_portable_path() {
             diff <= TOL * peak,
             "{what}: portable vs avx differ by {diff:e}"
         );
+    }
+}
+
+/// A mono IR on two channels runs its two paths' history multiply-accumulates as pairs
+/// (one sweep reads the kernel for both); the same IR given once per channel runs them one
+/// path at a time. The outputs must be the same bits, in every plan and implementation.
+#[test]
+fn paired_paths_of_a_mono_ir_give_the_bits_of_separate_paths() {
+    let l = 20_000;
+    let h = decaying_ir(32, l);
+    let x = noise(33, 2 * 12_000);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for (what, p) in plans(l) {
+        for isa in [Isa::Portable, Isa::Avx2Fma] {
+            let build = |irs: &[Vec<f32>], routing: Routing| {
+                Engine::with_plan_and_isa(irs, routing, p.clone(), 1024, isa).unwrap()
+            };
+            let Some(mut paired) = build(std::slice::from_ref(&h), Routing::mono_ir(2)) else {
+                continue;
+            };
+            let mut separate = build(&[h.clone(), h.clone()], Routing::per_channel(2)).unwrap();
+            let a = run_calls(&mut paired, &x, &[64, 5, 300]);
+            let b = run_calls(&mut separate, &x, &[64, 5, 300]);
+            assert!(a.iter().any(|&v| v != 0.0), "{what}: silent output");
+            assert_eq!(bits(&a), bits(&b), "{what}, {isa:?}");
+        }
     }
 }
 

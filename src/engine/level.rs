@@ -17,26 +17,14 @@ use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
 use super::placed::{Placed, Placer};
-use super::plan::{self, LevelSpec, Variant};
+use super::plan::{LevelSpec, Variant};
 use super::rfft::SplitRfft;
 use super::ring::Ring;
 use super::routing::{Path, Routing};
+use super::schedule::{schedule, Task};
 use super::simd::{Acc, CmacFn, Spectra, Strided};
 use super::workers::{TailJob, TailStats, WorkerSide};
 use super::zeroed;
-
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Task {
-    /// Forward FFT of one input's frozen window into the newest FDL slot.
-    Fwd { input: usize },
-    /// acc[out] += X_newest * H_0 over bins lo..hi.
-    Mac0 { path: usize, lo: usize, hi: usize },
-    /// Inverse FFT of acc[out] into the level's result; clears acc[out].
-    Inv { output: usize },
-    /// acc[out] += sum_{k>=1} X_age(k-1) * H_k over bins lo..hi (the next period's
-    /// history).
-    Hist { path: usize, lo: usize, hi: usize },
-}
 
 /// The audio thread's side of a level.
 pub(super) struct Level {
@@ -350,39 +338,9 @@ impl LevelWork {
                 );
             }
             Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
-                let p = self.paths[path];
-                // Ages 0..m of the input against partitions first..first + m of the kernel.
-                let (first, m) = match task {
-                    Task::Mac0 { .. } => (0, 1),
-                    _ => (1, self.partitions - 1),
-                };
-                // The ages are slots newest_slot.. of the ring: one run up to its end, then
-                // one from its start.
-                let m1 = m.min(self.partitions - self.newest_slot);
-                for (slot, part, m) in [(self.newest_slot, first, m1), (0, first + m1, m - m1)] {
-                    if m == 0 {
-                        continue;
-                    }
-                    let (xs, hs) = (slot * bins, part * bins);
-                    let spectra = Spectra {
-                        x_re: &self.fdl_re[p.input][xs..],
-                        x_im: &self.fdl_im[p.input][xs..],
-                        h_re: &self.h_re[p.ir][hs..],
-                        h_im: &self.h_im[p.ir][hs..],
-                    };
-                    let mut acc = Acc {
-                        re: &mut self.acc_re[p.output],
-                        im: &mut self.acc_im[p.output],
-                    };
-                    let g = Strided {
-                        stride: bins,
-                        m,
-                        lo,
-                        hi,
-                    };
-                    cmac(&mut acc, &spectra, g);
-                }
+                self.mac(path, None, task_is_mac0(task), lo, hi, cmac)
             }
+            Task::HistPair { a, b, lo, hi } => self.mac(a, Some(b), false, lo, hi, cmac),
             Task::Inv { output } => {
                 let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
                 self.fft
@@ -396,6 +354,91 @@ impl LevelWork {
                     }
                     Variant::OverlapAdd => r.copy_from_slice(&self.time_buf),
                 }
+            }
+        }
+    }
+}
+
+impl LevelWork {
+    /// `acc += X * H` for path `path` (and `pair`, a path of the same kernel) over bins
+    /// `lo..hi`: the newest input against partition 0 (`mac0`), else ages 0..m-1 against
+    /// partitions 1..m (the next period's history).
+    fn mac(
+        &mut self,
+        path: usize,
+        pair: Option<usize>,
+        mac0: bool,
+        lo: usize,
+        hi: usize,
+        cmac: CmacFn,
+    ) {
+        let bins = self.bins;
+        let p = self.paths[path];
+        let (first, m) = if mac0 {
+            (0, 1)
+        } else {
+            (1, self.partitions - 1)
+        };
+        // The ages are slots newest_slot.. of the ring: one run up to its end, then one
+        // from its start.
+        let m1 = m.min(self.partitions - self.newest_slot);
+        for (slot, part, m) in [(self.newest_slot, first, m1), (0, first + m1, m - m1)] {
+            if m == 0 {
+                continue;
+            }
+            let (xs, hs) = (slot * bins, part * bins);
+            let (acc_re, pair_re) = two_mut(
+                &mut self.acc_re,
+                p.output,
+                pair.map(|q| self.paths[q].output),
+            );
+            let (acc_im, pair_im) = two_mut(
+                &mut self.acc_im,
+                p.output,
+                pair.map(|q| self.paths[q].output),
+            );
+            let spectra = Spectra {
+                x_re: &self.fdl_re[p.input][xs..],
+                x_im: &self.fdl_im[p.input][xs..],
+                h_re: &self.h_re[p.ir][hs..],
+                h_im: &self.h_im[p.ir][hs..],
+                pair: pair.map(|q| {
+                    let i = self.paths[q].input;
+                    (&self.fdl_re[i][xs..], &self.fdl_im[i][xs..])
+                }),
+            };
+            let mut acc = Acc {
+                re: acc_re,
+                im: acc_im,
+                pair: pair_re.zip(pair_im),
+            };
+            let g = Strided {
+                stride: bins,
+                m,
+                lo,
+                hi,
+            };
+            cmac(&mut acc, &spectra, g);
+        }
+    }
+}
+
+fn task_is_mac0(task: Task) -> bool {
+    matches!(task, Task::Mac0 { .. })
+}
+
+/// `&mut v[i]`, and `&mut v[j]` when `j` is given (it must differ from `i`).
+fn two_mut(v: &mut [Placed], i: usize, j: Option<usize>) -> (&mut [f32], Option<&mut [f32]>) {
+    match j {
+        None => (&mut v[i], None),
+        Some(j) => {
+            assert_ne!(i, j, "a pair of paths writes two different outputs");
+            if i < j {
+                let (lo, hi) = v.split_at_mut(j);
+                (&mut lo[i], Some(&mut hi[0]))
+            } else {
+                let (lo, hi) = v.split_at_mut(i);
+                (&mut hi[0], Some(&mut lo[j]))
             }
         }
     }
@@ -615,91 +658,6 @@ pub(super) fn snapshot(frozen: &mut [Vec<f32>], window: &mut [Vec<f32>], next: &
     for (w, n) in window.iter_mut().zip(next.iter_mut()) {
         std::mem::swap(w, n);
     }
-}
-
-/// Widest strip of bins in one history multiply-accumulate task: with two partitions of
-/// a kernel, 2048 bins of its split spectra are 64 KiB, which stay in L2 for the next path.
-const HIST_STRIP_BINS: usize = 2048;
-
-/// Build a level's per-period task list and spread it over `period_blocks` base blocks by
-/// estimated cost.
-fn schedule(
-    ic: usize,
-    oc: usize,
-    paths: &[Path],
-    partitions: usize,
-    bins: usize,
-    fft_len: usize,
-    period_blocks: usize,
-) -> (Vec<Task>, Vec<(usize, usize)>) {
-    let fft_cost =
-        plan::FFT_NS_PER_POINT * fft_len as f64 * (fft_len as f64).log2() + plan::FFT_NS_CALL;
-    let bin_cost = plan::CMAC_NS;
-    let hist_parts = partitions.saturating_sub(1);
-    let hist_total = paths.len() * hist_parts * bins;
-    let total_est =
-        (ic + oc) as f64 * fft_cost + (paths.len() * bins + hist_total) as f64 * bin_cost;
-    // Chunk the history multiply-accumulates (in strips of 16 bins) so that no single task
-    // is much more than one slot's share of the period's work.
-    let per_slot_bins = (total_est / period_blocks as f64) / bin_cost / hist_parts.max(1) as f64;
-    // At most HIST_STRIP_BINS, and the strips of all paths taken in turn: paths that share
-    // a kernel (a mono IR on several channels) then read each strip of its spectra from
-    // cache rather than once more from memory.
-    let chunk = ((per_slot_bins as usize).div_ceil(16) * 16).clamp(16, HIST_STRIP_BINS);
-    let mut tasks = Vec::new();
-    let mut costs = Vec::new();
-    for input in 0..ic {
-        tasks.push(Task::Fwd { input });
-        costs.push(fft_cost);
-    }
-    for path in 0..paths.len() {
-        tasks.push(Task::Mac0 {
-            path,
-            lo: 0,
-            hi: bins,
-        });
-        costs.push(bins as f64 * bin_cost);
-    }
-    for output in 0..oc {
-        tasks.push(Task::Inv { output });
-        costs.push(fft_cost);
-    }
-    if hist_parts > 0 {
-        let mut lo = 0;
-        while lo < bins {
-            let hi = if bins - lo < chunk + 16 {
-                bins
-            } else {
-                lo + chunk
-            };
-            for path in 0..paths.len() {
-                tasks.push(Task::Hist { path, lo, hi });
-                costs.push(((hi - lo) * hist_parts) as f64 * bin_cost);
-            }
-            lo = hi;
-        }
-    }
-    let total: f64 = costs.iter().sum();
-    let mut slot_of = Vec::with_capacity(tasks.len());
-    let mut cum = 0.0;
-    for c in &costs {
-        // Place each task in the slot where the middle of its cost falls.
-        let mid = cum + c * 0.5;
-        let s = ((mid / total) * period_blocks as f64).floor() as usize;
-        slot_of.push(s.min(period_blocks - 1));
-        cum += c;
-    }
-    let mut ranges = Vec::with_capacity(period_blocks);
-    let mut t = 0;
-    for s in 0..period_blocks {
-        let lo = t;
-        while t < tasks.len() && slot_of[t] == s {
-            t += 1;
-        }
-        ranges.push((lo, t));
-    }
-    debug_assert_eq!(t, tasks.len());
-    (tasks, ranges)
 }
 
 #[cfg(test)]

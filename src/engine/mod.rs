@@ -22,6 +22,7 @@ pub mod plan;
 mod rfft;
 mod ring;
 mod routing;
+mod schedule;
 pub mod simd;
 mod workers;
 

@@ -17,10 +17,11 @@ pub type CmacFn = fn(&mut Acc<'_>, &Spectra<'_>, Strided);
 /// `t < y.len()`, where `x` holds `h.len() - 1` frames of history followed by the block.
 pub type FirFn = fn(&mut [f32], &[f32], &[f32]);
 
-/// Accumulator (split complex).
+/// Accumulator (split complex), and optionally a second path's (see [`Spectra::pair`]).
 pub struct Acc<'a> {
     pub re: &'a mut [f32],
     pub im: &'a mut [f32],
+    pub pair: Option<(&'a mut [f32], &'a mut [f32])>,
 }
 
 /// Two strided families of spectra (split complex): the input's delay line `x` and the
@@ -30,6 +31,10 @@ pub struct Spectra<'a> {
     pub x_im: &'a [f32],
     pub h_re: &'a [f32],
     pub h_im: &'a [f32],
+    /// A second input's delay line (re, im), strided as `x`, against the same kernel and
+    /// summed into [`Acc::pair`]: two paths of one kernel (a mono IR on two channels) in
+    /// one sweep, reading the kernel once. Each path's sums are the bits it gets alone.
+    pub pair: Option<(&'a [f32], &'a [f32])>,
 }
 
 /// Which partitions and bins a multiply-accumulate covers.
@@ -151,7 +156,30 @@ macro_rules! fir_impl {
 
 /// Portable strided complex multiply-accumulate.
 pub fn cmac_scalar(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
-    cmac_impl!(acc, s, g, mul_add_plain)
+    cmac_impl!(acc, s, g, mul_add_plain);
+    if let (Some((re, im)), Some((x_re, x_im))) = (acc.pair.as_mut(), s.pair) {
+        let (a2, s2) = second_path(re, im, x_re, x_im, s);
+        cmac_impl!(a2, s2, g, mul_add_plain);
+    }
+}
+
+/// The second path of a pair as a single path.
+fn second_path<'a>(
+    re: &'a mut [f32],
+    im: &'a mut [f32],
+    x_re: &'a [f32],
+    x_im: &'a [f32],
+    s: &Spectra<'a>,
+) -> (Acc<'a>, Spectra<'a>) {
+    let acc = Acc { re, im, pair: None };
+    let spectra = Spectra {
+        x_re,
+        x_im,
+        h_re: s.h_re,
+        h_im: s.h_im,
+        pair: None,
+    };
+    (acc, spectra)
 }
 
 /// Portable FIR block.
@@ -266,6 +294,107 @@ mod avx {
         }
     }
 
+    /// [`cmac_inner`] for two paths of one kernel: the kernel's strip is loaded once for
+    /// both inputs. Per path the same sums in the same order (strips of 8 bins instead of
+    /// 16 do not change any bin's arithmetic), so the same bits as two single calls.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn cmac_pair_inner(
+        ar0: &mut [f32],
+        ai0: &mut [f32],
+        ar1: &mut [f32],
+        ai1: &mut [f32],
+        s: &Spectra<'_>,
+        x1_re: &[f32],
+        x1_im: &[f32],
+        g: Strided,
+    ) {
+        use std::arch::x86_64::*;
+        let Strided { stride, m, lo, hi } = g;
+        if m == 0 || lo >= hi {
+            return;
+        }
+        let need = (m - 1) * stride + hi;
+        assert!(
+            [s.x_re, s.x_im, s.h_re, s.h_im, x1_re, x1_im]
+                .iter()
+                .all(|v| v.len() >= need)
+                && [&*ar0, &*ai0, &*ar1, &*ai1].iter().all(|v| v.len() >= hi),
+            "cmac: spectra or accumulators shorter than the strided range"
+        );
+        let (x0r, x0i, x1r, x1i) = (
+            s.x_re.as_ptr(),
+            s.x_im.as_ptr(),
+            x1_re.as_ptr(),
+            x1_im.as_ptr(),
+        );
+        let (hr, hm) = (s.h_re.as_ptr(), s.h_im.as_ptr());
+        let (pr0, pi0) = (ar0.as_mut_ptr(), ai0.as_mut_ptr());
+        let (pr1, pi1) = (ar1.as_mut_ptr(), ai1.as_mut_ptr());
+        const W: usize = 8;
+        let body_end = lo + (hi - lo) / W * W;
+        let mut j0 = 0;
+        while j0 < m {
+            let j1 = (j0 + PARTITION_GROUP).min(m);
+            let mut b = lo;
+            while b < body_end {
+                // SAFETY: every offset is below `need` (checked above) or below `hi` for
+                // the accumulators; unaligned loads and stores.
+                unsafe {
+                    let z = _mm256_setzero_ps();
+                    let (mut rr0, mut rq0, mut ir0, mut iq0) = (z, z, z, z);
+                    let (mut rr1, mut rq1, mut ir1, mut iq1) = (z, z, z, z);
+                    for j in j0..j1 {
+                        let o = j * stride + b;
+                        let h = _mm256_loadu_ps(hr.add(o));
+                        let g = _mm256_loadu_ps(hm.add(o));
+                        let a = _mm256_loadu_ps(x0r.add(o));
+                        let c = _mm256_loadu_ps(x0i.add(o));
+                        rr0 = _mm256_fmadd_ps(a, h, rr0);
+                        rq0 = _mm256_fnmadd_ps(c, g, rq0);
+                        ir0 = _mm256_fmadd_ps(a, g, ir0);
+                        iq0 = _mm256_fmadd_ps(c, h, iq0);
+                        let a = _mm256_loadu_ps(x1r.add(o));
+                        let c = _mm256_loadu_ps(x1i.add(o));
+                        rr1 = _mm256_fmadd_ps(a, h, rr1);
+                        rq1 = _mm256_fnmadd_ps(c, g, rq1);
+                        ir1 = _mm256_fmadd_ps(a, g, ir1);
+                        iq1 = _mm256_fmadd_ps(c, h, iq1);
+                    }
+                    for (p, x, y) in [
+                        (pr0.add(b), rr0, rq0),
+                        (pi0.add(b), ir0, iq0),
+                        (pr1.add(b), rr1, rq1),
+                        (pi1.add(b), ir1, iq1),
+                    ] {
+                        let sum = _mm256_add_ps(x, y);
+                        _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), sum));
+                    }
+                }
+                b += W;
+            }
+            for b in body_end..hi {
+                for (xr, xi, ar, ai) in [
+                    (s.x_re, s.x_im, &mut *ar0, &mut *ai0),
+                    (x1_re, x1_im, &mut *ar1, &mut *ai1),
+                ] {
+                    let (mut rr, mut rq, mut ir, mut iq) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+                    for j in j0..j1 {
+                        let o = j * stride + b;
+                        let (a, c, h, gm) = (xr[o], xi[o], s.h_re[o], s.h_im[o]);
+                        rr = fused(a, h, rr);
+                        rq = fused(-c, gm, rq);
+                        ir = fused(a, gm, ir);
+                        iq = fused(c, h, iq);
+                    }
+                    ar[b] += rr + rq;
+                    ai[b] += ir + iq;
+                }
+            }
+            j0 = j1;
+        }
+    }
+
     #[target_feature(enable = "avx2,fma")]
     unsafe fn fir_inner(y: &mut [f32], h: &[f32], x: &[f32]) {
         fir_impl!(y, h, x, fused)
@@ -274,7 +403,14 @@ mod avx {
     pub fn cmac_avx(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
         // SAFETY: only handed out by `select()`/`kernels_for()` after the CPU reported
         // AVX2 and FMA.
-        unsafe { cmac_inner(acc, s, g) }
+        unsafe {
+            match (acc.pair.as_mut(), s.pair) {
+                (Some((re, im)), Some((x_re, x_im))) => {
+                    cmac_pair_inner(acc.re, acc.im, re, im, s, x_re, x_im, g)
+                }
+                _ => cmac_inner(acc, s, g),
+            }
+        }
     }
 
     pub fn fir_avx(y: &mut [f32], h: &[f32], x: &[f32]) {
@@ -287,7 +423,11 @@ mod avx {
     #[cfg(test)]
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn cmac_macro_fused(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
-        cmac_impl!(acc, s, g, fused)
+        cmac_impl!(acc, s, g, fused);
+        if let (Some((re, im)), Some((x_re, x_im))) = (acc.pair.as_mut(), s.pair) {
+            let (a2, s2) = second_path(re, im, x_re, x_im, s);
+            cmac_impl!(a2, s2, g, fused);
+        }
     }
 }
 
@@ -363,6 +503,7 @@ mod tests {
                     x_im: &xi,
                     h_re: &hr,
                     h_im: &hi_,
+                    pair: None,
                 };
                 let g = Strided { stride, m, lo, hi };
                 let a0: Vec<f32> = (0..bins).map(|_| rnd()).collect();
@@ -372,6 +513,7 @@ mod tests {
                     &mut Acc {
                         re: &mut ar,
                         im: &mut ai,
+                        pair: None,
                     },
                     &s,
                     g,
@@ -382,6 +524,7 @@ mod tests {
                         &mut Acc {
                             re: &mut br,
                             im: &mut bi,
+                            pair: None,
                         },
                         &s,
                         g,
@@ -421,6 +564,7 @@ mod tests {
                     x_im: &xi,
                     h_re: &hr,
                     h_im: &hi,
+                    pair: None,
                 };
                 let g = Strided {
                     stride: bins,
@@ -432,6 +576,7 @@ mod tests {
                     &mut Acc {
                         re: &mut ar,
                         im: &mut ai,
+                        pair: None,
                     },
                     &s,
                     g,
@@ -465,6 +610,96 @@ mod tests {
                         want += h[k] as f64 * x[taps - 1 + t - k] as f64;
                     }
                     assert!((y[t] as f64 - want).abs() < 1e-5, "{isa:?} fir t {t}");
+                }
+            }
+        }
+    }
+
+    /// A pair of paths of one kernel gives each path the bits of a single call, in every
+    /// implementation, and the AVX pair kernel the bits of the fused loop.
+    #[test]
+    fn a_pair_call_gives_each_path_the_bits_of_a_single_call() {
+        let mut seed = 11u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for m in [1, 3, 4, 5, 9] {
+            for (bins, lo, hi) in [(65, 0, 65), (1025, 0, 1025), (1025, 17, 530), (40, 3, 19)] {
+                let stride = bins + 5;
+                let len = m * stride;
+                let mut v = |n: usize| (0..n).map(|_| rnd()).collect::<Vec<f32>>();
+                let (x0r, x0i, x1r, x1i, hr, hi_) =
+                    (v(len), v(len), v(len), v(len), v(len), v(len));
+                let a0 = v(4 * bins);
+                let g = Strided { stride, m, lo, hi };
+                let single = |cmac: CmacFn, xr: &[f32], xi: &[f32], a: &[f32]| {
+                    let (mut re, mut im) = (a[..bins].to_vec(), a[bins..2 * bins].to_vec());
+                    let s = Spectra {
+                        x_re: xr,
+                        x_im: xi,
+                        h_re: &hr,
+                        h_im: &hi_,
+                        pair: None,
+                    };
+                    cmac(
+                        &mut Acc {
+                            re: &mut re,
+                            im: &mut im,
+                            pair: None,
+                        },
+                        &s,
+                        g,
+                    );
+                    (re, im)
+                };
+                let paired = |cmac: CmacFn| {
+                    let mut acc: Vec<Vec<f32>> = a0.chunks(bins).map(|c| c.to_vec()).collect();
+                    let [r0, i0, r1, i1] = &mut acc[..] else {
+                        unreachable!()
+                    };
+                    let s = Spectra {
+                        x_re: &x0r,
+                        x_im: &x0i,
+                        h_re: &hr,
+                        h_im: &hi_,
+                        pair: Some((&x1r, &x1i)),
+                    };
+                    cmac(
+                        &mut Acc {
+                            re: r0,
+                            im: i0,
+                            pair: Some((r1, i1)),
+                        },
+                        &s,
+                        g,
+                    );
+                    acc
+                };
+                let mut results = Vec::new();
+                for isa in [Isa::Portable, Isa::Avx2Fma] {
+                    let Some((cmac, _)) = kernels_for(isa) else {
+                        continue;
+                    };
+                    let (r0, i0) = single(cmac, &x0r, &x0i, &a0);
+                    let (r1, i1) = single(cmac, &x1r, &x1i, &a0[2 * bins..]);
+                    let p = paired(cmac);
+                    let what = format!("{isa:?}, m {m}, bins {bins}, {lo}..{hi}");
+                    assert_eq!(bits(&p[0]), bits(&r0), "path 0 re: {what}");
+                    assert_eq!(bits(&p[1]), bits(&i0), "path 0 im: {what}");
+                    assert_eq!(bits(&p[2]), bits(&r1), "path 1 re: {what}");
+                    assert_eq!(bits(&p[3]), bits(&i1), "path 1 im: {what}");
+                    results.push(p);
+                }
+                #[cfg(target_arch = "x86_64")]
+                if avx2_fma_available() {
+                    let fused: CmacFn = |a, s, g| unsafe { avx::cmac_macro_fused(a, s, g) };
+                    let want = paired(fused);
+                    let got = results.last().expect("the AVX path ran");
+                    for (w, g) in want.iter().zip(got) {
+                        assert_eq!(bits(w), bits(g), "AVX pair against the fused loop");
+                    }
                 }
             }
         }
