@@ -196,6 +196,29 @@ mod avx {
         a.mul_add(b, c)
     }
 
+    /// One bin past the vector body: the four sums of partitions `parts` of input `x`
+    /// against `s`'s kernel, in the vector lanes' order, as `(re, im)` to add.
+    #[inline(always)]
+    fn tail_bin(
+        x_re: &[f32],
+        x_im: &[f32],
+        s: &Spectra<'_>,
+        parts: std::ops::Range<usize>,
+        stride: usize,
+        b: usize,
+    ) -> (f32, f32) {
+        let (mut rr, mut rq, mut ir, mut iq) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for j in parts {
+            let o = j * stride + b;
+            let (a, c, h, gm) = (x_re[o], x_im[o], s.h_re[o], s.h_im[o]);
+            rr = fused(a, h, rr);
+            rq = fused(-c, gm, rq);
+            ir = fused(a, gm, ir);
+            iq = fused(c, h, iq);
+        }
+        (rr + rq, ir + iq)
+    }
+
     /// [`cmac_impl`] written with AVX intrinsics: the same operations in the same order
     /// (per lane four sums over a group of `PARTITION_GROUP` partitions, `x_re h_re`,
     /// `-x_im h_im`, `x_re h_im` and `x_im h_re`, each one fused multiply-add per partition,
@@ -278,17 +301,9 @@ mod avx {
                 b += LANES;
             }
             for b in body_end..hi {
-                let (mut rr, mut rq, mut ir, mut iq) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-                for j in j0..j1 {
-                    let o = j * stride + b;
-                    let (a, c, h, gm) = (s.x_re[o], s.x_im[o], s.h_re[o], s.h_im[o]);
-                    rr = fused(a, h, rr);
-                    rq = fused(-c, gm, rq);
-                    ir = fused(a, gm, ir);
-                    iq = fused(c, h, iq);
-                }
-                acc.re[b] += rr + rq;
-                acc.im[b] += ir + iq;
+                let (r, i) = tail_bin(s.x_re, s.x_im, s, j0..j1, stride, b);
+                acc.re[b] += r;
+                acc.im[b] += i;
             }
             j0 = j1;
         }
@@ -378,17 +393,9 @@ mod avx {
                     (s.x_re, s.x_im, &mut *ar0, &mut *ai0),
                     (x1_re, x1_im, &mut *ar1, &mut *ai1),
                 ] {
-                    let (mut rr, mut rq, mut ir, mut iq) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-                    for j in j0..j1 {
-                        let o = j * stride + b;
-                        let (a, c, h, gm) = (xr[o], xi[o], s.h_re[o], s.h_im[o]);
-                        rr = fused(a, h, rr);
-                        rq = fused(-c, gm, rq);
-                        ir = fused(a, gm, ir);
-                        iq = fused(c, h, iq);
-                    }
-                    ar[b] += rr + rq;
-                    ai[b] += ir + iq;
+                    let (r, i) = tail_bin(xr, xi, s, j0..j1, stride, b);
+                    ar[b] += r;
+                    ai[b] += i;
                 }
             }
             j0 = j1;
