@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Fit the planner's cost constants (src/engine/plan.rs) to measured layout timings.
 
-Usage:
+Usage (numpy and scipy needed: the test environment target/pyenv has them):
     cargo build --release --example plan_layouts
-    python3 scripts/fit_planner.py --measure layouts.txt   # append one round (~2 min)
-    python3 scripts/fit_planner.py layouts.txt [more.txt ...]
+    target/pyenv/bin/python scripts/fit_planner.py --measure layouts.txt   # one round, ~2 min
+    target/pyenv/bin/python scripts/fit_planner.py layouts.txt [more.txt ...]
 
 `--measure` times, on CPU 0, every layout of one to three levels beyond the first (sizes
 power-of-two multiples of the call size up to 256 times it, as the real-time planner
