@@ -8,6 +8,9 @@
 //! algorithm of the `realfft` crate, whose post-processing writes interleaved complex
 //! values; here the pass is written in lanes of 8 so that it vectorises, and it replaces the
 //! copy between interleaved and split layouts that the engine needed around `realfft`.
+//! Where the CPU has AVX2 the pairs of the pass run as intrinsics (`avx`), the same
+//! operations in the same order as the portable lanes, so the same bits; the compiler's
+//! own vectorisation of the lanes gathered the reversed half one float at a time.
 //!
 //! Scaling as `realfft` (and FFTW): both directions unnormalised, so
 //! `inverse(forward(x)) = N * x`.
@@ -32,6 +35,8 @@ pub(crate) struct SplitRfft {
     tw_re: Vec<f32>,
     tw_im: Vec<f32>,
     scratch_len: usize,
+    /// Run the pairs' passes with AVX2 (the same operations, unfused: the same bits).
+    avx: bool,
 }
 
 impl SplitRfft {
@@ -56,6 +61,7 @@ impl SplitRfft {
             tw_re,
             tw_im,
             scratch_len,
+            avx: super::simd::avx2_fma_available(),
         }
     }
 
@@ -86,6 +92,11 @@ impl SplitRfft {
         let pairs = (m - 1) / 2;
         let (tr, ti) = (&self.tw_re, &self.tw_im);
         let mut k = 1;
+        #[cfg(target_arch = "x86_64")]
+        if self.avx {
+            // SAFETY: `avx` is set only where the CPU reported AVX2.
+            k = unsafe { avx::forward_pairs(z, tr, ti, out_re, out_im, m, pairs) };
+        }
         while k + LANES <= pairs + 1 {
             // Lane l is the pair (k + l, m - k - l): the second half is read and written
             // backwards, as fixed-size arrays so that there are no per-element checks.
@@ -161,6 +172,11 @@ impl SplitRfft {
             (er - oi, ei + or, er + oi, or - ei)
         };
         let mut k = 1;
+        #[cfg(target_arch = "x86_64")]
+        if self.avx {
+            // SAFETY: as in `forward`.
+            k = unsafe { avx::inverse_pairs(in_re, in_im, tr, ti, z, m, pairs) };
+        }
         while k + LANES <= pairs + 1 {
             let lo = m - k + 1 - LANES;
             let ar: &[f32; LANES] = in_re[k..k + LANES].try_into().unwrap();
@@ -205,6 +221,153 @@ fn as_complex(time: &mut [f32], m: usize) -> &mut [Complex<f32>] {
     // the size (8) and layout of `[f32; 2]` and an alignment (4) that f32 storage meets; the
     // slice covers exactly the `2m` floats borrowed mutably above.
     unsafe { std::slice::from_raw_parts_mut(time.as_mut_ptr().cast::<Complex<f32>>(), m) }
+}
+
+/// The pairs' passes of [`SplitRfft`] with AVX2 intrinsics: the portable lanes' operations in
+/// the same order (multiplies and adds, nothing fused), so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use rustfft::num_complex::Complex;
+    use std::arch::x86_64::*;
+
+    /// `[r0 i0 r1 i1 ..]` in two vectors to `([r0..r7], [i0..i7])`.
+    #[inline(always)]
+    unsafe fn split(v0: __m256, v1: __m256) -> (__m256, __m256) {
+        let re = _mm256_castps_pd(_mm256_shuffle_ps::<0x88>(v0, v1));
+        let im = _mm256_castps_pd(_mm256_shuffle_ps::<0xDD>(v0, v1));
+        (
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(re)),
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(im)),
+        )
+    }
+
+    /// The inverse of [`split`].
+    #[inline(always)]
+    unsafe fn join(re: __m256, im: __m256) -> (__m256, __m256) {
+        let lo = _mm256_unpacklo_ps(re, im);
+        let hi = _mm256_unpackhi_ps(re, im);
+        (
+            _mm256_permute2f128_ps::<0x20>(lo, hi),
+            _mm256_permute2f128_ps::<0x31>(lo, hi),
+        )
+    }
+
+    #[inline(always)]
+    unsafe fn reverse(v: __m256) -> __m256 {
+        _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0))
+    }
+
+    /// The forward pass's pairs `k, m - k` for `k = 1..` in lanes of 8 while they fit in
+    /// `pairs`; returns the first `k` not done.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn forward_pairs(
+        z: &[Complex<f32>],
+        tr: &[f32],
+        ti: &[f32],
+        out_re: &mut [f32],
+        out_im: &mut [f32],
+        m: usize,
+        pairs: usize,
+    ) -> usize {
+        assert!(
+            z.len() >= m
+                && tr.len() > pairs
+                && ti.len() > pairs
+                && out_re.len() > m
+                && out_im.len() > m
+                && 2 * pairs < m,
+            "rfft: buffers shorter than the transform"
+        );
+        let zp = z.as_ptr().cast::<f32>();
+        let (half, nhalf) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
+        let mut k = 1;
+        while k + 8 <= pairs + 1 {
+            let lo = m - k + 1 - 8;
+            // SAFETY: k + 7 <= pairs and lo + 7 = m - k < m (checked above).
+            unsafe {
+                let (are, aim) = split(
+                    _mm256_loadu_ps(zp.add(2 * k)),
+                    _mm256_loadu_ps(zp.add(2 * k + 8)),
+                );
+                let (bre, bim) = split(
+                    _mm256_loadu_ps(zp.add(2 * lo)),
+                    _mm256_loadu_ps(zp.add(2 * lo + 8)),
+                );
+                let (bre, bim) = (reverse(bre), reverse(bim));
+                let er = _mm256_mul_ps(half, _mm256_add_ps(are, bre));
+                let ei = _mm256_mul_ps(half, _mm256_sub_ps(aim, bim));
+                let or = _mm256_mul_ps(half, _mm256_add_ps(aim, bim));
+                let oi = _mm256_mul_ps(nhalf, _mm256_sub_ps(are, bre));
+                let wr = _mm256_loadu_ps(tr.as_ptr().add(k));
+                let wi = _mm256_loadu_ps(ti.as_ptr().add(k));
+                let t_re = _mm256_sub_ps(_mm256_mul_ps(wr, or), _mm256_mul_ps(wi, oi));
+                let t_im = _mm256_add_ps(_mm256_mul_ps(wr, oi), _mm256_mul_ps(wi, or));
+                _mm256_storeu_ps(out_re.as_mut_ptr().add(k), _mm256_add_ps(er, t_re));
+                _mm256_storeu_ps(out_im.as_mut_ptr().add(k), _mm256_add_ps(ei, t_im));
+                _mm256_storeu_ps(
+                    out_re.as_mut_ptr().add(lo),
+                    reverse(_mm256_sub_ps(er, t_re)),
+                );
+                _mm256_storeu_ps(
+                    out_im.as_mut_ptr().add(lo),
+                    reverse(_mm256_sub_ps(t_im, ei)),
+                );
+            }
+            k += 8;
+        }
+        k
+    }
+
+    /// The inverse pass's pairs, as [`forward_pairs`].
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn inverse_pairs(
+        in_re: &[f32],
+        in_im: &[f32],
+        tr: &[f32],
+        ti: &[f32],
+        z: &mut [Complex<f32>],
+        m: usize,
+        pairs: usize,
+    ) -> usize {
+        assert!(
+            in_re.len() > m
+                && in_im.len() > m
+                && tr.len() > pairs
+                && ti.len() > pairs
+                && z.len() >= m
+                && 2 * pairs < m,
+            "rfft: buffers shorter than the transform"
+        );
+        let zp = z.as_mut_ptr().cast::<f32>();
+        let mut k = 1;
+        while k + 8 <= pairs + 1 {
+            let lo = m - k + 1 - 8;
+            // SAFETY: as in `forward_pairs`.
+            unsafe {
+                let ar = _mm256_loadu_ps(in_re.as_ptr().add(k));
+                let ai = _mm256_loadu_ps(in_im.as_ptr().add(k));
+                let br = reverse(_mm256_loadu_ps(in_re.as_ptr().add(lo)));
+                let bi = reverse(_mm256_loadu_ps(in_im.as_ptr().add(lo)));
+                let wr = _mm256_loadu_ps(tr.as_ptr().add(k));
+                let wi = _mm256_loadu_ps(ti.as_ptr().add(k));
+                let (er, ei) = (_mm256_add_ps(ar, br), _mm256_sub_ps(ai, bi));
+                let (dr, di) = (_mm256_sub_ps(ar, br), _mm256_add_ps(ai, bi));
+                let or = _mm256_add_ps(_mm256_mul_ps(dr, wr), _mm256_mul_ps(di, wi));
+                let oi = _mm256_sub_ps(_mm256_mul_ps(di, wr), _mm256_mul_ps(dr, wi));
+                let (a0, a1) = join(_mm256_add_ps(er, oi), _mm256_sub_ps(or, ei));
+                _mm256_storeu_ps(zp.add(2 * k), a0);
+                _mm256_storeu_ps(zp.add(2 * k + 8), a1);
+                let (b0, b1) = join(
+                    reverse(_mm256_sub_ps(er, oi)),
+                    reverse(_mm256_add_ps(ei, or)),
+                );
+                _mm256_storeu_ps(zp.add(2 * lo), b0);
+                _mm256_storeu_ps(zp.add(2 * lo + 8), b1);
+            }
+            k += 8;
+        }
+        k
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +422,51 @@ mod tests {
                 assert!((back[t] - n as f32 * x[t]).abs() <= tol, "n {n} t {t}");
                 assert!((back[t] - want_back[t]).abs() <= tol, "n {n} t {t}");
             }
+        }
+    }
+
+    /// The AVX2 pairs' passes give the portable passes' bits, forward and inverse, over
+    /// lengths around the lane width.
+    #[test]
+    fn avx_passes_equal_the_portable_passes_bit_for_bit() {
+        if !crate::engine::simd::avx2_fma_available() {
+            eprintln!("AVX2 not available on this CPU: nothing to compare");
+            return;
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for n in [34usize, 36, 64, 66, 130, 256, 1000, 2048, 4096, 4098] {
+            let mut planner = FftPlanner::new();
+            let fast = SplitRfft::new(n, &mut planner);
+            let mut slow = SplitRfft::new(n, &mut planner);
+            assert!(fast.avx);
+            slow.avx = false;
+            let x = signal(n, 3 * n as u64);
+            let bins = n / 2 + 1;
+            let mut scratch = vec![Complex::default(); fast.scratch_len().max(1)];
+            let mut spectra = Vec::new();
+            for f in [&fast, &slow] {
+                let (mut re, mut im) = (vec![0f32; bins], vec![0f32; bins]);
+                f.forward(&mut x.clone(), &mut scratch, &mut re, &mut im);
+                spectra.push((re, im));
+            }
+            assert_eq!(
+                bits(&spectra[0].0),
+                bits(&spectra[1].0),
+                "forward re, n {n}"
+            );
+            assert_eq!(
+                bits(&spectra[0].1),
+                bits(&spectra[1].1),
+                "forward im, n {n}"
+            );
+            let (re, im) = &spectra[0];
+            let mut outs = Vec::new();
+            for f in [&fast, &slow] {
+                let mut t = vec![0f32; n];
+                f.inverse(re, im, &mut scratch, &mut t);
+                outs.push(t);
+            }
+            assert_eq!(bits(&outs[0]), bits(&outs[1]), "inverse, n {n}");
         }
     }
 }
