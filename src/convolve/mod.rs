@@ -86,6 +86,7 @@
 //! A different machine moves these points; the estimate only has to pick a method within
 //! a small factor of the best, and every method gives the same numbers up to rounding.
 
+use crate::engine::placed::{start_index, SPAN};
 use crate::error::ConvolveError;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -552,15 +553,14 @@ thread_local! {
     static WORK: RefCell<WorkStore> = RefCell::new(WorkStore::default());
 }
 
-/// `len` elements of `v` (grown as needed) starting at byte offset `offset` within a page.
+/// `len` elements of `v` (grown as needed) starting at byte offset `offset` within a page
+/// (as the engine places its spectra, `engine::placed`).
 fn placed<T: Clone + Default>(v: &mut Vec<T>, len: usize, offset: usize) -> &mut [T] {
-    let size = std::mem::size_of::<T>();
-    let pad = 4096 / size;
+    let pad = SPAN / std::mem::size_of::<T>();
     if v.len() < len + pad {
         v.resize(len + pad, T::default());
     }
-    let base = v.as_ptr() as usize % 4096;
-    let start = (offset % 4096 + 4096 - base) % 4096 / size;
+    let start = start_index(v, offset);
     &mut v[start..start + len]
 }
 

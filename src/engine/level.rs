@@ -337,9 +337,8 @@ impl LevelWork {
                     &mut self.fdl_im[input][s..s + bins],
                 );
             }
-            Task::Mac0 { path, lo, hi } | Task::Hist { path, lo, hi } => {
-                self.mac(path, None, task_is_mac0(task), lo, hi, cmac)
-            }
+            Task::Mac0 { path, lo, hi } => self.mac(path, None, true, lo, hi, cmac),
+            Task::Hist { path, lo, hi } => self.mac(path, None, false, lo, hi, cmac),
             Task::HistPair { a, b, lo, hi } => self.mac(a, Some(b), false, lo, hi, cmac),
             Task::Inv { output } => {
                 let (re, im) = (&mut self.acc_re[output], &mut self.acc_im[output]);
@@ -374,6 +373,7 @@ impl LevelWork {
     ) {
         let bins = self.bins;
         let p = self.paths[path];
+        let pair_output = pair.map(|q| self.paths[q].output);
         let (first, m) = if mac0 {
             (0, 1)
         } else {
@@ -387,16 +387,8 @@ impl LevelWork {
                 continue;
             }
             let (xs, hs) = (slot * bins, part * bins);
-            let (acc_re, pair_re) = two_mut(
-                &mut self.acc_re,
-                p.output,
-                pair.map(|q| self.paths[q].output),
-            );
-            let (acc_im, pair_im) = two_mut(
-                &mut self.acc_im,
-                p.output,
-                pair.map(|q| self.paths[q].output),
-            );
+            let (acc_re, pair_re) = two_mut(&mut self.acc_re, p.output, pair_output);
+            let (acc_im, pair_im) = two_mut(&mut self.acc_im, p.output, pair_output);
             let spectra = Spectra {
                 x_re: &self.fdl_re[p.input][xs..],
                 x_im: &self.fdl_im[p.input][xs..],
@@ -421,10 +413,6 @@ impl LevelWork {
             cmac(&mut acc, &spectra, g);
         }
     }
-}
-
-fn task_is_mac0(task: Task) -> bool {
-    matches!(task, Task::Mac0 { .. })
 }
 
 /// `&mut v[i]`, and `&mut v[j]` when `j` is given (it must differ from `i`).

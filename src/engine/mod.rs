@@ -17,7 +17,7 @@ mod facade;
 mod level;
 mod loops;
 mod partitioned;
-mod placed;
+pub(crate) mod placed;
 pub mod plan;
 mod rfft;
 mod ring;

@@ -13,9 +13,17 @@
 use std::ops::{Deref, DerefMut};
 
 /// Bytes in the span over which buffers are spread (the L1 set-index range of address bits).
-const SPAN: usize = 4096;
+pub(crate) const SPAN: usize = 4096;
 const LINE: usize = 64;
 const F32: usize = std::mem::size_of::<f32>();
+
+/// The index in `buf` of the first element whose address is `offset` modulo 4096 (`offset`
+/// a multiple of the element size); below `4096 / size_of::<T>()`, so a buffer padded by
+/// that many elements always holds it.
+pub(crate) fn start_index<T>(buf: &[T], offset: usize) -> usize {
+    let base = buf.as_ptr() as usize % SPAN;
+    (offset % SPAN + SPAN - base) % SPAN / std::mem::size_of::<T>()
+}
 
 /// A zeroed `f32` buffer that starts at a chosen offset within a page.
 pub(super) struct Placed {
@@ -29,8 +37,7 @@ impl Placed {
     fn zeroed(len: usize, offset: usize) -> Placed {
         // A fresh zeroed allocation (calloc): its pages are not touched until written.
         let buf = vec![0.0f32; len + SPAN / F32];
-        let base = buf.as_ptr() as usize % SPAN;
-        let start = (offset % SPAN + SPAN - base) % SPAN / F32;
+        let start = start_index(&buf, offset);
         Placed { buf, start, len }
     }
 }

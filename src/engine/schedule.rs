@@ -35,23 +35,22 @@ const HIST_STRIP_BINS: usize = 2048;
 /// The history multiply-accumulates' paths, in order, each grouped with a later path of the
 /// same kernel that reads another input into another output (a mono IR on two channels),
 /// so that one sweep reads the kernel for both.
-fn pair_paths(paths: &[Path]) -> Vec<Vec<usize>> {
+fn pair_paths(paths: &[Path]) -> Vec<(usize, Option<usize>)> {
     let mut taken = vec![false; paths.len()];
     let mut groups = Vec::new();
     for a in 0..paths.len() {
         if taken[a] {
             continue;
         }
-        taken[a] = true;
-        let (pa, mut group) = (paths[a], vec![a]);
-        if let Some(b) = (a + 1..paths.len()).find(|&b| {
+        let pa = paths[a];
+        let b = (a + 1..paths.len()).find(|&b| {
             let pb = paths[b];
             !taken[b] && pb.ir == pa.ir && pb.input != pa.input && pb.output != pa.output
-        }) {
+        });
+        if let Some(b) = b {
             taken[b] = true;
-            group.push(b);
         }
-        groups.push(group);
+        groups.push((a, b));
     }
     groups
 }
@@ -108,14 +107,13 @@ pub(super) fn schedule(
             } else {
                 lo + chunk
             };
-            for group in &hist_groups {
-                let cost = ((hi - lo) * hist_parts * group.len()) as f64 * bin_cost;
-                tasks.push(match *group.as_slice() {
-                    [a, b] => Task::HistPair { a, b, lo, hi },
-                    [path] => Task::Hist { path, lo, hi },
-                    _ => unreachable!("groups hold one or two paths"),
-                });
-                costs.push(cost);
+            for &(a, b) in &hist_groups {
+                let (task, count) = match b {
+                    Some(b) => (Task::HistPair { a, b, lo, hi }, 2),
+                    None => (Task::Hist { path: a, lo, hi }, 1),
+                };
+                tasks.push(task);
+                costs.push(((hi - lo) * hist_parts * count) as f64 * bin_cost);
             }
             lo = hi;
         }
