@@ -34,6 +34,7 @@ fn plans(ir_len: usize) -> Vec<(String, faltung::Plan)> {
                     latency_budget_frames: budget,
                     choice,
                     variant,
+                    worker_threads: 0,
                 })
                 .unwrap();
                 out.push((

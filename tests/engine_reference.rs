@@ -111,6 +111,7 @@ fn plan_with(
         latency_budget_frames: budget,
         choice,
         variant,
+        worker_threads: 0,
     })
     .unwrap()
 }

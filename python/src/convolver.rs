@@ -110,6 +110,7 @@ impl NativeConvolver {
         let request = PlanRequest {
             max_call_frames: block_size,
             latency_budget_frames: latency,
+            worker_threads: threads,
             ..PlanRequest::realtime(0, 1, 1, block_size)
         };
         let (ch, och) = (r.input_channels, r.output_channels);

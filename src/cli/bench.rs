@@ -329,6 +329,7 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
                 let req = PlanRequest {
                     choice: p.choice(),
                     latency_budget_frames: a.latency_budget,
+                    worker_threads: t,
                     ..PlanRequest::realtime(0, channels, routing.paths.len(), block)
                 };
                 match Engine::new(&irs, routing.clone(), req).and_then(|e| e.with_worker_threads(t))

@@ -22,6 +22,10 @@ pub struct PlanArgs {
     /// Plan for offline use (latency free).
     #[arg(long)]
     pub offline: bool,
+    /// Worker threads that will run the tail (as `faltung live --threads`): the plan is
+    /// chosen for the calling thread's share of the work first.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 pub fn run(a: PlanArgs) -> anyhow::Result<()> {
@@ -42,6 +46,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<()> {
         latency_budget_frames: a.latency_budget,
         choice: SchemeChoice::Auto,
         variant: Default::default(),
+        worker_threads: a.threads,
     };
     let p = plan::plan(&req)?;
     println!("{p}");

@@ -173,7 +173,9 @@ impl Engine {
     /// has not started a period by then is overtaken (the calling thread runs the period);
     /// one still running after a bounded spin has that period's result dropped. Both are
     /// counted in [`tail_stats`](Engine::tail_stats). History is reset. Plans without such
-    /// levels (direct, uniform, short IRs) start no threads.
+    /// levels (direct, uniform, short IRs) start no threads. Build the engine from a
+    /// request with the same [`PlanRequest::worker_threads`] so that its plan suits the
+    /// split (the calling thread's share first).
     pub fn with_worker_threads(self, threads: usize) -> Result<Engine, EngineError> {
         self.with_tail_workers(threads, MIN_WORKER_PARTITION)
     }

@@ -28,9 +28,18 @@
 //! for one period can be spread over the `P / B` calls that follow the period's last input
 //! (Garcia 2002; Wefers 2015). The planner enumerates every set of level sizes and keeps
 //! the cheapest.
+//!
+//! ## With worker threads
+//! A request with [`PlanRequest::worker_threads`] runs the levels of at least
+//! [`MIN_WORKER_PARTITION`] frames beyond the first on workers. The planner then minimises
+//! the calling thread's share plus [`TAIL_WEIGHT`] of the workers' share. At 64-frame calls
+//! with a 6 s IR that trades 15x64 + 6x512 + 14x2048 + 16x16384 (68.7 ns/frame in total)
+//! for 31x64 + 30x1024 + 16x16384 (71.1 ns/frame): the 512-frame level, whose transforms
+//! land on one call in eight, leaves the calling thread.
 
 use std::fmt;
 
+use super::workers::MIN_WORKER_PARTITION;
 use crate::error::EngineError;
 
 /// Measured cost constants (see the module docs).
@@ -52,6 +61,12 @@ pub const MAX_PARTITION: usize = 1 << 16;
 /// `2P` stays a small fraction of the call's deadline (measured: 6 s IR at 64-frame calls,
 /// a 32768-frame level gave a 380 us call, 28% of the deadline; capped at 16384, under 10%).
 pub const SPIKE_GUARD_RATIO: usize = 256;
+
+/// With worker threads, the weight of the workers' share of a plan's cost against the
+/// calling thread's: the calling thread's share decides its time per call (what its
+/// deadline sees), the total what the machine's cores can carry. A half counts the tail as
+/// running on a second core.
+pub const TAIL_WEIGHT: f64 = 0.5;
 
 /// Overlap-save (the default) or overlap-add block convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,6 +108,13 @@ pub struct PlanRequest {
     pub latency_budget_frames: usize,
     pub choice: SchemeChoice,
     pub variant: Variant,
+    /// Worker threads that will run the tail (see [`Engine::with_worker_threads`]): with
+    /// some, a real-time plan is chosen for the calling thread's share of the work (the
+    /// levels shorter than [`MIN_WORKER_PARTITION`]) first and the total second
+    /// ([`TAIL_WEIGHT`]). 0: the cheapest plan in total.
+    ///
+    /// [`Engine::with_worker_threads`]: super::Engine::with_worker_threads
+    pub worker_threads: usize,
 }
 
 impl PlanRequest {
@@ -108,6 +130,7 @@ impl PlanRequest {
             latency_budget_frames: 0,
             choice: SchemeChoice::Auto,
             variant: Variant::OverlapSave,
+            worker_threads: 0,
         }
     }
 
@@ -247,12 +270,14 @@ pub fn layout(ir_len: usize, sizes: &[usize]) -> Option<Vec<LevelSpec>> {
     Some(levels)
 }
 
-fn partitioned_cost(req: &PlanRequest, levels: &[LevelSpec], buffering: Buffering) -> f64 {
-    let mut ns = 0.0;
+/// A partitioned plan's estimated cost in ns per frame: in total, and the calling thread's
+/// share when the request has worker threads (the whole otherwise).
+fn partitioned_costs(req: &PlanRequest, levels: &[LevelSpec], buffering: Buffering) -> Cost {
+    let mut cost = Cost::default();
     let ffts = (req.input_channels + req.output_channels) as f64;
-    for l in levels {
+    for (i, l) in levels.iter().enumerate() {
         let p = l.size as f64;
-        ns += ffts * fft_ns(2 * l.size) / p;
+        let mut ns = ffts * fft_ns(2 * l.size) / p;
         // Working set of the level's multiply-accumulates: delay lines and kernel spectra.
         // (per path: its input's delay line and its kernel's spectra, split complex f32).
         let bytes = l.count * (l.size + 1) * 16;
@@ -264,25 +289,53 @@ fn partitioned_cost(req: &PlanRequest, levels: &[LevelSpec], buffering: Bufferin
         ns += req.paths as f64 * l.count as f64 * (p + 1.0) / p * cmac;
         // Copies into and out of the level's buffers.
         ns += ffts * 0.5;
+        cost.total += ns;
+        if !on_worker(req, i, l) {
+            cost.calling += ns;
+        }
     }
     // Zero-latency mode with calls that do not fill whole blocks pays a direct head.
     if buffering == Buffering::ZeroLatency {
         if let Some(c) = req.call_frames {
             let b = levels[0].size;
             if c % b != 0 {
-                ns += req.paths as f64 * b as f64 * DIRECT_MAC_NS
+                let ns = req.paths as f64 * b as f64 * DIRECT_MAC_NS
                     + req.output_channels as f64 * fft_ns(2 * b) / b as f64;
+                cost.total += ns;
+                cost.calling += ns;
             }
         }
     }
-    ns
+    cost
+}
+
+/// Whether level `i` of a plan for `req` runs on a worker thread (as
+/// [`Engine::with_worker_threads`](super::Engine::with_worker_threads) places it).
+fn on_worker(req: &PlanRequest, i: usize, l: &LevelSpec) -> bool {
+    req.worker_threads > 0 && req.call_frames.is_some() && i > 0 && l.size >= MIN_WORKER_PARTITION
+}
+
+/// Estimated cost in ns per frame.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    total: f64,
+    /// The calling thread's share.
+    calling: f64,
+}
+
+impl Cost {
+    /// What the planner minimises: the total, or with worker threads the calling thread's
+    /// share plus [`TAIL_WEIGHT`] of the workers'.
+    fn score(self) -> f64 {
+        self.calling + TAIL_WEIGHT * (self.total - self.calling)
+    }
 }
 
 fn direct_cost(req: &PlanRequest) -> f64 {
     req.paths as f64 * req.ir_len as f64 * DIRECT_MAC_NS + req.input_channels as f64 * 1.0
 }
 
-fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec<LevelSpec>, f64) {
+fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec<LevelSpec>, Cost) {
     // Candidate larger sizes: base * 2^k up to MAX_PARTITION (and the spike guard in real
     // time) and not far beyond the IR.
     let cap = match req.call_frames {
@@ -295,7 +348,7 @@ fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec
         cands.push(p);
         p *= 2;
     }
-    let mut best: Option<(Vec<LevelSpec>, f64)> = None;
+    let mut best: Option<(Vec<LevelSpec>, Cost)> = None;
     let n = cands.len().min(16);
     for mask in 0u32..(1u32 << n) {
         let mut sizes = vec![base];
@@ -305,25 +358,31 @@ fn best_nonuniform(req: &PlanRequest, base: usize, buffering: Buffering) -> (Vec
             }
         }
         if let Some(levels) = layout(req.ir_len, &sizes) {
-            let cost = partitioned_cost(req, &levels, buffering);
-            if best.as_ref().is_none_or(|b| cost < b.1) {
+            let cost = partitioned_costs(req, &levels, buffering);
+            if best.as_ref().is_none_or(|b| cost.score() < b.1.score()) {
                 best = Some((levels, cost));
             }
         }
     }
     best.unwrap_or_else(|| {
         let levels = layout(req.ir_len, &[base]).expect("single level always covers");
-        let c = partitioned_cost(req, &levels, buffering);
+        let c = partitioned_costs(req, &levels, buffering);
         (levels, c)
     })
 }
 
-fn make_plan(req: &PlanRequest, base: usize, buffering: Buffering, nonuniform: bool) -> Plan {
+/// The plan for `base` and `buffering`, with its score (see [`Cost::score`]).
+fn make_plan(
+    req: &PlanRequest,
+    base: usize,
+    buffering: Buffering,
+    nonuniform: bool,
+) -> (Plan, f64) {
     let (levels, cost) = if nonuniform {
         best_nonuniform(req, base, buffering)
     } else {
         let levels = layout(req.ir_len, &[base]).expect("single level always covers");
-        let c = partitioned_cost(req, &levels, buffering);
+        let c = partitioned_costs(req, &levels, buffering);
         (levels, c)
     };
     let scheme = if levels.len() > 1 {
@@ -331,7 +390,7 @@ fn make_plan(req: &PlanRequest, base: usize, buffering: Buffering, nonuniform: b
     } else {
         Scheme::Uniform
     };
-    Plan {
+    let plan = Plan {
         scheme,
         variant: req.variant,
         block_frames: base,
@@ -341,9 +400,10 @@ fn make_plan(req: &PlanRequest, base: usize, buffering: Buffering, nonuniform: b
             Buffering::ZeroLatency => 0,
             Buffering::OneBlock => base,
         },
-        est_ns_per_frame: cost,
+        est_ns_per_frame: cost.total,
         ir_len: req.ir_len,
-    }
+    };
+    (plan, cost.score())
 }
 
 /// Choose a plan for `req`.
@@ -426,15 +486,16 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
             .flat_map(|&(b, buf)| [(b, buf, false), (b, buf, true)])
             .map(|(b, buf, nu)| make_plan(req, b, buf, nu))
     };
-    let pick = |it: &mut dyn Iterator<Item = Plan>| {
-        it.min_by(|a, b| a.est_ns_per_frame.total_cmp(&b.est_ns_per_frame))
+    let pick = |it: &mut dyn Iterator<Item = (Plan, f64)>| {
+        it.min_by(|a, b| a.1.total_cmp(&b.1)).map(|(p, _)| p)
     };
     let chosen = match req.choice {
         SchemeChoice::Direct => Some(direct),
         SchemeChoice::Auto => {
-            let best = pick(&mut candidates());
+            // The direct form runs whole on the calling thread: its score is its cost.
+            let best = candidates().min_by(|a, b| a.1.total_cmp(&b.1));
             match best {
-                Some(p) if p.est_ns_per_frame <= direct.est_ns_per_frame => Some(p),
+                Some((p, score)) if score <= direct.est_ns_per_frame => Some(p),
                 _ => Some(direct),
             }
         }
@@ -448,12 +509,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
                 Some(c) if c % b != 0 && req.latency_budget_frames >= b => Buffering::OneBlock,
                 _ => Buffering::ZeroLatency,
             };
-            Some(make_plan(req, b, buffering, false))
+            Some(make_plan(req, b, buffering, false).0)
         }
-        SchemeChoice::Uniform(None) => {
-            pick(&mut candidates().filter(|p| p.scheme == Scheme::Uniform || p.levels.len() == 1))
-        }
-        SchemeChoice::NonUniform => pick(&mut candidates().filter(|p| {
+        SchemeChoice::Uniform(None) => pick(
+            &mut candidates().filter(|(p, _)| p.scheme == Scheme::Uniform || p.levels.len() == 1),
+        ),
+        SchemeChoice::NonUniform => pick(&mut candidates().filter(|(p, _)| {
             p.levels.len() > 1
                 || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
         })),
@@ -503,6 +564,47 @@ mod tests {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// With worker threads the planner trades total cost for the calling thread's share:
+    /// never a larger share than the thread-less plan's, and for a long IR at short calls
+    /// a smaller one: the thread-less plan's 512-frame level stays on the calling thread,
+    /// whose work lands on one call in eight, and that is what the calling thread's p99
+    /// per call paid for (the model prices the share by its mean only).
+    #[test]
+    fn with_worker_threads_the_plan_lightens_the_calling_thread() {
+        let share = |req: &PlanRequest, p: &Plan| match p.scheme {
+            Scheme::Direct => p.est_ns_per_frame,
+            _ => partitioned_costs(req, &p.levels, p.buffering).calling,
+        };
+        for ir_len in [5000, 24_000, 96_000, 288_000] {
+            for call in [32, 64, 128, 256, 1024] {
+                let alone = PlanRequest::realtime(ir_len, 2, 2, call);
+                let threaded = PlanRequest {
+                    worker_threads: 1,
+                    ..alone.clone()
+                };
+                let (p0, p1) = (plan(&alone).unwrap(), plan(&threaded).unwrap());
+                let (c0, c1) = (share(&threaded, &p0), share(&threaded, &p1));
+                assert!(
+                    c1 <= c0 + 1e-9,
+                    "{ir_len}/{call}: {p1} leaves {c1} on the caller, {p0} {c0}"
+                );
+                assert!(p1.est_ns_per_frame >= p0.est_ns_per_frame - 1e-9);
+                if (ir_len, call) == (288_000, 64) {
+                    assert!(
+                        c1 < 0.9 * c0,
+                        "{p1}: {c1} ns/frame on the caller, {p0}: {c0}"
+                    );
+                    assert!(
+                        p1.levels[1..]
+                            .iter()
+                            .all(|l| l.size >= MIN_WORKER_PARTITION),
+                        "{p1}"
+                    );
                 }
             }
         }

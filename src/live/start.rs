@@ -13,7 +13,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 use super::pipeline::{Command, Processor, ProcessorConfig, ProcessorRings, Shared, Step};
 use super::streams::{self, Devices};
 use super::{loader, record, LiveError, LiveOptions, Session, SessionInfo};
-use crate::engine::{BlockProcessor, Engine, Routing};
+use crate::engine::{BlockProcessor, Engine, PlanRequest, Routing};
 use crate::kernel::Kernel;
 use crate::rt::{cpu, priority};
 
@@ -45,7 +45,11 @@ pub(super) fn build_engine(
         source,
     };
     let routing = Routing::auto(input_channels, kernel.channel_count()).map_err(wrap)?;
-    Engine::realtime(&kernel.to_f32(), routing, block)
+    let request = PlanRequest {
+        worker_threads,
+        ..PlanRequest::realtime(0, 1, 1, block)
+    };
+    Engine::new(&kernel.to_f32(), routing, request)
         .and_then(|e| e.with_worker_threads(worker_threads))
         .map(Box::new)
         .map_err(wrap)

@@ -58,6 +58,7 @@ pub(super) fn run(
                 let req = PlanRequest {
                     choice: plan.choice(),
                     latency_budget_frames: a.latency_budget,
+                    worker_threads: threads,
                     ..PlanRequest::realtime(0, s.channels, s.routing.paths.len(), block)
                 };
                 let make = || {
