@@ -231,6 +231,33 @@ fn a_stalled_worker_is_overtaken_counted_and_the_output_stays_exact() {
     assert_every_period_late_and_output_exact(&input, 2, |e| e.stall_workers(WorkerStall::Idle));
 }
 
+/// Engines built with one shared counter (as a live session builds the engines it swaps
+/// between) count their late periods there, together.
+#[test]
+fn engines_sharing_a_counter_count_their_stalled_workers_together() {
+    let irs = irs();
+    let input = noise(7, 2 * 3 * IR_LEN);
+    let req = request(64, 64, SchemeChoice::NonUniform, Variant::OverlapSave);
+    let shared = std::sync::Arc::new(faltung::engine::TailStats::default());
+    let mut due = 0;
+    for _ in 0..2 {
+        let mut e = Engine::new(&irs, Routing::true_stereo(), req.clone())
+            .and_then(|e| e.with_worker_threads_counted(1, &shared))
+            .unwrap();
+        assert_eq!(e.worker_threads(), 1, "{}", e.plan());
+        assert!(std::sync::Arc::ptr_eq(&e.tail_stats(), &shared));
+        e.stall_workers(WorkerStall::Idle);
+        run(&mut e, &input, &[64]);
+        due += e.plan().levels[1..]
+            .iter()
+            .filter(|l| l.size >= faltung::engine::MIN_WORKER_PARTITION)
+            .map(|l| (input.len() / 2 / l.size).saturating_sub(1))
+            .sum::<usize>();
+    }
+    let late = shared.late.load(std::sync::atomic::Ordering::Relaxed) as usize;
+    assert!(due > 0 && late >= due, "late {late}, periods due {due}");
+}
+
 #[test]
 fn a_worker_waited_for_is_counted_late_and_the_output_stays_exact() {
     // Every claimed period sleeps 2 ms first, and the calls come back to back: each period

@@ -150,17 +150,29 @@ enum Links {
     Named,
 }
 
+/// Tail worker threads (`--threads 1`) with an IR long enough that its plan gives a level
+/// to the worker: the same samples, and the summary reports the tail's late and dropped
+/// periods (a dropped one would show in the samples, and counts as a disturbed attempt).
+#[test]
+fn worker_threads_give_the_same_output_and_report_late_tail_periods() {
+    e2e_taps(&["--block", "64", "--threads", "1"], Links::ByHand, 6000);
+}
+
 fn e2e(extra: &[&str]) {
     e2e_with(extra, Links::ByHand)
 }
 
 fn e2e_with(extra: &[&str], links: Links) {
+    e2e_taps(extra, links, 1500)
+}
+
+fn e2e_taps(extra: &[&str], links: Links, taps: usize) {
     let _serial = serial();
     for attempt in 1..=3 {
         let Some(client) = jack_client("faltung_e2e") else {
             return;
         };
-        let r = e2e_attempt(client, extra, None, links);
+        let r = e2e_attempt(client, extra, None, links, taps);
         eprintln!(
             "{extra:?} attempt {attempt}: reported {} frames, measured {} frames, max error {:.2e} \
              (off by one frame: {:.2e}; peak {:.3}); {}",
@@ -177,7 +189,7 @@ fn e2e_with(extra: &[&str], links: Links) {
                 r.measured, r.reported,
                 "measured latency differs from the reported one"
             );
-            // f32 engine vs f64 direct reference, 1500 taps: well under 1e-5 of the peak.
+            // f32 engine vs f64 direct reference, 1500 or 6000 taps: well under 1e-5 of the peak.
             assert!(r.err <= 1e-5 * r.peak.max(1.0), "max error {:e}", r.err);
             panic!(
                 "a one-frame misalignment must show ({:e})",
@@ -189,10 +201,16 @@ fn e2e_with(extra: &[&str], links: Links) {
 
 /// With `record`, faltung also records to that file and is stopped by SIGINT as soon as
 /// the capture is complete (mid-run: `--duration` would end it seconds later).
-fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, links: Links) -> E2e {
+fn e2e_attempt(
+    client: jack::Client,
+    extra: &[&str],
+    record: Option<&Path>,
+    links: Links,
+    taps: usize,
+) -> E2e {
     let rate = client.sample_rate();
     let period = client.buffer_size() as usize;
-    let ir = stereo_ir(1500);
+    let ir = stereo_ir(taps);
     let ir_path = tmp("e2e_ir.wav");
     write_ir(&ir_path, &ir, rate);
 
@@ -388,15 +406,20 @@ fn e2e_attempt(client: jack::Client, extra: &[&str], record: Option<&Path>, link
     let underruns = summary_field(&lines, "underruns");
     let gaps = summary_field(&lines, "input_gaps");
     let xruns = summary_field(&lines, "xruns");
+    let (tail_late, tail_dropped) = (
+        summary_field(&lines, "tail_late"),
+        summary_field(&lines, "tail_dropped"),
+    );
     E2e {
         reported,
         measured,
         err,
         err_off_by_one: error_at(measured + 1),
         peak,
-        disturbed: underruns + gaps + xruns > 0,
+        disturbed: underruns + gaps + xruns + tail_dropped > 0,
         counts: format!(
-            "period {period} at {rate} Hz; underruns {underruns}, input gaps {gaps}, server xruns {xruns}"
+            "period {period} at {rate} Hz; underruns {underruns}, input gaps {gaps}, server xruns {xruns}, \
+             late tail periods {tail_late} (dropped {tail_dropped})"
         ),
         refs,
         lines,
@@ -419,7 +442,7 @@ fn flac_recording_of_a_run_stopped_by_sigint_holds_the_reference_output() {
         let (rate, period) = (client.sample_rate(), client.buffer_size() as u64);
         let rec = tmp("e2e_rec.flac");
         let _ = std::fs::remove_file(&rec);
-        let r = e2e_attempt(client, &[], Some(&rec), Links::ByHand);
+        let r = e2e_attempt(client, &[], Some(&rec), Links::ByHand, 1500);
         let recorded = summary_field(&r.lines, "recorded_frames");
         let captured = summary_field(&r.lines, "input_frames");
         assert!(

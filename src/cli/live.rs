@@ -465,7 +465,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
     let s = session.stop().context("stopping")?;
     let t = s.timing;
     println!(
-        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={} period_frames={} block_frames={} period_changes={} added_latency_frames={} latency_budget_frames={} latency_budget_ms={:.2}{}",
+        "summary: seconds={:.1} input_frames={} output_frames={} underruns={} late_input={} input_gaps={} overruns={} xruns={} record_dropped={} period_frames={} block_frames={} period_changes={} added_latency_frames={} latency_budget_frames={} latency_budget_ms={:.2} tail_late={} tail_dropped={}{}",
         started.elapsed().as_secs_f64(),
         s.input_frames,
         s.output_frames,
@@ -481,6 +481,8 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         t.added_latency_frames(),
         t.budget_frames(),
         info.ms(t.budget_frames()),
+        s.tail_late,
+        s.tail_dropped,
         match (s.recorded_frames, &a.record) {
             (Some(n), Some(p)) => format!(" recorded_frames={n} ({})", p.display()),
             _ => String::new(),

@@ -180,6 +180,20 @@ impl Engine {
         self.with_tail_workers(threads, MIN_WORKER_PARTITION)
     }
 
+    /// As [`with_worker_threads`](Engine::with_worker_threads), counting the late and
+    /// dropped tail periods in `stats`, which several engines may share (a live session
+    /// counts over the engines it swaps between).
+    pub fn with_worker_threads_counted(
+        mut self,
+        threads: usize,
+        stats: &Arc<TailStats>,
+    ) -> Result<Engine, EngineError> {
+        if let Inner::Partitioned(p) = &mut self.inner {
+            p.count_tail_in(stats);
+        }
+        self.with_worker_threads(threads)
+    }
+
     /// As [`with_worker_threads`](Engine::with_worker_threads), with the levels beyond the
     /// first whose partitions have at least `min_partition` frames on the workers (0 or 1:
     /// all of them).

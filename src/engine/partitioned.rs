@@ -204,6 +204,14 @@ impl Partitioned {
         Ok(())
     }
 
+    /// Count late and dropped tail periods in `stats` (before the workers start: their
+    /// levels take the counters then).
+    pub(super) fn count_tail_in(&mut self, stats: &Arc<TailStats>) {
+        if self.workers.is_none() {
+            self.tail_stats = stats.clone();
+        }
+    }
+
     pub(super) fn worker_threads(&self) -> usize {
         self.workers.as_ref().map_or(0, |w| w.threads())
     }

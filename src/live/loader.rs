@@ -19,7 +19,7 @@ use ringbuf::{HeapCons, HeapProd};
 use super::pipeline::{Command, Shared};
 use super::start::build_engine;
 use super::{Control, LiveError};
-use crate::engine::{BlockProcessor, Engine};
+use crate::engine::{BlockProcessor, Engine, TailStats};
 use crate::kernel::Kernel;
 
 /// What a new engine must match to replace the running one.
@@ -29,6 +29,8 @@ pub(super) struct Layout {
     pub output_channels: usize,
     pub latency_frames: usize,
     pub worker_threads: usize,
+    /// Where every engine built counts its late and dropped tail periods.
+    pub tail: Arc<TailStats>,
     /// Re-plan the engine when the device period changes.
     pub follow_period: bool,
     /// The largest block the processing thread accepts.
@@ -83,6 +85,7 @@ pub(super) fn spawn(
                             layout.input_channels,
                             period,
                             layout.worker_threads,
+                            &layout.tail,
                         ) {
                             Ok(e)
                                 if e.output_channels() == layout.output_channels
@@ -114,6 +117,7 @@ pub(super) fn spawn(
                             layout.input_channels,
                             block,
                             layout.worker_threads,
+                            &layout.tail,
                         ) {
                             Ok(e)
                                 if e.output_channels() == layout.output_channels

@@ -207,6 +207,8 @@ impl Session {
                 names: Vec::new(),
                 wet: 1.0,
                 bypass: false,
+                // No engine here: no tail workers.
+                tail: Default::default(),
             },
             recording,
         ))

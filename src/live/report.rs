@@ -113,4 +113,8 @@ pub struct Summary {
     pub recorded_frames: Option<u64>,
     /// The period, block and lag at the end.
     pub timing: Timing,
+    /// Tail periods whose worker thread was late (see `faltung live --threads`), and of
+    /// those the ones whose result was dropped from the output.
+    pub tail_late: u64,
+    pub tail_dropped: u64,
 }

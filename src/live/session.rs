@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 
 use super::pipeline::Shared;
 use super::{record, Control, LiveError, SessionInfo, Stats, Summary, Timing};
+use crate::engine::TailStats;
 
 pub(super) struct ErrorSlot {
     pub(super) fatal: AtomicBool,
@@ -57,6 +58,8 @@ pub struct Session {
     pub(super) names: Vec<String>,
     pub(super) wet: f32,
     pub(super) bypass: bool,
+    /// Late and dropped periods of the engines' tail workers.
+    pub(super) tail: Arc<TailStats>,
 }
 
 impl Session {
@@ -156,6 +159,8 @@ impl Session {
             output_frames: s.output_frames.load(Ordering::Relaxed),
             recorded_frames,
             timing: self.timing(),
+            tail_late: self.tail.late.load(Ordering::Relaxed),
+            tail_dropped: self.tail.dropped.load(Ordering::Relaxed),
         }
     }
 

@@ -13,7 +13,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 use super::pipeline::{Command, Processor, ProcessorConfig, ProcessorRings, Shared, Step};
 use super::streams::{self, Devices};
 use super::{loader, record, LiveError, LiveOptions, Session, SessionInfo};
-use crate::engine::{BlockProcessor, Engine, PlanRequest, Routing};
+use crate::engine::{BlockProcessor, Engine, PlanRequest, Routing, TailStats};
 use crate::kernel::Kernel;
 use crate::rt::{cpu, priority};
 
@@ -39,6 +39,7 @@ pub(super) fn build_engine(
     input_channels: usize,
     block: usize,
     worker_threads: usize,
+    tail: &Arc<TailStats>,
 ) -> Result<Box<Engine>, LiveError> {
     let wrap = |source| LiveError::Engine {
         name: kernel.name.clone(),
@@ -50,7 +51,7 @@ pub(super) fn build_engine(
         ..PlanRequest::realtime(0, 1, 1, block)
     };
     Engine::new(&kernel.to_f32(), routing, request)
-        .and_then(|e| e.with_worker_threads(worker_threads))
+        .and_then(|e| e.with_worker_threads_counted(worker_threads, tail))
         .map(Box::new)
         .map_err(wrap)
 }
@@ -277,7 +278,8 @@ impl Session {
         let mut devs = streams::open(opts, in_ch)?;
         let rate = devs.rate_hz;
         let block = block_frames(opts, &devs)?;
-        let engine = build_engine(first, in_ch, block, opts.worker_threads)?;
+        let tail = Arc::new(TailStats::default());
+        let engine = build_engine(first, in_ch, block, opts.worker_threads, &tail)?;
         let eng_out = engine.output_channels();
         let (out_ch, out_cfg) = streams::configure_output(&mut devs, eng_out, block)?;
         let dev_period = devs.period_frames.unwrap_or(block);
@@ -326,6 +328,7 @@ impl Session {
             output_channels: eng_out,
             latency_frames: engine.latency_frames(),
             worker_threads: opts.worker_threads,
+            tail: tail.clone(),
             follow_period: opts.block_frames.is_none(),
             max_block_frames: MAX_PERIOD_FRAMES.max(block),
         };
@@ -399,6 +402,7 @@ impl Session {
             names: opts.kernels.iter().map(|k| k.name.clone()).collect(),
             wet: opts.wet,
             bypass: false,
+            tail,
         };
         match connected {
             Ok(()) => Ok(session),
