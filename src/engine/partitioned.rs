@@ -31,7 +31,7 @@ use super::plan::{Buffering, Plan, Variant};
 use super::ring::Ring;
 use super::routing::{Path, Routing};
 use super::simd::CmacFn;
-use super::workers::{TailStats, WorkerPool, WorkerStall};
+use super::workers::{runs_on_worker, TailStats, WorkerPool, WorkerStall};
 use super::zeroed;
 use crate::error::EngineError;
 
@@ -183,7 +183,7 @@ impl Partitioned {
         let mut jobs = Vec::new();
         let levels = std::mem::take(&mut self.levels);
         for (i, l) in levels.into_iter().enumerate() {
-            if i == 0 || l.partition_frames() < min_partition {
+            if !runs_on_worker(i, l.partition_frames(), min_partition) {
                 self.levels.push(l);
                 continue;
             }

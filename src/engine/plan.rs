@@ -39,7 +39,7 @@
 
 use std::fmt;
 
-use super::workers::MIN_WORKER_PARTITION;
+use super::workers::{runs_on_worker, MIN_WORKER_PARTITION};
 use crate::error::EngineError;
 
 /// Measured cost constants (see the module docs).
@@ -312,7 +312,9 @@ fn partitioned_costs(req: &PlanRequest, levels: &[LevelSpec], buffering: Bufferi
 /// Whether level `i` of a plan for `req` runs on a worker thread (as
 /// [`Engine::with_worker_threads`](super::Engine::with_worker_threads) places it).
 fn on_worker(req: &PlanRequest, i: usize, l: &LevelSpec) -> bool {
-    req.worker_threads > 0 && req.call_frames.is_some() && i > 0 && l.size >= MIN_WORKER_PARTITION
+    req.worker_threads > 0
+        && req.call_frames.is_some()
+        && runs_on_worker(i, l.size, MIN_WORKER_PARTITION)
 }
 
 /// Estimated cost in ns per frame.
@@ -486,14 +488,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
             .flat_map(|&(b, buf)| [(b, buf, false), (b, buf, true)])
             .map(|(b, buf, nu)| make_plan(req, b, buf, nu))
     };
-    let pick = |it: &mut dyn Iterator<Item = (Plan, f64)>| {
-        it.min_by(|a, b| a.1.total_cmp(&b.1)).map(|(p, _)| p)
-    };
+    // The lowest score, with the score.
+    let pick = |it: &mut dyn Iterator<Item = (Plan, f64)>| it.min_by(|a, b| a.1.total_cmp(&b.1));
     let chosen = match req.choice {
         SchemeChoice::Direct => Some(direct),
         SchemeChoice::Auto => {
             // The direct form runs whole on the calling thread: its score is its cost.
-            let best = candidates().min_by(|a, b| a.1.total_cmp(&b.1));
+            let best = pick(&mut candidates());
             match best {
                 Some((p, score)) if score <= direct.est_ns_per_frame => Some(p),
                 _ => Some(direct),
@@ -513,11 +514,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, EngineError> {
         }
         SchemeChoice::Uniform(None) => pick(
             &mut candidates().filter(|(p, _)| p.scheme == Scheme::Uniform || p.levels.len() == 1),
-        ),
+        )
+        .map(|(p, _)| p),
         SchemeChoice::NonUniform => pick(&mut candidates().filter(|(p, _)| {
             p.levels.len() > 1
                 || layout(req.ir_len, &[p.block_frames, p.block_frames * 2]).is_none()
-        })),
+        }))
+        .map(|(p, _)| p),
     };
     chosen.ok_or_else(|| EngineError::InvalidConfig {
         what: "no plan fits the request".into(),

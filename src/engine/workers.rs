@@ -46,6 +46,13 @@ const LATE_SPINS: usize = 20_000;
 /// 192 kHz); shorter levels cost the calling thread little, spread over their period.
 pub const MIN_WORKER_PARTITION: usize = 1024;
 
+/// Whether level `index` of a plan, of `partition_frames`, runs on a worker when the
+/// workers take partitions of at least `min_partition` frames: the first level never does.
+/// The one rule for the engine that places levels and the planner that prices them.
+pub(super) fn runs_on_worker(index: usize, partition_frames: usize, min_partition: usize) -> bool {
+    index > 0 && partition_frames >= min_partition
+}
+
 /// How long an idle worker sleeps between looks for work: small against the slack of the
 /// levels it runs (see [`MIN_WORKER_PARTITION`]), and few enough wake-ups that one worker
 /// per engine scales to many engines.
