@@ -306,3 +306,62 @@ fn a_worker_stuck_in_a_period_is_dropped_and_counted_not_waited_for() {
     let again = run(&mut e, &input, &[64]);
     assert_eq!(first_difference(&again, &want), None);
 }
+
+/// The priorities the workers of [`workers_follow_the_priority_requested_at_any_time`]
+/// applied on themselves, with the applying thread's name.
+static APPLIED: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
+
+fn record_priority(priority: i32) -> bool {
+    let name = std::thread::current().name().unwrap_or("").to_string();
+    APPLIED.lock().unwrap().push((name, priority));
+    true
+}
+
+/// Wait (at most 5 s) until `priority` reports `want` workers at its request.
+fn wait_granted(priority: &faltung::engine::WorkerPriority, want: u64) -> (u64, u64) {
+    let start = std::time::Instant::now();
+    while priority.outcome().0 < want && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    priority.outcome()
+}
+
+#[test]
+fn workers_follow_the_priority_requested_at_any_time() {
+    // A live session learns the callbacks' priority after its engine is built, and builds
+    // more engines later: every worker applies the request on itself, now and when it
+    // changes, and the output stays the single-thread engine's.
+    let irs = irs();
+    let input = noise(5, 2 * 30_000);
+    let req = request(64, 64, SchemeChoice::NonUniform, Variant::OverlapSave);
+    let mut one = Engine::new(&irs, Routing::true_stereo(), req.clone()).unwrap();
+    let want = run(&mut one, &input, &[64]);
+    let priority = std::sync::Arc::new(faltung::engine::WorkerPriority::new(record_priority));
+    let build = || {
+        Engine::new(&irs, Routing::true_stereo(), req.clone())
+            .map(|e| e.with_worker_priority(&priority))
+            .and_then(|e| e.with_tail_workers(2, 0))
+            .unwrap()
+    };
+    let mut e = build();
+    let threads = e.worker_threads() as u64;
+    assert_eq!(threads, 2, "{}", e.plan());
+    // Normal scheduling until asked: each worker applies it once as it starts.
+    assert_eq!(wait_granted(&priority, threads), (threads, 0));
+    priority.request(7);
+    assert_eq!(wait_granted(&priority, threads), (threads, 0));
+    let second = build();
+    assert_eq!(wait_granted(&priority, 2 * threads), (2 * threads, 0));
+    e.set_unbounded_worker_wait(true);
+    let got = run(&mut e, &input, &[64]);
+    assert_eq!(first_difference(&got, &want), None);
+    drop(second);
+    let applied = APPLIED.lock().unwrap().clone();
+    assert!(
+        applied.iter().all(|(n, _)| n.starts_with("faltung-tail-")),
+        "applied on a thread other than a worker: {applied:?}"
+    );
+    let at = |p: i32| applied.iter().filter(|(_, q)| *q == p).count() as u64;
+    assert_eq!((at(0), at(7)), (threads, 2 * threads), "{applied:?}");
+    assert_eq!(e.worker_priority().requested(), 7);
+}

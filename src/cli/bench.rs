@@ -57,7 +57,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "OUT|-", num_args = 0..=1, default_missing_value = "-")]
     pub json: Option<String>,
     /// Run the timed calls at real-time priority (SCHED_FIFO, 1..=99), as an audio thread
-    /// runs, so that other processes do not preempt them. Needs the right to (Linux).
+    /// runs, so that other processes do not preempt them, and the worker threads (--threads)
+    /// one below it, as `faltung live` runs them below its callbacks. Needs the right to
+    /// (Linux).
     #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
     pub rt_priority: Option<i32>,
     /// Call at the audio rate, one call per call's duration as a device's callbacks come,
@@ -71,8 +73,8 @@ pub struct BenchArgs {
     /// calling thread, paced as with --paced, runs for --seconds with no period whose calls
     /// together take longer than the period and no late or dropped tail period. Searched
     /// with trials of at most 5 s, confirmed by a run of --seconds at the capacity and one
-    /// above it. --rt-priority applies to the calling thread; the worker threads keep
-    /// normal priority, as in `faltung live`.
+    /// above it. --rt-priority applies to the calling thread, and one below it to the
+    /// worker threads.
     #[arg(long, conflicts_with_all = ["roundtrip", "plot"])]
     pub capacity: bool,
     /// Most engines --capacity builds (each holds its IR's spectra; a 6 s stereo IR at 64
@@ -255,8 +257,8 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
     let noise_frames = total_frames.min((NOISE_SECONDS * f64::from(rate_hz)) as usize);
     let input = noise(noise_frames * channels, 0.5, 1);
 
-    // --capacity gives the priority to the thread that calls the engines only (their
-    // worker threads run at normal priority, as in `faltung live`).
+    // --capacity gives the priority to the thread that calls the engines only (it runs
+    // the trials on a thread of its own); worker threads follow `worker_priority`.
     if let Some(prio) = a.rt_priority.filter(|_| !a.capacity) {
         set_realtime_priority(prio)
             .with_context(|| format!("--rt-priority {prio}: cannot get real-time priority"))?;
@@ -319,6 +321,13 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
         ProgressBar::hidden()
     };
 
+    // The worker threads run below the calling thread (as zita-convolver's do), so that a
+    // worker's long period never keeps the calling thread from its CPU; without
+    // --rt-priority they keep normal scheduling.
+    let worker_priority = faltung::rt::priority::worker_priority();
+    if let Some(prio) = a.rt_priority {
+        worker_priority.request(prio - 1);
+    }
     let mut reports = Vec::new();
     let mut panels = Vec::new();
     for (bi, &block) in a.block.iter().enumerate() {
@@ -332,8 +341,10 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
                     worker_threads: t,
                     ..PlanRequest::realtime(0, channels, routing.paths.len(), block)
                 };
-                match Engine::new(&irs, routing.clone(), req).and_then(|e| e.with_worker_threads(t))
-                {
+                match Engine::new(&irs, routing.clone(), req).and_then(|e| {
+                    e.with_worker_priority(&worker_priority)
+                        .with_worker_threads(t)
+                }) {
                     Ok(e) => engines.push((p, t, e)),
                     Err(e) => writeln!(
                         table,

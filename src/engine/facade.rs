@@ -9,7 +9,7 @@ use super::partitioned::Partitioned;
 use super::plan::{self, Plan, PlanRequest, Scheme};
 use super::routing::Routing;
 use super::simd::{self, CmacFn, FirFn, Isa};
-use super::workers::{TailStats, WorkerStall, MIN_WORKER_PARTITION};
+use super::workers::{TailStats, WorkerPriority, WorkerStall, MIN_WORKER_PARTITION};
 use super::BlockProcessor;
 use crate::error::{EngineError, ProcessError};
 
@@ -192,6 +192,26 @@ impl Engine {
             p.count_tail_in(stats);
         }
         self.with_worker_threads(threads)
+    }
+
+    /// Have the worker threads, once started, follow the scheduling requested in
+    /// `priority` (which several engines may share: a live session requests its
+    /// callbacks' priority once they run). Call before starting the workers; without it
+    /// they keep the scheduling of the thread that starts them.
+    pub fn with_worker_priority(mut self, priority: &Arc<WorkerPriority>) -> Engine {
+        if let Inner::Partitioned(p) = &mut self.inner {
+            p.follow_priority(priority);
+        }
+        self
+    }
+
+    /// The scheduling request the worker threads follow (a default one, never applied,
+    /// unless [`with_worker_priority`](Engine::with_worker_priority) gave one).
+    pub fn worker_priority(&self) -> Arc<WorkerPriority> {
+        match &self.inner {
+            Inner::Partitioned(p) => p.worker_priority().clone(),
+            Inner::Direct(_) => Arc::new(WorkerPriority::default()),
+        }
     }
 
     /// As [`with_worker_threads`](Engine::with_worker_threads), with the levels beyond the

@@ -31,7 +31,7 @@ use super::plan::{Buffering, Plan, Variant};
 use super::ring::Ring;
 use super::routing::{Path, Routing};
 use super::simd::CmacFn;
-use super::workers::{runs_on_worker, TailStats, WorkerPool, WorkerStall};
+use super::workers::{runs_on_worker, TailStats, WorkerPool, WorkerPriority, WorkerStall};
 use super::zeroed;
 use crate::error::EngineError;
 
@@ -66,6 +66,8 @@ pub(super) struct Partitioned {
     /// Worker threads running the levels beyond the first (if started).
     workers: Option<WorkerPool>,
     tail_stats: Arc<TailStats>,
+    /// The scheduling the workers follow.
+    worker_priority: Arc<WorkerPriority>,
 }
 
 impl Partitioned {
@@ -147,6 +149,7 @@ impl Partitioned {
             cmac,
             workers: None,
             tail_stats: Arc::new(TailStats::default()),
+            worker_priority: Arc::new(WorkerPriority::default()),
         })
     }
 
@@ -195,11 +198,12 @@ impl Partitioned {
         if jobs.is_empty() {
             return Ok(());
         }
-        let pool = WorkerPool::start(threads, jobs, self.cmac).map_err(|e| {
-            EngineError::InvalidConfig {
-                what: format!("cannot start {threads} worker thread(s): {e}"),
-            }
-        })?;
+        let pool =
+            WorkerPool::start(threads, jobs, self.cmac, &self.worker_priority).map_err(|e| {
+                EngineError::InvalidConfig {
+                    what: format!("cannot start {threads} worker thread(s): {e}"),
+                }
+            })?;
         self.workers = Some(pool);
         Ok(())
     }
@@ -210,6 +214,17 @@ impl Partitioned {
         if self.workers.is_none() {
             self.tail_stats = stats.clone();
         }
+    }
+
+    /// Have the workers follow `priority` (before they start).
+    pub(super) fn follow_priority(&mut self, priority: &Arc<WorkerPriority>) {
+        if self.workers.is_none() {
+            self.worker_priority = priority.clone();
+        }
+    }
+
+    pub(super) fn worker_priority(&self) -> &Arc<WorkerPriority> {
+        &self.worker_priority
     }
 
     pub(super) fn worker_threads(&self) -> usize {

@@ -1,6 +1,8 @@
 //! Real-time scheduling: SCHED_FIFO for the calling thread or another of this process,
 //! and the real-time priorities this process's threads run at (from `/proc`).
 
+use crate::engine::WorkerPriority;
+
 /// Give the calling thread real-time (`SCHED_FIFO`) priority `priority` (1..=99), as an
 /// audio callback thread has, so that ordinary processes on the machine no longer preempt
 /// the timed calls. Needs the right to do so (root, `CAP_SYS_NICE` or an rtprio limit);
@@ -27,6 +29,39 @@ pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
             "real-time priority is only supported on Linux",
         ))
     }
+}
+
+/// Move the calling thread to SCHED_FIFO `priority` (capped at the system's maximum), or
+/// back to normal scheduling for 0; false where not permitted or not Linux.
+pub fn set_own_priority(priority: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let (policy, prio) = if priority > 0 {
+            // SAFETY: plain query.
+            let max = unsafe { libc::sched_get_priority_max(libc::SCHED_FIFO) };
+            (libc::SCHED_FIFO, priority.min(max))
+        } else {
+            (libc::SCHED_OTHER, 0)
+        };
+        let param = libc::sched_param {
+            sched_priority: prio,
+        };
+        // SAFETY: `param` is a valid sched_param; pid 0 is the calling thread.
+        unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = priority;
+        false
+    }
+}
+
+/// A scheduling request for engines' worker threads that they apply on themselves with
+/// [`set_own_priority`]: normal scheduling until [`WorkerPriority::request`] asks for a
+/// real-time priority (below the thread that calls the engine, so that a worker never
+/// keeps the audio thread from its CPU).
+pub fn worker_priority() -> std::sync::Arc<WorkerPriority> {
+    std::sync::Arc::new(WorkerPriority::new(set_own_priority))
 }
 
 /// Set SCHED_FIFO at `priority` (capped at the system's maximum) on the thread
@@ -95,5 +130,48 @@ mod tests {
         // SAFETY: plain query of the calling thread's policy.
         let kernel_policy = unsafe { libc::sched_getscheduler(0) };
         assert_eq!(policy, kernel_policy);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn workers_move_themselves_to_the_requested_priority_where_permitted() {
+        use crate::engine::{Engine, PlanRequest, Routing};
+        let ir: Vec<f32> = (0..40_000)
+            .map(|i| (((i * 7919) % 101) as f32 / 101.0 - 0.5) * (-(i as f32) / 8000.0).exp())
+            .collect();
+        let prio = worker_priority();
+        let e = Engine::new(
+            &[ir],
+            Routing::mono_ir(1),
+            PlanRequest::realtime(0, 1, 1, 64),
+        )
+        .map(|e| e.with_worker_priority(&prio))
+        .and_then(|e| e.with_tail_workers(1, 0))
+        .unwrap();
+        assert_eq!(e.worker_threads(), 1, "{}", e.plan());
+        prio.request(3);
+        let start = std::time::Instant::now();
+        while prio.outcome() == (0, 0) && start.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let (granted, refused) = prio.outcome();
+        assert_eq!(granted + refused, 1);
+        // Whether this process may: asked on a thread of its own, which then ends.
+        let permitted = std::thread::spawn(|| set_own_priority(3)).join().unwrap();
+        assert_eq!(
+            granted == 1,
+            permitted,
+            "the worker's outcome differs from this thread's"
+        );
+        if granted == 1 {
+            // The kernel reports a worker thread at SCHED_FIFO 3.
+            let found = std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+                .filter(|s| s.contains("(faltung-tail-"))
+                .filter_map(|s| parse_stat_priority(&s))
+                .any(|p| p == (3, libc::SCHED_FIFO));
+            assert!(found, "no worker thread runs at SCHED_FIFO 3");
+        }
     }
 }

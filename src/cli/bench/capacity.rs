@@ -40,6 +40,11 @@ pub(super) fn run(
     let max_engines = a.max_engines.unwrap_or(DEFAULT_MAX_ENGINES);
     let search_seconds = a.seconds.min(SEARCH_SECONDS);
     let mut reports: Vec<CapacityReport> = Vec::new();
+    // Workers below the calling thread, as in `faltung bench --paced` and `faltung live`.
+    let worker_priority = faltung::rt::priority::worker_priority();
+    if let Some(prio) = a.rt_priority {
+        worker_priority.request(prio - 1);
+    }
     for &block in &a.block {
         let period_s = block as f64 / f64::from(s.rate_hz);
         let deadline_us = period_s * 1e6;
@@ -62,8 +67,10 @@ pub(super) fn run(
                     ..PlanRequest::realtime(0, s.channels, s.routing.paths.len(), block)
                 };
                 let make = || {
-                    Engine::new(s.irs, s.routing.clone(), req.clone())
-                        .and_then(|e| e.with_worker_threads(threads))
+                    Engine::new(s.irs, s.routing.clone(), req.clone()).and_then(|e| {
+                        e.with_worker_priority(&worker_priority)
+                            .with_worker_threads(threads)
+                    })
                 };
                 let first = match make() {
                     Ok(e) => e,
@@ -175,10 +182,9 @@ pub(super) fn run(
 }
 
 /// Run `f` on a thread of its own, at real-time priority `prio` if given: the calling
-/// thread of a trial. The engines and their worker threads are made on the main thread,
-/// which keeps normal priority, so the workers run below the calling thread, as in
-/// `faltung live` (a worker at the calling thread's SCHED_FIFO priority would keep it from
-/// its CPU until the worker's period is done).
+/// thread of a trial. The engines' worker threads are made on the main thread and follow
+/// their own request (one below the calling thread): a worker at the calling thread's
+/// SCHED_FIFO priority would keep it from its CPU until the worker's period is done.
 fn calling_thread<T: Send>(
     prio: Option<i32>,
     f: impl FnOnce() -> anyhow::Result<T> + Send,
