@@ -57,9 +57,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "OUT|-", num_args = 0..=1, default_missing_value = "-")]
     pub json: Option<String>,
     /// Run the timed calls at real-time priority (SCHED_FIFO, 1..=99), as an audio thread
-    /// runs, so that other processes do not preempt them, and the worker threads (--threads)
-    /// one below it, as `faltung live` runs them below its callbacks. Needs the right to
-    /// (Linux).
+    /// runs, so that other processes do not preempt them; worker threads (--threads) keep
+    /// normal priority, as in `faltung live`. Needs the right to (Linux).
     #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
     pub rt_priority: Option<i32>,
     /// Call at the audio rate, one call per call's duration as a device's callbacks come,
@@ -73,8 +72,8 @@ pub struct BenchArgs {
     /// calling thread, paced as with --paced, runs for --seconds with no period whose calls
     /// together take longer than the period and no late or dropped tail period. Searched
     /// with trials of at most 5 s, confirmed by a run of --seconds at the capacity and one
-    /// above it. --rt-priority applies to the calling thread, and one below it to the
-    /// worker threads.
+    /// above it. --rt-priority applies to the calling thread; the worker threads keep
+    /// normal priority, as in `faltung live`.
     #[arg(long, conflicts_with_all = ["roundtrip", "plot"])]
     pub capacity: bool,
     /// Most engines --capacity builds (each holds its IR's spectra; a 6 s stereo IR at 64
@@ -321,13 +320,11 @@ pub fn run(mut a: BenchArgs) -> anyhow::Result<()> {
         ProgressBar::hidden()
     };
 
-    // The worker threads run below the calling thread (as zita-convolver's do), so that a
-    // worker's long period never keeps the calling thread from its CPU; without
-    // --rt-priority they keep normal scheduling.
+    // The worker threads run at normal priority, as in `faltung live`, where they would
+    // otherwise take the main thread's real-time priority (--rt-priority) as they start:
+    // at the calling thread's SCHED_FIFO priority a worker would keep it from its CPU
+    // until the worker's period is done.
     let worker_priority = faltung::rt::priority::worker_priority();
-    if let Some(prio) = a.rt_priority {
-        worker_priority.request(prio - 1);
-    }
     let mut reports = Vec::new();
     let mut panels = Vec::new();
     for (bi, &block) in a.block.iter().enumerate() {

@@ -300,10 +300,7 @@ pub fn run(a: LiveArgs) -> anyhow::Result<()> {
         if info.period_frames.is_none() { " (requested)" } else { "" }
     );
     let priority = match (info.processing_priority, info.callback_priority) {
-        (Some(p), Some(c)) => match info.worker_priority {
-            Some(w) => format!("real-time (SCHED_FIFO {p}, callbacks {c}, tail workers {w})"),
-            None => format!("real-time (SCHED_FIFO {p}, callbacks {c})"),
-        },
+        (Some(p), Some(c)) => format!("real-time (SCHED_FIFO {p}, callbacks {c})"),
         (Some(p), None) => format!("real-time (SCHED_FIFO {p})"),
         (None, _) => "normal".to_string(),
     };

@@ -17,9 +17,9 @@ use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
 use super::pipeline::{Command, Shared};
-use super::start::{build_engine, TailWorkers};
+use super::start::build_engine;
 use super::{Control, LiveError};
-use crate::engine::{BlockProcessor, Engine};
+use crate::engine::{BlockProcessor, Engine, TailStats};
 use crate::kernel::Kernel;
 
 /// What a new engine must match to replace the running one.
@@ -28,9 +28,9 @@ pub(super) struct Layout {
     pub block_frames: usize,
     pub output_channels: usize,
     pub latency_frames: usize,
-    /// The tail workers of every engine built: where they count their late and dropped
-    /// periods, and the scheduling they follow.
-    pub workers: TailWorkers,
+    pub worker_threads: usize,
+    /// Where every engine built counts its late and dropped tail periods.
+    pub tail: Arc<TailStats>,
     /// Re-plan the engine when the device period changes.
     pub follow_period: bool,
     /// The largest block the processing thread accepts.
@@ -84,7 +84,8 @@ pub(super) fn spawn(
                             &kernels[next],
                             layout.input_channels,
                             period,
-                            &layout.workers,
+                            layout.worker_threads,
+                            &layout.tail,
                         ) {
                             Ok(e)
                                 if e.output_channels() == layout.output_channels
@@ -115,7 +116,8 @@ pub(super) fn spawn(
                             &kernels[next],
                             layout.input_channels,
                             block,
-                            &layout.workers,
+                            layout.worker_threads,
+                            &layout.tail,
                         ) {
                             Ok(e)
                                 if e.output_channels() == layout.output_channels

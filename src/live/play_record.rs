@@ -142,7 +142,6 @@ impl Session {
             engine_latency_frames: 0,
             plan: "play and record".into(),
             processing_priority: None,
-            worker_priority: None,
             callback_priority: None,
             audio_cpu: audio_cpu(opts.cpu)?,
             connections: Vec::new(),
@@ -191,7 +190,7 @@ impl Session {
                 return Err(e);
             }
         };
-        raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid, None);
+        raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid);
         // No loader: controls sent to this session go nowhere.
         let (loader_tx, _) = crossbeam_channel::unbounded();
         Ok((

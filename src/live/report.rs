@@ -74,9 +74,6 @@ pub struct SessionInfo {
     /// The processing thread's SCHED_FIFO priority (above the callbacks' where they run
     /// real-time); `None` where real-time scheduling was not permitted.
     pub processing_priority: Option<i32>,
-    /// The tail workers' SCHED_FIFO priority (just below the callbacks') where the
-    /// callbacks run real-time and there are workers; `None`: normal scheduling.
-    pub worker_priority: Option<i32>,
     /// The highest real-time priority among the audio library's callback threads.
     pub callback_priority: Option<i32>,
     /// The CPU the callbacks and the processing thread share, if pinned.

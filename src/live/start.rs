@@ -13,7 +13,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 use super::pipeline::{Command, Processor, ProcessorConfig, ProcessorRings, Shared, Step};
 use super::streams::{self, Devices};
 use super::{loader, record, LiveError, LiveOptions, Session, SessionInfo};
-use crate::engine::{BlockProcessor, Engine, PlanRequest, Routing, TailStats, WorkerPriority};
+use crate::engine::{BlockProcessor, Engine, PlanRequest, Routing, TailStats};
 use crate::kernel::Kernel;
 use crate::rt::{cpu, priority};
 
@@ -33,24 +33,14 @@ fn default_input_channels(ir_channels: usize) -> usize {
     }
 }
 
-/// What every engine of a session gives its tail workers: their number, the counters of
-/// their late periods, and the scheduling they follow (one request for the session, so
-/// that the engines of hot swaps and period changes take it too).
-#[derive(Debug, Clone)]
-pub(super) struct TailWorkers {
-    pub threads: usize,
-    pub stats: Arc<TailStats>,
-    pub priority: Arc<WorkerPriority>,
-}
-
 /// Build the engine for `kernel` (off the audio path).
 pub(super) fn build_engine(
     kernel: &Kernel,
     input_channels: usize,
     block: usize,
-    workers: &TailWorkers,
+    worker_threads: usize,
+    tail: &Arc<TailStats>,
 ) -> Result<Box<Engine>, LiveError> {
-    let worker_threads = workers.threads;
     let wrap = |source| LiveError::Engine {
         name: kernel.name.clone(),
         source,
@@ -61,10 +51,7 @@ pub(super) fn build_engine(
         ..PlanRequest::realtime(0, 1, 1, block)
     };
     Engine::new(&kernel.to_f32(), routing, request)
-        .and_then(|e| {
-            e.with_worker_priority(&workers.priority)
-                .with_worker_threads_counted(worker_threads, &workers.stats)
-        })
+        .and_then(|e| e.with_worker_threads_counted(worker_threads, tail))
         .map(Box::new)
         .map_err(wrap)
 }
@@ -258,25 +245,16 @@ pub(super) fn stop_processing(stop: &AtomicBool, dsp: JoinHandle<()>) {
 }
 
 /// Put the processing thread above the callbacks' real-time priority, so that the wake-up
-/// from the input callback preempts it on the shared CPU, and the tail workers just below
-/// the callbacks (as zita-convolver puts its threads below the JACK thread): above the
-/// rest of the machine, never in the way of the audio threads. The workers stay at normal
-/// priority where the callbacks do. Records the priorities in `info`.
+/// from the input callback preempts it on the shared CPU; records both in `info`.
 pub(super) fn raise_above_callbacks(
     info: &mut SessionInfo,
     dsp: &JoinHandle<()>,
     realtime: bool,
     tid: i32,
-    workers: Option<&TailWorkers>,
 ) {
     info.callback_priority = priority::max_realtime_priority(tid);
     if !realtime {
         return;
-    }
-    let workers = workers.filter(|w| w.threads > 0);
-    if let (Some(w), Some(c)) = (workers, info.callback_priority.filter(|&c| c > 1)) {
-        w.priority.request(c - 1);
-        info.worker_priority = Some(c - 1);
     }
     info.processing_priority = Some(DSP_PRIORITY);
     let want = info
@@ -300,12 +278,8 @@ impl Session {
         let mut devs = streams::open(opts, in_ch)?;
         let rate = devs.rate_hz;
         let block = block_frames(opts, &devs)?;
-        let workers = TailWorkers {
-            threads: opts.worker_threads,
-            stats: Arc::new(TailStats::default()),
-            priority: priority::worker_priority(),
-        };
-        let engine = build_engine(first, in_ch, block, &workers)?;
+        let tail = Arc::new(TailStats::default());
+        let engine = build_engine(first, in_ch, block, opts.worker_threads, &tail)?;
         let eng_out = engine.output_channels();
         let (out_ch, out_cfg) = streams::configure_output(&mut devs, eng_out, block)?;
         let dev_period = devs.period_frames.unwrap_or(block);
@@ -325,7 +299,6 @@ impl Session {
             engine_latency_frames: engine.latency_frames(),
             plan: engine.plan().to_string(),
             processing_priority: None,
-            worker_priority: None,
             callback_priority: None,
             audio_cpu: audio_cpu(opts.cpu)?,
             connections: Vec::new(),
@@ -354,7 +327,8 @@ impl Session {
             block_frames: block,
             output_channels: eng_out,
             latency_frames: engine.latency_frames(),
-            workers: workers.clone(),
+            worker_threads: opts.worker_threads,
+            tail: tail.clone(),
             follow_period: opts.block_frames.is_none(),
             max_block_frames: MAX_PERIOD_FRAMES.max(block),
         };
@@ -411,7 +385,7 @@ impl Session {
                 return Err(e);
             }
         };
-        raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid, Some(&workers));
+        raise_above_callbacks(&mut info, &dsp, realtime, dsp_tid);
         // Everything the audio path touches exists now (engine, rings, threads' stacks).
         info.memory_lock = crate::rt::memory::lock_current();
         let connected = apply_connections(patch, opts, &mut info);
@@ -428,7 +402,7 @@ impl Session {
             names: opts.kernels.iter().map(|k| k.name.clone()).collect(),
             wet: opts.wet,
             bypass: false,
-            tail: workers.stats,
+            tail,
         };
         match connected {
             Ok(()) => Ok(session),

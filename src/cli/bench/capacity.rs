@@ -40,11 +40,8 @@ pub(super) fn run(
     let max_engines = a.max_engines.unwrap_or(DEFAULT_MAX_ENGINES);
     let search_seconds = a.seconds.min(SEARCH_SECONDS);
     let mut reports: Vec<CapacityReport> = Vec::new();
-    // Workers below the calling thread, as in `faltung bench --paced` and `faltung live`.
+    // Workers at normal priority, as in `faltung bench --paced` and `faltung live`.
     let worker_priority = faltung::rt::priority::worker_priority();
-    if let Some(prio) = a.rt_priority {
-        worker_priority.request(prio - 1);
-    }
     for &block in &a.block {
         let period_s = block as f64 / f64::from(s.rate_hz);
         let deadline_us = period_s * 1e6;
@@ -182,9 +179,10 @@ pub(super) fn run(
 }
 
 /// Run `f` on a thread of its own, at real-time priority `prio` if given: the calling
-/// thread of a trial. The engines' worker threads are made on the main thread and follow
-/// their own request (one below the calling thread): a worker at the calling thread's
-/// SCHED_FIFO priority would keep it from its CPU until the worker's period is done.
+/// thread of a trial. The engines' worker threads run at normal priority (their
+/// request), below the calling thread, as in `faltung live`: a worker at the calling
+/// thread's SCHED_FIFO priority would keep it from its CPU until the worker's period is
+/// done.
 fn calling_thread<T: Send>(
     prio: Option<i32>,
     f: impl FnOnce() -> anyhow::Result<T> + Send,
