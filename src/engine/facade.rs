@@ -195,9 +195,9 @@ impl Engine {
     }
 
     /// Have the worker threads, once started, follow the scheduling requested in
-    /// `priority` (which several engines may share: a live session requests its
-    /// callbacks' priority once they run). Call before starting the workers; without it
-    /// they keep the scheduling of the thread that starts them.
+    /// `priority` (which several engines may share, and which may change at any time).
+    /// Call before starting the workers; without it they keep the scheduling of the
+    /// thread that starts them.
     pub fn with_worker_priority(mut self, priority: &Arc<WorkerPriority>) -> Engine {
         if let Inner::Partitioned(p) = &mut self.inner {
             p.follow_priority(priority);

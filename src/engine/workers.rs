@@ -13,8 +13,9 @@
 //! A worker that has not started by then is overtaken: the audio thread claims the job and
 //! runs it itself, so the output stays exact. One that is still running gets a bounded spin
 //! (`LATE_SPINS`), then its period's result is dropped. Both are counted
-//! in [`TailStats`] (late, dropped). Workers poll for jobs with a short sleep rather than
-//! being woken, so that the audio thread makes no system call.
+//! in [`TailStats`] (late, dropped). Workers poll for jobs with a sleep sized to how often
+//! their periods come rather than being woken, so that the audio thread makes no system
+//! call.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -84,7 +85,6 @@ fn poll_interval(gaps: &[Option<Duration>]) -> Duration {
 struct Arrivals {
     last_claim: Vec<Option<Instant>>,
     gap: Vec<Option<Duration>>,
-    poll: Duration,
 }
 
 impl Arrivals {
@@ -92,7 +92,6 @@ impl Arrivals {
         Arrivals {
             last_claim: vec![None; jobs],
             gap: vec![None; jobs],
-            poll: POLL,
         }
     }
 
@@ -101,15 +100,19 @@ impl Arrivals {
         let now = Instant::now();
         if let Some(prev) = self.last_claim[j] {
             self.gap[j] = Some(now - prev);
-            self.poll = poll_interval(&self.gap);
         }
         self.last_claim[j] = Some(now);
+    }
+
+    /// How long to sleep before the next look for work.
+    fn poll(&self) -> Duration {
+        poll_interval(&self.gap)
     }
 }
 
 /// The scheduling the worker threads of one or more engines should run at, requested from
-/// any thread at any time: a live session learns its callbacks' real-time priority only
-/// once they run, and engines built later (hot swaps) take the same request.
+/// any thread at any time (a host may learn its audio threads' real-time priority only
+/// once they run), and taken by engines built later too.
 ///
 /// The engine knows nothing of the system's scheduler: the caller gives the function
 /// that moves the calling thread to a priority, and each worker calls it on itself when
@@ -131,8 +134,12 @@ impl WorkerPriority {
     /// A request, normal scheduling to begin with, applied with `apply` (each worker
     /// applies the request when it starts, and again whenever it changes).
     pub fn new(apply: fn(i32) -> bool) -> WorkerPriority {
+        WorkerPriority::applied_with(Some(apply))
+    }
+
+    fn applied_with(apply: Option<fn(i32) -> bool>) -> WorkerPriority {
         WorkerPriority {
-            apply: Some(apply),
+            apply,
             requested: AtomicI32::new(0),
             refused: AtomicU64::new(0),
             granted: AtomicU64::new(0),
@@ -184,12 +191,7 @@ impl Default for WorkerPriority {
     /// A request that is never applied (no scheduler given): workers keep the scheduling
     /// they start with.
     fn default() -> WorkerPriority {
-        WorkerPriority {
-            apply: None,
-            requested: AtomicI32::new(0),
-            refused: AtomicU64::new(0),
-            granted: AtomicU64::new(0),
-        }
+        WorkerPriority::applied_with(None)
     }
 }
 
@@ -522,7 +524,7 @@ fn worker(shared: &PoolShared, jobs: &[Arc<TailJob>], cmac: CmacFn, priority: &W
             }
         }
         if !worked {
-            std::thread::park_timeout(arrivals.poll);
+            std::thread::park_timeout(arrivals.poll());
         }
     }
 }
@@ -550,13 +552,10 @@ mod tests {
     fn the_poll_follows_the_interval_between_claims() {
         let mut a = Arrivals::new(2);
         a.claimed(0);
-        assert_eq!(a.poll, POLL, "one claim gives no interval");
+        assert_eq!(a.poll(), POLL, "one claim gives no interval");
         std::thread::sleep(Duration::from_millis(24));
         a.claimed(0);
-        assert!(
-            a.poll >= Duration::from_micros(1500) && a.poll <= MAX_POLL,
-            "{:?}",
-            a.poll
-        );
+        let p = a.poll();
+        assert!(p >= Duration::from_micros(1500) && p <= MAX_POLL, "{p:?}");
     }
 }
