@@ -26,7 +26,7 @@ use std::sync::Arc;
 use rustfft::FftPlanner;
 
 use super::level::Level;
-use super::loops::{deinterleave, dot};
+use super::loops::{deinterleave_all, dot};
 use super::plan::{Buffering, Plan, Variant};
 use super::ring::Ring;
 use super::routing::{Path, Routing};
@@ -272,9 +272,7 @@ impl Partitioned {
             let n = (frames - done).min(b - self.block_fill);
             let fill = self.block_fill;
             let frames_in = &input[done * ic..(done + n) * ic];
-            for ch in 0..ic {
-                deinterleave(&mut self.block_input[ch][fill..fill + n], frames_in, ic, ch);
-            }
+            deinterleave_all(&mut self.block_input, fill, frames_in);
             match self.buffering {
                 Buffering::OneBlock => {
                     for o in 0..oc {
@@ -301,14 +299,8 @@ impl Partitioned {
                     if fill + n == b {
                         self.complete_block();
                         let frames_out = &mut output[done * oc..(done + n) * oc];
-                        for o in 0..oc {
-                            self.ring.read_channel(
-                                o,
-                                self.block_start + fill as u64,
-                                frames_out,
-                                oc,
-                            );
-                        }
+                        self.ring
+                            .read_frames(self.block_start + fill as u64, frames_out);
                         self.ring.clear(self.block_start, b);
                         self.block_start += b as u64;
                         self.block_fill = 0;

@@ -1,7 +1,7 @@
 //! The output ring: per output, a ring of absolute frame positions where every level adds
 //! its results and from which each block's output is read.
 
-use super::loops::interleave;
+use super::loops::{interleave, join_stereo};
 use super::zeroed;
 
 /// Per-output rings of absolute frame positions where all levels sum their results.
@@ -39,16 +39,24 @@ impl Ring {
         }
     }
 
-    /// Channel `o` of interleaved `frames` (of `oc` channels) from ring `output` at
-    /// absolute frames `start..`.
-    pub(super) fn read_channel(&self, output: usize, start: u64, frames: &mut [f32], oc: usize) {
-        let d = &self.data[output];
+    /// Interleaved `frames` (one channel per output) from the rings at absolute frames
+    /// `start..`.
+    pub(super) fn read_frames(&self, start: u64, frames: &mut [f32]) {
+        let oc = self.data.len();
+        let len = self.mask + 1;
         let s = (start as usize) & self.mask;
         let n = frames.len() / oc;
-        let first = (d.len() - s).min(n);
+        let first = (len - s).min(n);
         let (f1, f2) = frames.split_at_mut(first * oc);
-        interleave(f1, &d[s..s + first], oc, output);
-        interleave(f2, &d[..n - first], oc, output);
+        if let [l, r] = &self.data[..] {
+            join_stereo(f1, &l[s..s + first], &r[s..s + first]);
+            join_stereo(f2, &l[..n - first], &r[..n - first]);
+            return;
+        }
+        for (o, d) in self.data.iter().enumerate() {
+            interleave(f1, &d[s..s + first], oc, o);
+            interleave(f2, &d[..n - first], oc, o);
+        }
     }
 
     #[inline]
