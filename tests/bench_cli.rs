@@ -265,6 +265,16 @@ fn capacity_reports_each_thread_count_and_its_ratio() {
         assert_eq!(num(o, "search_seconds"), 0.25);
         assert_eq!(int(o, "searched_capacity"), cap);
         assert!(int(o, "trials") >= 1);
+        // Every trial is listed, each as long as asked or stopped at its failure.
+        let runs = o["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), int(o, "trials"));
+        for r in runs {
+            let asked = (num(r, "seconds") * 48_000.0 / 256.0).round() as usize;
+            assert!(int(r, "periods") <= asked.max(1), "{r}");
+            let failed =
+                int(r, "over_deadline") + int(r, "late_periods") + int(r, "dropped_periods");
+            assert!(int(r, "periods") == asked || failed > 0, "{r}");
+        }
         if cap > 0 {
             // The confirming run at the capacity ran every period and passed.
             let at = &o["at_capacity"];

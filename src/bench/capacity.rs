@@ -225,6 +225,15 @@ pub fn paced_trial(
     Ok(t)
 }
 
+/// One trial of a capacity search: how long it was meant to run, and what it saw.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TrialRun {
+    /// The trial's length as asked for, in seconds (it stops at its first failed period).
+    pub seconds: f64,
+    #[serde(flatten)]
+    pub trial: Trial,
+}
+
 /// The capacity of one (call size, plan, thread count), for `faltung bench --capacity`'s
 /// JSON. Times in microseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -262,6 +271,8 @@ pub struct CapacityReport {
     pub above_capacity: Option<Trial>,
     /// Trials run, search and confirmation.
     pub trials: usize,
+    /// Every trial, in the order run.
+    pub runs: Vec<TrialRun>,
     /// `capacity` over the capacity of the same call size and plan with 0 threads, when
     /// both were measured and that one is not 0.
     pub ratio_to_single_thread: Option<f64>,

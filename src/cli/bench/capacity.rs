@@ -5,7 +5,9 @@
 use std::io::Write;
 
 use anyhow::{anyhow, Context};
-use faltung::bench::capacity::{largest_passing, paced_trial, CapacityReport, Trial, TrialSpec};
+use faltung::bench::capacity::{
+    largest_passing, paced_trial, CapacityReport, Trial, TrialRun, TrialSpec,
+};
 use faltung::bench::set_realtime_priority;
 use faltung::engine::{Engine, PlanRequest, Routing};
 use indicatif::ProgressBar;
@@ -148,6 +150,10 @@ pub(super) fn run(
                     at_capacity: (capacity > 0).then(|| full(capacity)).flatten(),
                     above_capacity: confirmed.first_failure.and_then(full),
                     trials: history.len(),
+                    runs: history
+                        .iter()
+                        .map(|&(_, seconds, trial)| TrialRun { seconds, trial })
+                        .collect(),
                     ratio_to_single_thread: None,
                 });
             }
