@@ -268,6 +268,23 @@ fn capacity_reports_each_thread_count_and_its_ratio() {
         // Every trial is listed, each as long as asked or stopped at its failure.
         let runs = o["runs"].as_array().expect("runs");
         assert_eq!(runs.len(), int(o, "trials"));
+        // Each count gets up to --tries (default 2) tries: a try after the first follows
+        // a failed try at the same count and length.
+        assert_eq!(int(o, "tries"), 2);
+        for (i, r) in runs.iter().enumerate() {
+            let k = int(r, "attempt");
+            assert!((1..=2).contains(&k), "{r}");
+            if k > 1 {
+                let prev = &runs[i - 1];
+                assert_eq!(int(prev, "attempt"), k - 1, "{prev}");
+                assert_eq!(int(prev, "engines"), int(r, "engines"));
+                assert_eq!(num(prev, "seconds"), num(r, "seconds"));
+                let failed = int(prev, "over_deadline")
+                    + int(prev, "late_periods")
+                    + int(prev, "dropped_periods");
+                assert!(failed > 0, "{prev}");
+            }
+        }
         for r in runs {
             let asked = (num(r, "seconds") * 48_000.0 / 256.0).round() as usize;
             assert!(int(r, "periods") <= asked.max(1), "{r}");
@@ -363,6 +380,14 @@ fn bad_input_gives_a_one_line_error() {
     one_line_error(
         &["bench", "--kernel", "flat:8", "--max-engines", "4"],
         "applies to --capacity only",
+    );
+    one_line_error(
+        &["bench", "--kernel", "flat:8", "--capacity", "--tries", "0"],
+        "--tries 0",
+    );
+    one_line_error(
+        &["bench", "--kernel", "flat:8", "--tries", "2"],
+        "--tries 2: applies to --capacity only",
     );
     one_line_error(
         &[

@@ -72,14 +72,19 @@ pub struct BenchArgs {
     /// calling thread, paced as with --paced, runs for --seconds with no period whose calls
     /// together take longer than the period and no late or dropped tail period. Searched
     /// with trials of at most 5 s, confirmed by a run of --seconds at the capacity and one
-    /// above it. --rt-priority applies to the calling thread; the worker threads keep
-    /// normal priority, as in `faltung live`.
+    /// above it; a count fails when --tries trials of it all fail. --rt-priority applies to
+    /// the calling thread; the worker threads keep normal priority, as in `faltung live`.
     #[arg(long, conflicts_with_all = ["roundtrip", "plot"])]
     pub capacity: bool,
     /// Most engines --capacity builds (each holds its IR's spectra; a 6 s stereo IR at 64
     /// frames takes about 10 MB) [default: 256].
     #[arg(long, value_name = "N")]
     pub max_engines: Option<usize>,
+    /// Tries --capacity gives each count of engines before it counts as failed: a machine's
+    /// rare stall (which does not depend on the count) then does not end the search, where
+    /// an overload fails every try. 1 is the strict search [default: 2].
+    #[arg(long, value_name = "N")]
+    pub tries: Option<usize>,
     /// Draw the per-call time distribution per call size into an SVG file.
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
@@ -171,6 +176,14 @@ fn validate(a: &BenchArgs) -> anyhow::Result<()> {
         }
         if n == 0 {
             bail!("--max-engines 0: the capacity search needs room for at least 1 engine");
+        }
+    }
+    if let Some(n) = a.tries {
+        if !a.capacity {
+            bail!("--tries {n}: applies to --capacity only (add --capacity, or drop --tries)");
+        }
+        if n == 0 {
+            bail!("--tries 0: each count of engines needs at least 1 try");
         }
     }
     if let Some(b) = a.block.iter().find(|&&b| b == 0) {

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, Context};
 use faltung::bench::capacity::{
-    largest_passing, paced_trial, CapacityReport, Trial, TrialRun, TrialSpec,
+    first_pass, largest_passing, paced_trial, CapacityReport, Trial, TrialRun, TrialSpec,
 };
 use faltung::bench::set_realtime_priority;
 use faltung::engine::{Engine, PlanRequest, Routing};
@@ -20,6 +20,9 @@ pub(super) const SEARCH_SECONDS: f64 = 5.0;
 /// Most engines built when --max-engines is not given. A 6 s stereo engine at 64 frames
 /// holds about 10 MB.
 pub(super) const DEFAULT_MAX_ENGINES: usize = 256;
+
+/// Tries per count of engines when --tries is not given.
+pub(super) const DEFAULT_TRIES: usize = 2;
 
 /// What the capacity search needs from `bench`'s common set-up.
 pub(super) struct Setup<'a> {
@@ -40,6 +43,7 @@ pub(super) fn run(
     bar: &ProgressBar,
 ) -> anyhow::Result<Vec<CapacityReport>> {
     let max_engines = a.max_engines.unwrap_or(DEFAULT_MAX_ENGINES);
+    let tries = a.tries.unwrap_or(DEFAULT_TRIES);
     let search_seconds = a.seconds.min(SEARCH_SECONDS);
     let mut reports: Vec<CapacityReport> = Vec::new();
     // Workers at normal priority, as in `faltung bench --paced` and `faltung live`.
@@ -87,10 +91,15 @@ pub(super) fn run(
                 let plan_text = first.plan().to_string();
                 let worker_threads = first.worker_threads();
                 let mut engines = vec![first];
-                let mut history: Vec<(usize, f64, Trial)> = Vec::new();
-                let mut trial = |n: usize, seconds: f64| -> anyhow::Result<bool> {
+                let mut history: Vec<(usize, f64, usize, Trial)> = Vec::new();
+                let mut trial = |n: usize, seconds: f64, attempt: usize| -> anyhow::Result<Trial> {
                     bar.set_message(format!(
-                        "{block} frames, {threads} thread(s): {n} engine(s) for {seconds} s"
+                        "{block} frames, {threads} thread(s): {n} engine(s) for {seconds} s{}",
+                        if attempt > 1 {
+                            format!(", try {attempt} of {tries}")
+                        } else {
+                            String::new()
+                        }
                     ));
                     bar.set_position(0);
                     engines.truncate(n);
@@ -112,13 +121,16 @@ pub(super) fn run(
                         })
                         .with_context(|| format!("{}: processing failed", s.kernel_name))
                     })?;
-                    history.push((n, seconds, t));
-                    Ok(t.passed())
+                    history.push((n, seconds, attempt, t));
+                    Ok(t)
                 };
-                let found = largest_passing(1, max_engines, |n| trial(n, search_seconds))?;
+                let mut tried = |n: usize, seconds: f64| -> anyhow::Result<bool> {
+                    Ok(first_pass(tries, |k| trial(n, seconds, k))?.0)
+                };
+                let found = largest_passing(1, max_engines, |n| tried(n, search_seconds))?;
                 let searched_capacity = found.capacity;
                 let confirmed = if search_seconds < a.seconds {
-                    largest_passing(found.capacity, max_engines, |n| trial(n, a.seconds))?
+                    largest_passing(found.capacity, max_engines, |n| tried(n, a.seconds))?
                 } else {
                     found
                 };
@@ -129,8 +141,8 @@ pub(super) fn run(
                     history
                         .iter()
                         .rev()
-                        .find(|(m, secs, _)| *m == n && *secs == a.seconds)
-                        .map(|h| h.2)
+                        .find(|(m, secs, _, _)| *m == n && *secs == a.seconds)
+                        .map(|h| h.3)
                 };
                 let capacity = confirmed.capacity;
                 rows.push(CapacityReport {
@@ -145,6 +157,7 @@ pub(super) fn run(
                     search_seconds,
                     deadline_us,
                     capacity,
+                    tries,
                     searched_capacity,
                     max_engines,
                     at_capacity: (capacity > 0).then(|| full(capacity)).flatten(),
@@ -152,7 +165,11 @@ pub(super) fn run(
                     trials: history.len(),
                     runs: history
                         .iter()
-                        .map(|&(_, seconds, trial)| TrialRun { seconds, trial })
+                        .map(|&(_, seconds, attempt, trial)| TrialRun {
+                            seconds,
+                            attempt,
+                            trial,
+                        })
                         .collect(),
                     ratio_to_single_thread: None,
                 });
@@ -177,9 +194,10 @@ pub(super) fn run(
         "capacity = the most engines (each with --threads worker threads of its own) that one \
          calling thread, paced at the audio rate, ran for the whole run with no period whose \
          calls together took longer than the period and no late or dropped tail period (a \
-         late worker counts as a missed deadline, as in zita-convolver); searched = what the \
-         search's shorter trials found; worst = the slowest period's calls at the capacity \
-         as a percentage of the period"
+         late worker counts as a missed deadline, as in zita-convolver), in one of {tries} \
+         tries (--tries); searched = what the search's shorter trials found; worst = the \
+         slowest period's calls at the capacity as a percentage of the period; trials = \
+         every try run"
     )?;
     Ok(reports)
 }
