@@ -106,7 +106,7 @@ pub fn largest_passing<E>(
 }
 
 /// Run `attempt` (given the try's number, from 1) until a trial passes or `tries` (at
-/// least 1) trials have failed: whether one passed, and every trial run, in order.
+/// least 1) trials have failed: whether one passed.
 ///
 /// A machine stops a thread now and then whatever it runs (on the 2-core reference VM, one
 /// engine costing about 12 us a period ran periods of 109 % and 126 % within a minute):
@@ -116,16 +116,13 @@ pub fn largest_passing<E>(
 pub fn first_pass<E>(
     tries: usize,
     mut attempt: impl FnMut(usize) -> Result<Trial, E>,
-) -> Result<(bool, Vec<Trial>), E> {
-    let mut runs = Vec::new();
+) -> Result<bool, E> {
     for k in 1..=tries.max(1) {
-        let t = attempt(k)?;
-        runs.push(t);
-        if t.passed() {
-            return Ok((true, runs));
+        if attempt(k)?.passed() {
+            return Ok(true);
         }
     }
-    Ok((false, runs))
+    Ok(false)
 }
 
 /// How to run a capacity trial.
@@ -399,24 +396,28 @@ mod tests {
 
     #[test]
     fn a_failure_is_tried_again_up_to_the_tries_and_a_pass_ends_them() {
+        // Every try `first_pass` runs, with the trial it saw.
+        fn tried(tries: usize, outcome: impl Fn(usize) -> Trial) -> (bool, Vec<(usize, Trial)>) {
+            let mut runs = Vec::new();
+            let ok = first_pass::<()>(tries, |k| {
+                runs.push((k, outcome(k)));
+                Ok(outcome(k))
+            })
+            .unwrap();
+            (ok, runs)
+        }
         // Fails once, then passes: two trials, passed.
         let outcomes = [1, 0, 0];
-        let mut seen = Vec::new();
-        let (ok, runs) = first_pass::<()>(3, |k| {
-            seen.push(k);
-            Ok(trial(outcomes[k - 1]))
-        })
-        .unwrap();
+        let (ok, runs) = tried(3, |k| trial(outcomes[k - 1]));
         assert!(ok);
-        assert_eq!(seen, vec![1, 2]);
-        assert_eq!(runs, vec![trial(1), trial(0)]);
+        assert_eq!(runs, vec![(1, trial(1)), (2, trial(0))]);
         // Fails every time: all tries run, not passed.
-        let (ok, runs) = first_pass::<()>(3, |_| Ok(trial(2))).unwrap();
+        let (ok, runs) = tried(3, |_| trial(2));
         assert!(!ok);
         assert_eq!(runs.len(), 3);
         // One try: a failure is final; 0 tries means 1.
         for tries in [0, 1] {
-            let (ok, runs) = first_pass::<()>(tries, |_| Ok(trial(1))).unwrap();
+            let (ok, runs) = tried(tries, |_| trial(1));
             assert!(!ok);
             assert_eq!(runs.len(), 1);
         }
@@ -425,7 +426,7 @@ mod tests {
             late_periods: 1,
             ..trial(0)
         };
-        let (ok, runs) = first_pass::<()>(2, |k| Ok(if k == 1 { late } else { trial(0) })).unwrap();
+        let (ok, runs) = tried(2, |k| if k == 1 { late } else { trial(0) });
         assert!(ok);
         assert_eq!(runs.len(), 2);
         // An error ends the tries.

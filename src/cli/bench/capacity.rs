@@ -91,7 +91,7 @@ pub(super) fn run(
                 let plan_text = first.plan().to_string();
                 let worker_threads = first.worker_threads();
                 let mut engines = vec![first];
-                let mut history: Vec<(usize, f64, usize, Trial)> = Vec::new();
+                let mut history: Vec<TrialRun> = Vec::new();
                 let mut trial = |n: usize, seconds: f64, attempt: usize| -> anyhow::Result<Trial> {
                     bar.set_message(format!(
                         "{block} frames, {threads} thread(s): {n} engine(s) for {seconds} s{}",
@@ -121,11 +121,15 @@ pub(super) fn run(
                         })
                         .with_context(|| format!("{}: processing failed", s.kernel_name))
                     })?;
-                    history.push((n, seconds, attempt, t));
+                    history.push(TrialRun {
+                        seconds,
+                        attempt,
+                        trial: t,
+                    });
                     Ok(t)
                 };
                 let mut tried = |n: usize, seconds: f64| -> anyhow::Result<bool> {
-                    Ok(first_pass(tries, |k| trial(n, seconds, k))?.0)
+                    first_pass(tries, |k| trial(n, seconds, k))
                 };
                 let found = largest_passing(1, max_engines, |n| tried(n, search_seconds))?;
                 let searched_capacity = found.capacity;
@@ -141,8 +145,8 @@ pub(super) fn run(
                     history
                         .iter()
                         .rev()
-                        .find(|(m, secs, _, _)| *m == n && *secs == a.seconds)
-                        .map(|h| h.3)
+                        .find(|r| r.trial.engines == n && r.seconds == a.seconds)
+                        .map(|r| r.trial)
                 };
                 let capacity = confirmed.capacity;
                 rows.push(CapacityReport {
@@ -163,14 +167,7 @@ pub(super) fn run(
                     at_capacity: (capacity > 0).then(|| full(capacity)).flatten(),
                     above_capacity: confirmed.first_failure.and_then(full),
                     trials: history.len(),
-                    runs: history
-                        .iter()
-                        .map(|&(_, seconds, attempt, trial)| TrialRun {
-                            seconds,
-                            attempt,
-                            trial,
-                        })
-                        .collect(),
+                    runs: history,
                     ratio_to_single_thread: None,
                 });
             }

@@ -235,42 +235,37 @@ unsafe fn cmac_pair_strips<const S: usize>(
     }
 }
 
-/// [`cmac_pair_strips`] over one 8-bin strip: 8 sums, within AVX2's 16 registers.
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn cmac_pair_inner(
-    ar0: &mut [f32],
-    ai0: &mut [f32],
-    ar1: &mut [f32],
-    ai1: &mut [f32],
-    s: &Spectra<'_>,
-    x1_re: &[f32],
-    x1_im: &[f32],
-    g: Strided,
-) {
-    // SAFETY: the caller's CPU has AVX2 and FMA (this function's own contract).
-    unsafe { cmac_pair_strips::<1>(ar0, ai0, ar1, ai1, s, x1_re, x1_im, g) }
+/// [`cmac_pair_strips`] with `S` strips where the call has two paths of one kernel (a
+/// pair accumulator and a pair input), else [`cmac_inner`].
+#[inline(always)]
+unsafe fn cmac_strips<const S: usize>(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
+    // SAFETY: the callers below are compiled with (at least) AVX2 and FMA, and only
+    // called where the CPU has them.
+    unsafe {
+        match (acc.pair.as_mut(), s.pair) {
+            (Some((re, im)), Some((x_re, x_im))) => {
+                cmac_pair_strips::<S>(acc.re, acc.im, re, im, s, x_re, x_im, g)
+            }
+            _ => cmac_inner(acc, s, g),
+        }
+    }
 }
 
-/// [`cmac_pair_strips`] over two strips, 16 bins: sixteen sums in flight, which take 16
-/// of the 32 vector registers that AVX-512VL gives (with AVX2's 16 they spill, and the
-/// loop is slower than 8 bins). `faltung bench` at 0.5 s / 1024 frames (24 partitions of
-/// 1025 bins, two paths of a mono IR), 6 rounds in turn: 1354x real time with 8 bins,
-/// 1477x with 16.
-#[allow(clippy::too_many_arguments)]
+/// One strip of 8 bins per pass: 8 sums, within AVX2's 16 registers.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn cmac_narrow(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
+    // SAFETY: the caller's CPU has AVX2 and FMA (this function's own contract).
+    unsafe { cmac_strips::<1>(acc, s, g) }
+}
+
+/// Two strips, 16 bins: sixteen sums in flight, which take 16 of the 32 vector registers
+/// that AVX-512VL gives (with AVX2's 16 they spill, and the loop is slower than 8 bins).
+/// `faltung bench` at 0.5 s / 1024 frames (24 partitions of 1025 bins, two paths of a mono
+/// IR), 6 rounds in turn: 1354x real time with 8 bins, 1477x with 16.
 #[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-unsafe fn cmac_pair_inner_wide(
-    ar0: &mut [f32],
-    ai0: &mut [f32],
-    ar1: &mut [f32],
-    ai1: &mut [f32],
-    s: &Spectra<'_>,
-    x1_re: &[f32],
-    x1_im: &[f32],
-    g: Strided,
-) {
+unsafe fn cmac_wide(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
     // SAFETY: the caller's CPU has AVX2, FMA and AVX-512F/VL (this function's contract).
-    unsafe { cmac_pair_strips::<2>(ar0, ai0, ar1, ai1, s, x1_re, x1_im, g) }
+    unsafe { cmac_strips::<2>(acc, s, g) }
 }
 
 #[target_feature(enable = "avx2,fma")]
@@ -280,17 +275,12 @@ unsafe fn fir_inner(y: &mut [f32], h: &[f32], x: &[f32]) {
 
 pub fn cmac_avx(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
     // SAFETY: only handed out by `select()`/`kernels_for()` after the CPU reported
-    // AVX2 and FMA.
+    // AVX2 and FMA; the wide kernel only where it also reported AVX-512F and VL.
     unsafe {
-        match (acc.pair.as_mut(), s.pair) {
-            (Some((re, im)), Some((x_re, x_im))) => {
-                if wide_registers() {
-                    cmac_pair_inner_wide(acc.re, acc.im, re, im, s, x_re, x_im, g)
-                } else {
-                    cmac_pair_inner(acc.re, acc.im, re, im, s, x_re, x_im, g)
-                }
-            }
-            _ => cmac_inner(acc, s, g),
+        if wide_registers() {
+            cmac_wide(acc, s, g)
+        } else {
+            cmac_narrow(acc, s, g)
         }
     }
 }
@@ -310,14 +300,7 @@ fn wide_registers() -> bool {
 #[cfg(test)]
 pub(super) fn cmac_avx_narrow(acc: &mut Acc<'_>, s: &Spectra<'_>, g: Strided) {
     // SAFETY: as in `cmac_avx`.
-    unsafe {
-        match (acc.pair.as_mut(), s.pair) {
-            (Some((re, im)), Some((x_re, x_im))) => {
-                cmac_pair_inner(acc.re, acc.im, re, im, s, x_re, x_im, g)
-            }
-            _ => cmac_inner(acc, s, g),
-        }
-    }
+    unsafe { cmac_narrow(acc, s, g) }
 }
 
 pub fn fir_avx(y: &mut [f32], h: &[f32], x: &[f32]) {
