@@ -309,11 +309,11 @@ fn a_worker_stuck_in_a_period_is_dropped_and_counted_not_waited_for() {
 
 /// The priorities the workers of [`workers_follow_the_priority_requested_at_any_time`]
 /// applied on themselves, with the applying thread's name.
-static APPLIED: std::sync::Mutex<Vec<(String, i32)>> = std::sync::Mutex::new(Vec::new());
+static APPLIED: std::sync::Mutex<Vec<(String, i32, usize)>> = std::sync::Mutex::new(Vec::new());
 
-fn record_priority(priority: i32) -> bool {
+fn record_priority(priority: i32, rank: usize) -> bool {
     let name = std::thread::current().name().unwrap_or("").to_string();
-    APPLIED.lock().unwrap().push((name, priority));
+    APPLIED.lock().unwrap().push((name, priority, rank));
     true
 }
 
@@ -358,10 +358,24 @@ fn workers_follow_the_priority_requested_at_any_time() {
     drop(second);
     let applied = APPLIED.lock().unwrap().clone();
     assert!(
-        applied.iter().all(|(n, _)| n.starts_with("faltung-tail-")),
+        applied
+            .iter()
+            .all(|(n, _, _)| n.starts_with("faltung-tail-")),
         "applied on a thread other than a worker: {applied:?}"
     );
-    let at = |p: i32| applied.iter().filter(|(_, q)| *q == p).count() as u64;
+    // Each worker applies it with its rank, the worker of the shortest tail level rank 0:
+    // each rank twice in the first engine (as it started, then 7), once in the second.
+    for rank in 0..threads as usize {
+        let of_rank = applied.iter().filter(|(_, _, r)| *r == rank);
+        assert!(
+            of_rank.clone().count() == 3
+                && of_rank
+                    .clone()
+                    .all(|(n, _, _)| *n == format!("faltung-tail-{rank}")),
+            "{applied:?}"
+        );
+    }
+    let at = |p: i32| applied.iter().filter(|(_, q, _)| *q == p).count() as u64;
     assert_eq!((at(0), at(7)), (threads, 2 * threads), "{applied:?}");
     assert_eq!(e.worker_priority().requested(), 7);
 }

@@ -29,7 +29,9 @@ mod workers;
 pub use self::facade::Engine;
 pub use self::plan::{Plan, PlanRequest, Scheme, SchemeChoice, Variant};
 pub use self::routing::{Path, Routing};
-pub use self::workers::{TailStats, WorkerPriority, WorkerStall, MIN_WORKER_PARTITION};
+pub use self::workers::{
+    TailStats, WorkerPriority, WorkerScheduler, WorkerStall, MIN_WORKER_PARTITION,
+};
 pub use crate::error::{EngineError, ProcessError};
 
 /// `k` buffers of `n` zeros, each its own zeroed allocation (`vec![vec![0.0; n]; k]` would

@@ -117,11 +117,19 @@ impl Arrivals {
 /// The engine knows nothing of the system's scheduler: the caller gives the function
 /// that moves the calling thread to a priority, and each worker calls it on itself when
 /// it sees a new request (between periods, never while the audio thread waits on it).
+///
+/// Each worker passes its rank with the request: its place among its engine's workers by
+/// the period of its most urgent level (0: the worker of the shortest tail level). The
+/// function is to schedule a higher rank below a lower one (rate-monotonic, as
+/// zita-convolver gives each level's thread a priority one below the previous level's),
+/// so that a worker whose level is due in hundreds of milliseconds never holds the CPU
+/// from one whose level is due in tens.
 #[derive(Debug)]
 pub struct WorkerPriority {
-    /// Moves the calling thread to the given real-time priority (0: normal scheduling);
-    /// false where not permitted. None: workers keep the scheduling they start with.
-    apply: Option<fn(i32) -> bool>,
+    /// Moves the calling thread to the given real-time priority (0: normal scheduling)
+    /// for a worker of the given rank; false where not permitted. None: workers keep the
+    /// scheduling they start with.
+    apply: Option<WorkerScheduler>,
     /// The priority requested (0: normal scheduling).
     requested: AtomicI32,
     /// Workers that tried the requested priority and were refused.
@@ -130,14 +138,18 @@ pub struct WorkerPriority {
     granted: AtomicU64,
 }
 
+/// Moves the calling thread to a requested priority (0: normal scheduling) for a worker
+/// of a rank (see [`WorkerPriority`]); false where not permitted.
+pub type WorkerScheduler = fn(priority: i32, rank: usize) -> bool;
+
 impl WorkerPriority {
     /// A request, normal scheduling to begin with, applied with `apply` (each worker
-    /// applies the request when it starts, and again whenever it changes).
-    pub fn new(apply: fn(i32) -> bool) -> WorkerPriority {
+    /// applies the request, with its rank, when it starts and again whenever it changes).
+    pub fn new(apply: WorkerScheduler) -> WorkerPriority {
         WorkerPriority::applied_with(Some(apply))
     }
 
-    fn applied_with(apply: Option<fn(i32) -> bool>) -> WorkerPriority {
+    fn applied_with(apply: Option<WorkerScheduler>) -> WorkerPriority {
         WorkerPriority {
             apply,
             requested: AtomicI32::new(0),
@@ -171,14 +183,14 @@ impl WorkerPriority {
         )
     }
 
-    /// On a worker: follow the request if it changed since `current` (-1 when the
-    /// worker has applied none yet).
-    fn follow(&self, current: &mut i32) {
+    /// On a worker of rank `rank`: follow the request if it changed since `current` (-1
+    /// when the worker has applied none yet).
+    fn follow(&self, current: &mut i32, rank: usize) {
         let Some(apply) = self.apply else { return };
         let want = self.requested();
         if want != *current {
             *current = want;
-            if apply(want) {
+            if apply(want, rank) {
                 self.granted.fetch_add(1, Ordering::AcqRel);
             } else {
                 self.refused.fetch_add(1, Ordering::AcqRel);
@@ -443,8 +455,9 @@ pub(super) struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// Start `threads` workers sharing out `jobs` (each job to one worker, round robin in
-    /// the order given).
+    /// Start `threads` workers sharing out `jobs`, given shortest level first (each job to
+    /// one worker, round robin: worker `i`'s most urgent job is job `i`, so its rank is
+    /// `i`).
     pub(super) fn start(
         threads: usize,
         jobs: Vec<Arc<TailJob>>,
@@ -463,15 +476,15 @@ impl WorkerPool {
             shared,
             handles: Vec::new(),
         };
-        for (i, jobs) in mine.into_iter().enumerate() {
+        for (rank, jobs) in mine.into_iter().enumerate() {
             if jobs.is_empty() {
                 continue;
             }
             let shared = pool.shared.clone();
             let priority = priority.clone();
             let h = std::thread::Builder::new()
-                .name(format!("faltung-tail-{i}"))
-                .spawn(move || worker(&shared, &jobs, cmac, &priority))?;
+                .name(format!("faltung-tail-{rank}"))
+                .spawn(move || worker(&shared, &jobs, rank, cmac, &priority))?;
             pool.handles.push(h);
         }
         Ok(pool)
@@ -501,11 +514,17 @@ impl Drop for WorkerPool {
     }
 }
 
-fn worker(shared: &PoolShared, jobs: &[Arc<TailJob>], cmac: CmacFn, priority: &WorkerPriority) {
+fn worker(
+    shared: &PoolShared,
+    jobs: &[Arc<TailJob>],
+    rank: usize,
+    cmac: CmacFn,
+    priority: &WorkerPriority,
+) {
     let mut current = -1;
     let mut arrivals = Arrivals::new(jobs.len());
     while !shared.shutdown.load(Ordering::Acquire) {
-        priority.follow(&mut current);
+        priority.follow(&mut current, rank);
         let mut worked = false;
         for (j, job) in jobs.iter().enumerate() {
             let stall = shared.stall_us.load(Ordering::Acquire);

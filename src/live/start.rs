@@ -50,7 +50,10 @@ pub(super) fn build_engine(
         worker_threads,
         ..PlanRequest::realtime(0, 1, 1, block)
     };
+    // Workers at normal scheduling, each rank of level nicer than the one before (as in
+    // `faltung bench`): the short tail level, due first, runs first.
     Engine::new(&kernel.to_f32(), routing, request)
+        .map(|e| e.with_worker_priority(&priority::worker_priority()))
         .and_then(|e| e.with_worker_threads_counted(worker_threads, tail))
         .map(Box::new)
         .map_err(wrap)

@@ -57,11 +57,70 @@ pub fn set_own_priority(priority: i32) -> bool {
 }
 
 /// A scheduling request for engines' worker threads that they apply on themselves with
-/// [`set_own_priority`]: normal scheduling until [`WorkerPriority::request`] asks for a
-/// real-time priority (below the thread that calls the engine, so that a worker never
+/// [`set_worker_scheduling`]: normal scheduling until [`WorkerPriority::request`] asks for
+/// a real-time priority (below the thread that calls the engine, so that a worker never
 /// keeps the audio thread from its CPU).
 pub fn worker_priority() -> std::sync::Arc<WorkerPriority> {
-    std::sync::Arc::new(WorkerPriority::new(set_own_priority))
+    std::sync::Arc::new(WorkerPriority::new(set_worker_scheduling))
+}
+
+/// How much nicer each rank of worker runs than the one before it, under normal
+/// scheduling: a weight a third of the previous rank's, so that when the workers of the
+/// short and the long levels of many engines are all runnable (their periods start
+/// together), the short levels, due first, get three quarters of the CPU.
+pub const NICE_PER_RANK: i32 = 5;
+
+/// The highest nice value a worker is given: a long level still gets a share of the CPU
+/// against ordinary programs at nice 0.
+pub const MAX_WORKER_NICE: i32 = 10;
+
+/// Schedule the calling worker thread of rank `rank` (see [`WorkerPriority`]) at the
+/// requested priority: SCHED_FIFO `priority - rank` (at least 1) for a real-time request,
+/// else normal scheduling at nice `NICE_PER_RANK * rank` (at most [`MAX_WORKER_NICE`]),
+/// so that each rank runs below the one whose level is due sooner. False where not
+/// permitted or not Linux.
+pub fn set_worker_scheduling(priority: i32, rank: usize) -> bool {
+    let rank = i32::try_from(rank).unwrap_or(i32::MAX);
+    if priority > 0 {
+        return set_own_priority(priority.saturating_sub(rank).max(1));
+    }
+    set_own_priority(0) && set_own_nice(rank.saturating_mul(NICE_PER_RANK).min(MAX_WORKER_NICE))
+}
+
+/// Give the calling thread (not the whole process) nice value `nice`; false where not
+/// permitted (lowering it needs the right to) or not Linux.
+pub fn set_own_nice(nice: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; on Linux the nice value of PRIO_PROCESS
+        // with a thread id is that thread's own.
+        unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) == 0
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = nice;
+        false
+    }
+}
+
+/// The calling thread's nice value (Linux; 0 elsewhere).
+pub fn own_nice() -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: as in set_own_nice; getpriority cannot fail for the calling thread
+        // (whose nice value may be -1, the error return, so no error is looked for).
+        unsafe {
+            let tid = libc::gettid();
+            libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t)
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
 }
 
 /// Set SCHED_FIFO at `priority` (capped at the system's maximum) on the thread
@@ -130,6 +189,42 @@ mod tests {
         // SAFETY: plain query of the calling thread's policy.
         let kernel_policy = unsafe { libc::sched_getscheduler(0) };
         assert_eq!(policy, kernel_policy);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_worker_of_a_longer_level_runs_nicer_or_lower() {
+        // Each on a thread of its own, which then ends.
+        let nice_at = |rank: usize| {
+            std::thread::spawn(move || (set_worker_scheduling(0, rank), own_nice()))
+                .join()
+                .unwrap()
+        };
+        let base = std::thread::spawn(own_nice).join().unwrap();
+        assert_eq!(nice_at(0), (true, base));
+        if base == 0 {
+            assert_eq!(nice_at(1), (true, NICE_PER_RANK));
+            assert_eq!(nice_at(2), (true, MAX_WORKER_NICE));
+            assert_eq!(nice_at(usize::MAX), (true, MAX_WORKER_NICE));
+        }
+        // Real time: one priority below per rank, never below 1 (where permitted).
+        let fifo_at = |prio: i32, rank: usize| {
+            std::thread::spawn(move || {
+                let ok = set_worker_scheduling(prio, rank);
+                // SAFETY: plain queries of the calling thread.
+                let mut param = libc::sched_param { sched_priority: 0 };
+                let policy = unsafe { libc::sched_getscheduler(0) };
+                unsafe { libc::sched_getparam(0, &mut param) };
+                (ok, policy, param.sched_priority)
+            })
+            .join()
+            .unwrap()
+        };
+        if fifo_at(10, 0).0 {
+            assert_eq!(fifo_at(10, 0), (true, libc::SCHED_FIFO, 10));
+            assert_eq!(fifo_at(10, 3), (true, libc::SCHED_FIFO, 7));
+            assert_eq!(fifo_at(2, 5), (true, libc::SCHED_FIFO, 1));
+        }
     }
 
     #[cfg(target_os = "linux")]

@@ -46,7 +46,8 @@ pub(super) fn run(
     let tries = a.tries.unwrap_or(DEFAULT_TRIES);
     let search_seconds = a.seconds.min(SEARCH_SECONDS);
     let mut reports: Vec<CapacityReport> = Vec::new();
-    // Workers at normal priority, as in `faltung bench --paced` and `faltung live`.
+    // Workers at normal scheduling, each rank nicer than the one before, as in
+    // `faltung bench --paced` and `faltung live`.
     let worker_priority = faltung::rt::priority::worker_priority();
     for &block in &a.block {
         let period_s = block as f64 / f64::from(s.rate_hz);
@@ -200,7 +201,7 @@ pub(super) fn run(
 }
 
 /// Run `f` on a thread of its own, at real-time priority `prio` if given: the calling
-/// thread of a trial. The engines' worker threads run at normal priority (their
+/// thread of a trial. The engines' worker threads run at normal scheduling (their
 /// request), below the calling thread, as in `faltung live`: a worker at the calling
 /// thread's SCHED_FIFO priority would keep it from its CPU until the worker's period is
 /// done.
