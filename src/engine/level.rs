@@ -294,9 +294,16 @@ impl LevelWork {
     /// Run the whole period's tasks (a worker, or the audio thread taking over from a late
     /// one). Only for levels whose period spans several blocks (they read `frozen`).
     pub(super) fn run_period(&mut self, cmac: CmacFn) {
+        self.run_period_between(cmac, &mut || {});
+    }
+
+    /// [`run_period`](Self::run_period), calling `between` after each task (a worker runs
+    /// the periods of its shorter levels there).
+    pub(super) fn run_period_between(&mut self, cmac: CmacFn, between: &mut dyn FnMut()) {
         for t in 0..self.tasks.len() {
             let task = self.tasks[t];
             self.run(task, &[], cmac);
+            between();
         }
     }
 

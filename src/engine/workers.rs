@@ -440,12 +440,17 @@ pub enum WorkerStall {
     Idle,
     /// Workers sleep this long after claiming each period, before running it.
     Running(Duration),
+    /// Workers sleep this long after each task of every level but their shortest, as if
+    /// a long level's period took most of the short one's.
+    SlowLongLevels(Duration),
 }
 
 struct PoolShared {
     shutdown: AtomicBool,
     /// Test hook: 0 none, `u64::MAX` idle, else microseconds to sleep after each claim.
     stall_us: AtomicU64,
+    /// Test hook: microseconds to sleep after each task of a worker's longer levels.
+    slow_long_us: AtomicU64,
 }
 
 /// The worker threads of one engine; joined on drop.
@@ -467,6 +472,7 @@ impl WorkerPool {
         let shared = Arc::new(PoolShared {
             shutdown: AtomicBool::new(false),
             stall_us: AtomicU64::new(0),
+            slow_long_us: AtomicU64::new(0),
         });
         let mut mine: Vec<Vec<Arc<TailJob>>> = (0..threads).map(|_| Vec::new()).collect();
         for (i, j) in jobs.into_iter().enumerate() {
@@ -495,12 +501,15 @@ impl WorkerPool {
     }
 
     pub(super) fn set_stall(&self, stall: WorkerStall) {
-        let v = match stall {
-            WorkerStall::None => 0,
-            WorkerStall::Idle => u64::MAX,
-            WorkerStall::Running(d) => (d.as_micros() as u64).clamp(1, u64::MAX - 1),
+        let us = |d: Duration| (d.as_micros() as u64).clamp(1, u64::MAX - 1);
+        let (claim, long) = match stall {
+            WorkerStall::None => (0, 0),
+            WorkerStall::Idle => (u64::MAX, 0),
+            WorkerStall::Running(d) => (us(d), 0),
+            WorkerStall::SlowLongLevels(d) => (0, us(d)),
         };
-        self.shared.stall_us.store(v, Ordering::Release);
+        self.shared.stall_us.store(claim, Ordering::Release);
+        self.shared.slow_long_us.store(long, Ordering::Release);
     }
 }
 
@@ -526,26 +535,51 @@ fn worker(
     while !shared.shutdown.load(Ordering::Acquire) {
         priority.follow(&mut current, rank);
         let mut worked = false;
-        for (j, job) in jobs.iter().enumerate() {
-            let stall = shared.stall_us.load(Ordering::Acquire);
-            if job.state() != JOB_READY || stall == u64::MAX {
-                continue;
-            }
-            if job.claim() {
-                arrivals.claimed(j);
-                if stall > 0 {
-                    std::thread::sleep(Duration::from_micros(stall));
-                }
-                // SAFETY: claimed (READY -> RUNNING) by this thread.
-                unsafe { job.work_mut() }.run_period(cmac);
-                job.set_state(JOB_DONE);
-                worked = true;
-            }
+        for j in 0..jobs.len() {
+            worked |= try_run(shared, jobs, j, cmac, &mut arrivals);
         }
         if !worked {
             std::thread::park_timeout(arrivals.poll());
         }
     }
+}
+
+/// Claim this worker's job `j` if its period is ready, and run it: true if it ran.
+fn try_run(
+    shared: &PoolShared,
+    jobs: &[Arc<TailJob>],
+    j: usize,
+    cmac: CmacFn,
+    arrivals: &mut Arrivals,
+) -> bool {
+    let job = &*jobs[j];
+    let stall = shared.stall_us.load(Ordering::Acquire);
+    if job.state() != JOB_READY || stall == u64::MAX || !job.claim() {
+        return false;
+    }
+    arrivals.claimed(j);
+    if stall > 0 {
+        std::thread::sleep(Duration::from_micros(stall));
+    }
+    let slow = shared.slow_long_us.load(Ordering::Acquire);
+    // SAFETY: claimed (READY -> RUNNING) by this thread; the shorter levels run between
+    // its tasks are other jobs, with work of their own.
+    let work = unsafe { job.work_mut() };
+    // Between two tasks of this period, the period of a shorter level of this worker's
+    // that came ready meanwhile runs first: its result is due sooner. A worker that runs
+    // both a 1024-frame and a 16384-frame level would otherwise hold the short one's
+    // period, due within 20 ms, behind the long one's transforms, which take that long
+    // when many engines' long levels run at once.
+    work.run_period_between(cmac, &mut || {
+        if j > 0 && slow > 0 {
+            std::thread::sleep(Duration::from_micros(slow));
+        }
+        for i in 0..j {
+            try_run(shared, jobs, i, cmac, arrivals);
+        }
+    });
+    job.set_state(JOB_DONE);
+    true
 }
 
 #[cfg(test)]
